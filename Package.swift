@@ -1,0 +1,61 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "extlib-net",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "extlib-net", targets: ["extlib-net"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+    ],
+    targets: [
+        // System libraries: a modulemap and a shim header each, nothing else.
+        .systemLibrary(
+            name: "CSMBClient",
+            pkgConfig: "smbclient",
+            providers: [.apt(["libsmbclient-dev"])]
+        ),
+        .systemLibrary(
+            name: "CNFS",
+            pkgConfig: "libnfs",
+            providers: [.apt(["libnfs-dev"])]
+        ),
+        // All logic, one folder per capability.
+        .target(
+            name: "ExtlibNet",
+            dependencies: [
+                "CSMBClient",
+                "CNFS",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        // Only argument-parser command types.
+        .executableTarget(
+            name: "extlib-net",
+            dependencies: [
+                "ExtlibNet",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "ExtlibNetTests",
+            dependencies: ["ExtlibNet"]
+        ),
+        // Real servers (see Tests/testbed); spawns the built executable.
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "ExtlibNet",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

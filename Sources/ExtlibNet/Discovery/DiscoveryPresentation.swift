@@ -1,0 +1,230 @@
+/// What `discover` exits with; documented in `--help` and the README.
+public enum DiscoveryStatus: Int32, Sendable, CaseIterable {
+    case found = 0
+    case usage = 1
+    case unresolved = 2
+    case unreachable = 3
+    case authentication = 4
+    case nothingListed = 5
+
+    public var meaning: String {
+        switch self {
+        case .found: return "shares or exports found (or an NFSv4-only server)"
+        case .usage: return "usage error: bad arguments"
+        case .unresolved: return "the host name does not resolve"
+        case .unreachable: return "nothing reachable: no SMB or NFS port answered"
+        case .authentication: return "authentication failed, or required and nothing else was found"
+        case .nothingListed: return "reachable, but nothing could be listed"
+        }
+    }
+
+    public init(_ report: DiscoveryReport) {
+        if case .authenticationFailed? = report.smb.error {
+            self = .authentication
+            return
+        }
+        let found = !report.smb.shares.isEmpty || !report.nfs.exports.isEmpty || report.nfs.isV4Only
+        if found {
+            self = .found
+        } else if !report.smb.reachable && !report.nfs.reachable {
+            self = .unreachable
+        } else if report.smb.error == .authenticationRequired {
+            self = .authentication
+        } else {
+            self = .nothingListed
+        }
+    }
+}
+
+/// `--json` and the human tables, from one report.
+public enum DiscoveryPresentation {
+    public static func json(_ report: DiscoveryReport) -> JSON {
+        let smb = report.smb
+        let nfs = report.nfs
+        return .object([
+            ("host", .string(report.host)),
+            ("addresses", .array(report.resolved.addresses.map { .string($0.description) })),
+            ("resolvedBy", .string(report.resolved.method.rawValue)),
+            ("smb", .object([
+                ("port", smb.port.map { .number(Double($0)) } ?? .null),
+                ("reachable", .bool(smb.reachable)),
+                ("shares", .array(smb.shares.map { share in
+                    .object([("name", .string(share.name)), ("type", .string(share.type.rawValue)), ("comment", .string(share.comment))])
+                })),
+                ("error", .optional(smb.error?.description)),
+                ("authRequired", .bool(smb.error == .authenticationRequired)),
+                ("listedAs", .optional(smb.listedAs)),
+                ("probes", .object(smb.probes.map { (String($0.port), .string($0.state.rawValue)) })),
+            ])),
+            ("nfs", .object([
+                ("reachable", .bool(nfs.reachable)),
+                ("exports", .array(nfs.exports.map { export in
+                    .object([("path", .string(export.path)), ("clients", .array(export.clients.map(JSON.string)))])
+                })),
+                ("v4only", .bool(nfs.isV4Only)),
+                ("error", .optional(nfs.isV4Only ? nil : nfs.error?.description)),
+                ("probes", .object([
+                    (String(DiscoveryOptions.nfsPort), .string(nfs.nfsPort.rawValue)),
+                    (String(DiscoveryOptions.portmapperPort), .string(nfs.portmapper.rawValue)),
+                ])),
+            ])),
+        ])
+    }
+
+    /// How the account was given, so next-step lines can repeat it.
+    public enum AccountHint: Sendable, Equatable {
+        case none
+        case user(String)
+    }
+
+    public static func text(_ report: DiscoveryReport, account: AccountHint = .none) -> String {
+        var lines: [String] = []
+        let addresses = report.resolved.addresses.map(\.description).joined(separator: ", ")
+        let via = report.resolved.method == .literal ? "" : " (\(report.resolved.method.rawValue))"
+        lines.append("\(report.host): \(addresses)\(via)")
+        lines.append("")
+        lines += smbSection(report, account: account)
+        lines.append("")
+        lines += nfsSection(report)
+        let steps = nextSteps(report, account: account)
+        if !steps.isEmpty {
+            lines.append("")
+            lines.append("Next steps: add a share, then use its path as an Immich external library:")
+            lines += steps.map { "  " + $0 }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func smbSection(_ report: DiscoveryReport, account: AccountHint) -> [String] {
+        let smb = report.smb
+        let timeout = formatSeconds(report.options.timeout.seconds)
+        var lines = ["SMB  " + smb.probes.map { "port \($0.port) \($0.state.rawValue)" }.joined(separator: ", ")]
+        if !smb.reachable {
+            lines.append("  no SMB server reachable")
+            return lines
+        }
+        if let listedAs = smb.listedAs { lines.append("  listed as user '\(listedAs)'") }
+        switch smb.error {
+        case .authenticationRequired?:
+            lines.append("  authentication required: the server refuses guest access")
+            if case .none = account {
+                lines.append("  list the shares with an account: extlib-net discover \(shellQuoted(report.host))\(portOption(report)) --user NAME")
+            }
+        case .authenticationFailed(let user)?:
+            lines.append("  authentication failed: the server rejected user '\(user)' (wrong user name or password)")
+        case .timedOut?:
+            lines.append("  the port accepts connections but the server did not answer within \(timeout) (is it hung?)")
+        case .refused?:
+            lines.append("  connection refused while listing")
+        case .failed(let errno)?:
+            lines.append("  listing failed: \(errno)")
+        case nil:
+            break
+        }
+        if smb.shares.isEmpty {
+            if smb.error == nil {
+                lines.append(report.options.includeAll ? "  no shares" : "  no disk shares (--all also shows hidden shares, IPC and printers)")
+            }
+            return lines
+        }
+        lines += table(header: ["SHARE", "TYPE", "COMMENT"], rows: smb.shares.map { [$0.name, $0.type.rawValue, $0.comment] })
+        return lines
+    }
+
+    static func nfsSection(_ report: DiscoveryReport) -> [String] {
+        let nfs = report.nfs
+        var lines = ["NFS  port \(DiscoveryOptions.nfsPort) \(nfs.nfsPort.rawValue), portmapper \(DiscoveryOptions.portmapperPort) \(nfs.portmapper.rawValue)"]
+        if !nfs.reachable {
+            lines.append("  no NFS server reachable")
+            return lines
+        }
+        if nfs.isV4Only {
+            lines.append("  NFSv4-only server: it does not list its exports (no portmapper or MOUNT service).")
+            lines.append("  Give the export path directly: extlib-net add NAME nfs://\(report.host)/EXPORT/PATH")
+            return lines
+        }
+        switch nfs.error {
+        case .timedOut?:
+            lines.append("  the portmapper accepts connections but did not answer within \(formatSeconds(report.options.timeout.seconds)) (is it hung?)")
+            return lines
+        case let error?:
+            lines.append("  listing exports failed: \(error)")
+            return lines
+        case nil:
+            break
+        }
+        if nfs.exports.isEmpty {
+            lines.append("  no exports")
+            return lines
+        }
+        lines += table(header: ["EXPORT", "ALLOWED CLIENTS"], rows: nfs.exports.map { [$0.path, $0.clients.isEmpty ? "(everyone)" : $0.clients.joined(separator: ", ")] })
+        return lines
+    }
+
+    /// One `extlib-net add` line per disk share and export.
+    public static func nextSteps(_ report: DiscoveryReport, account: AccountHint = .none) -> [String] {
+        var steps: [String] = []
+        let host = report.host.contains(":") ? "[\(report.host)]" : report.host
+        let smbPort = report.smb.port.flatMap { $0 == 445 ? nil : ":\($0)" } ?? ""
+        var credentialsOption = ""
+        if case .user(let user) = account, report.smb.listedAs != nil {
+            let name = suggestedName(report.host)
+            steps.append("extlib-net credentials add \(shellQuoted(name)) --user \(shellQuoted(user))")
+            credentialsOption = " --credentials \(shellQuoted(name))"
+        }
+        for share in report.smb.shares where share.type == .disk {
+            let url = "smb://\(host)\(smbPort)/\(URLComponent.encode(share.name))"
+            steps.append("extlib-net add \(shellQuoted(suggestedName(share.name))) \(shellQuoted(url))\(credentialsOption)")
+        }
+        for export in report.nfs.exports {
+            let url = "nfs://\(host)\(URLComponent.encode(export.path, keepingSlashes: true))"
+            steps.append("extlib-net add \(shellQuoted(suggestedName(export.path))) \(shellQuoted(url))")
+        }
+        return steps
+    }
+
+    /// A mount name matching `^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`, derived from a share or export.
+    public static func suggestedName(_ source: String) -> String {
+        var name = ""
+        for character in source {
+            if let replacement = transliterations[character] {
+                name += replacement
+            } else if character.isASCII, character.isLetter || character.isNumber || character == "." || character == "_" || character == "-" {
+                name.append(character)
+            } else if !name.isEmpty, name.last != "-" {
+                name.append("-")
+            }
+        }
+        while let first = name.first, !(first.isASCII && (first.isLetter || first.isNumber)) { name.removeFirst() }
+        while name.hasSuffix("-") { name.removeLast() }
+        name = String(name.prefix(64))
+        return name.isEmpty ? "share" : name
+    }
+
+    private static let transliterations: [Character: String] = [
+        "ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss",
+        "à": "a", "á": "a", "â": "a", "ã": "a", "å": "a", "æ": "ae", "ç": "c",
+        "è": "e", "é": "e", "ê": "e", "ë": "e", "ì": "i", "í": "i", "î": "i", "ï": "i",
+        "ñ": "n", "ò": "o", "ó": "o", "ô": "o", "õ": "o", "ø": "o", "ù": "u", "ú": "u", "û": "u",
+        "ý": "y", "ÿ": "y", "À": "A", "Á": "A", "Â": "A", "Å": "A", "Ç": "C", "È": "E", "É": "E",
+        "Ñ": "N", "Ó": "O", "Ø": "O", "Ú": "U",
+    ]
+
+    private static func portOption(_ report: DiscoveryReport) -> String {
+        report.options.smbPort.map { " --smb-port \($0)" } ?? ""
+    }
+
+    /// Left-aligned columns, padded by characters (not bytes) so non-ASCII names line up.
+    static func table(header: [String], rows: [[String]]) -> [String] {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        return all.map { row in
+            var line = "  "
+            for (column, cell) in row.enumerated() {
+                let isLast = column == row.count - 1
+                line += isLast ? cell : cell + String(repeating: " ", count: widths[column] - cell.count + 2)
+            }
+            return line
+        }
+    }
+}

@@ -1,0 +1,182 @@
+import CSMBClient
+import Dispatch
+import Logging
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+public enum SMBShareType: String, Sendable, Hashable {
+    case disk, ipc, printer, other
+}
+
+public struct SMBShare: Sendable, Hashable {
+    public let name: String
+    public let type: SMBShareType
+    public let comment: String
+
+    public init(name: String, type: SMBShareType, comment: String) {
+        self.name = name
+        self.type = type
+        self.comment = comment
+    }
+
+    /// Administrative and hidden shares (`C$`, `backup$`) end in `$`.
+    public var isHidden: Bool { name.hasSuffix("$") }
+
+    /// What a user would mount as a photo library: visible disk shares.
+    public var isOrdinaryDisk: Bool { type == .disk && !isHidden }
+}
+
+/// An SMB account. The password stays a `Secret` until libsmbclient's callback copies it out.
+public struct SMBAccount: Sendable {
+    public let user: String
+    public let domain: String?
+    public let password: Secret
+
+    public init(user: String, domain: String?, password: Secret) {
+        self.user = user
+        self.domain = domain
+        self.password = password
+    }
+}
+
+public enum SMBListingError: Error, Equatable, CustomStringConvertible {
+    /// Guest access was refused: the server wants an account.
+    case authenticationRequired
+    /// The given account was refused.
+    case authenticationFailed(user: String)
+    case refused
+    case timedOut
+    case failed(Errno)
+
+    public var description: String {
+        switch self {
+        case .authenticationRequired: return "authentication required"
+        case .authenticationFailed(let user): return "the server rejected user '\(user)': wrong user name or password"
+        case .refused: return "connection refused"
+        case .timedOut: return "no answer"
+        case .failed(let errno): return "listing failed: \(errno)"
+        }
+    }
+}
+
+/// Lists a server's shares through libsmbclient.
+///
+/// libsmbclient is not thread-safe on Debian 12 (it exports no `smbc_thread_posix`), so every call
+/// into it runs on `queue`, one at a time.
+public enum SMBShareLister {
+    public static let queue = DispatchQueue(label: "extlib-net.libsmbclient")
+
+    /// Blocking; call it on `queue`. `timeout` bounds each libsmbclient operation; the caller's
+    /// deadline bounds the whole.
+    public static func list(address: IPAddress, port: UInt16, account: SMBAccount?, timeout: Duration, logger: Logger) -> Result<[SMBShare], SMBListingError> {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard let context = SMBClientContext(account: account, port: port, timeout: timeout) else {
+            return .failure(.failed(Errno(rawValue: errno)))
+        }
+        return context.listShares(url: "smb://\(address.urlHost)/").mapError { errno in
+            logger.debug("libsmbclient listing failed", metadata: ["errno": "\(errno)", "account": "\(account == nil ? "guest" : "given")"])
+            switch errno {
+            case .permissionDenied, .notPermitted:
+                return account.map { .authenticationFailed(user: $0.user) } ?? .authenticationRequired
+            case .connectionRefused: return .refused
+            case .timedOut: return .timedOut
+            default: return .failed(errno)
+            }
+        }
+    }
+}
+
+/// What the auth callback hands libsmbclient. Guest is an empty user and password.
+private final class SMBCredentials {
+    let user: String
+    let domain: String
+    let password: Secret
+
+    init(_ account: SMBAccount?) {
+        user = account?.user ?? ""
+        domain = account?.domain ?? ""
+        password = account?.password ?? Secret("")
+    }
+}
+
+/// Owns one `SMBCCTX` and frees it.
+private final class SMBClientContext {
+    private let context: UnsafeMutablePointer<SMBCCTX>
+    private let credentials: Unmanaged<SMBCredentials>
+
+    init?(account: SMBAccount?, port: UInt16, timeout: Duration) {
+        guard let context = smbc_new_context() else { return nil }
+        self.context = context
+        credentials = Unmanaged.passRetained(SMBCredentials(account))
+        // Level 0: libsmbclient's own debug output could carry user names or worse.
+        smbc_setDebug(context, 0)
+        smbc_setOptionUserData(context, credentials.toOpaque())
+        smbc_setFunctionAuthDataWithContext(context, smbAuthCallback)
+        smbc_setOptionUseKerberos(context, 0)
+        smbc_setOptionFallbackAfterKerberos(context, 1)
+        smbc_setOptionUseCCache(context, 0)
+        // With an account, a refused password must surface, not fall back to an anonymous session.
+        smbc_setOptionNoAutoAnonymousLogin(context, account == nil ? 0 : 1)
+        smbc_setPort(context, port)
+        smbc_setTimeout(context, Int32(clamping: max(1, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)))
+        guard smbc_init_context(context) != nil else {
+            credentials.release()
+            smbc_free_context(context, 1)
+            return nil
+        }
+    }
+
+    deinit {
+        smbc_free_context(context, 1)
+        credentials.release()
+    }
+
+    func listShares(url: String) -> Result<[SMBShare], Errno> {
+        guard let opendir = smbc_getFunctionOpendir(context), let readdir = smbc_getFunctionReaddir(context),
+            let closedir = smbc_getFunctionClosedir(context)
+        else { return .failure(.notSupported) }
+        errno = 0
+        guard let directory = opendir(context, url) else { return .failure(Errno(rawValue: errno == 0 ? EIO : errno)) }
+        defer { _ = closedir(context, directory) }
+        var shares: [SMBShare] = []
+        while let entry = readdir(context, directory) {
+            let name = String(cString: extlib_smbc_dirent_name(entry))
+            let comment = entry.pointee.comment.map { String(cString: $0) } ?? ""
+            let type: SMBShareType
+            switch entry.pointee.smbc_type {
+            case UInt32(SMBC_FILE_SHARE): type = .disk
+            case UInt32(SMBC_PRINTER_SHARE): type = .printer
+            case UInt32(SMBC_IPC_SHARE): type = .ipc
+            default: type = .other
+            }
+            shares.append(SMBShare(name: name, type: type, comment: comment))
+        }
+        return .success(shares)
+    }
+}
+
+/// Copies our credentials into libsmbclient's buffers; never logs them.
+private let smbAuthCallback: smbc_get_auth_data_with_context_fn = { context, _, _, workgroup, workgroupLength, user, userLength, password, passwordLength in
+    guard let context, let raw = smbc_getOptionUserData(context) else { return }
+    let credentials = Unmanaged<SMBCredentials>.fromOpaque(raw).takeUnretainedValue()
+    copyCString(credentials.user, into: user, capacity: userLength)
+    if !credentials.domain.isEmpty { copyCString(credentials.domain, into: workgroup, capacity: workgroupLength) }
+    credentials.password.withCString { source in
+        guard let password, passwordLength > 0 else { return }
+        strncpy(password, source, Int(passwordLength) - 1)
+        password[Int(passwordLength) - 1] = 0
+    }
+}
+
+private func copyCString(_ text: String, into buffer: UnsafeMutablePointer<CChar>?, capacity: Int32) {
+    guard let buffer, capacity > 0 else { return }
+    text.withCString { source in
+        strncpy(buffer, source, Int(capacity) - 1)
+        buffer[Int(capacity) - 1] = 0
+    }
+}

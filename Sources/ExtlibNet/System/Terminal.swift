@@ -1,0 +1,76 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Reading a password without echo, or from standard input for scripts.
+public enum PasswordInput {
+    public enum Failure: Error, Equatable, CustomStringConvertible {
+        case noTerminal
+        case empty
+        case tooLong(limit: Int)
+        case containsNewline
+
+        public var description: String {
+            switch self {
+            case .noTerminal:
+                return "a password is needed but standard input is not a terminal; pipe it in with --password-stdin"
+            case .empty:
+                return "the password read from standard input is empty"
+            case .tooLong(let limit):
+                return "the password is longer than \(limit) bytes"
+            case .containsNewline:
+                return "the password read from standard input has more than one line; give exactly one line"
+            }
+        }
+    }
+
+    public static let maximumBytes = 4096
+
+    /// The whole of standard input, less one trailing line break.
+    public static func fromStandardInput() throws(Failure) -> Secret {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(0, $0.baseAddress, 1024) }
+            if count < 0, errno == EINTR { continue }
+            if count <= 0 { break }
+            bytes += chunk.prefix(count)
+            if bytes.count > maximumBytes + 2 { throw .tooLong(limit: maximumBytes) }
+        }
+        return try secret(fromLine: bytes)
+    }
+
+    /// Prompts on the terminal with echo off.
+    public static func prompt(_ text: String) throws(Failure) -> Secret {
+        guard isatty(0) == 1 else { throw .noTerminal }
+        var saved = termios()
+        guard tcgetattr(0, &saved) == 0 else { throw .noTerminal }
+        var quiet = saved
+        quiet.c_lflag &= ~tcflag_t(ECHO)
+        StandardStream.error.write(text)
+        tcsetattr(0, TCSAFLUSH, &quiet)
+        defer {
+            tcsetattr(0, TCSAFLUSH, &saved)
+            StandardStream.error.write("\n")
+        }
+        var bytes: [UInt8] = []
+        var byte: UInt8 = 0
+        while Glibc.read(0, &byte, 1) == 1, byte != 10 {
+            bytes.append(byte)
+            if bytes.count > maximumBytes { throw .tooLong(limit: maximumBytes) }
+        }
+        return try secret(fromLine: bytes)
+    }
+
+    static func secret(fromLine input: [UInt8]) throws(Failure) -> Secret {
+        var bytes = input[...]
+        if bytes.last == 10 { bytes = bytes.dropLast() }
+        if bytes.last == 13 { bytes = bytes.dropLast() }
+        guard !bytes.isEmpty else { throw .empty }
+        guard !bytes.contains(10), !bytes.contains(13) else { throw .containsNewline }
+        guard bytes.count <= maximumBytes else { throw .tooLong(limit: maximumBytes) }
+        return Secret(String(decoding: bytes, as: UTF8.self))
+    }
+}

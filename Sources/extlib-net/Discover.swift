@@ -1,0 +1,103 @@
+import ArgumentParser
+import ExtlibNet
+
+struct Discover: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Find the SMB shares and NFS exports of a NAS.",
+        discussion: """
+            Resolves HOST (.local names through avahi-daemon or a multicast DNS query of our own), \
+            probes SMB (445, then 139) and NFS (2049, portmapper 111) in parallel, lists SMB shares \
+            (guest first, then the given account) and NFS exports with their allowed clients, and \
+            prints the `extlib-net add` line for each. The whole command finishes within --timeout, \
+            also when the NAS accepts connections but never answers.
+
+            Exit status:
+            \(DiscoveryStatus.allCases.map { "  \($0.rawValue)  \($0.meaning)" }.joined(separator: "\n"))
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: ArgumentHelp("The NAS: a name (nas.local, nas.example.lan) or an IP address.", valueName: "host"))
+    var host: String
+
+    @Option(help: ArgumentHelp("Finish within this many seconds (0.1 to 120).", valueName: "seconds"))
+    var timeout: Double = 3
+
+    @Flag(help: "Also list hidden ($) shares, IPC and printers.")
+    var all = false
+
+    @Flag(help: "Print one JSON object instead of tables.")
+    var json = false
+
+    @Option(name: .customLong("smb-port"), help: ArgumentHelp("Probe only this SMB port instead of 445 then 139.", valueName: "n"))
+    var smbPort: Int?
+
+    @Option(help: ArgumentHelp("List SMB shares as this user when guest access is refused; the password is prompted for without echo.", valueName: "name"))
+    var user: String?
+
+    @Option(help: ArgumentHelp("The SMB domain or workgroup of --user.", valueName: "domain"))
+    var domain: String?
+
+    @Flag(name: .customLong("password-stdin"), help: "Read the password of --user from standard input instead of a prompt.")
+    var passwordStdin = false
+
+    static let timeoutRange = 0.1...120.0
+
+    func validate() throws {
+        do {
+            _ = try HostName.parse(host)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        guard timeout.isFinite, Self.timeoutRange.contains(timeout) else {
+            throw ValidationError("--timeout must be between 0.1 and 120 seconds, not \(timeout)")
+        }
+        if let smbPort, !(1...65535).contains(smbPort) {
+            throw ValidationError("--smb-port must be between 1 and 65535, not \(smbPort)")
+        }
+        if let user {
+            if let problem = SMBAccountField.problem(user, field: "--user") { throw ValidationError(problem) }
+        } else {
+            if passwordStdin { throw ValidationError("--password-stdin needs --user NAME") }
+            if domain != nil { throw ValidationError("--domain needs --user NAME") }
+        }
+        if let domain, let problem = SMBAccountField.problem(domain, field: "--domain") { throw ValidationError(problem) }
+    }
+
+    func run() throws {
+        let root = try global.systemRoot()
+        let logger = global.makeLogger()
+        var account: SMBAccount?
+        if let user {
+            do {
+                let password = passwordStdin ? try PasswordInput.fromStandardInput() : try PasswordInput.prompt("Password for \(user): ")
+                account = SMBAccount(user: user, domain: domain, password: password)
+            } catch {
+                StandardStream.error.write("extlib-net: \(error)\n")
+                throw ExitCode(DiscoveryStatus.usage.rawValue)
+            }
+        }
+        let options = DiscoveryOptions(
+            host: try HostName.parse(host), timeout: .milliseconds(Int64(timeout * 1000)),
+            smbPort: smbPort.map { UInt16($0) }, account: account, includeAll: all)
+
+        let report: DiscoveryReport
+        do {
+            report = try Discovery(root: root, logger: logger).run(options)
+        } catch {
+            if json {
+                StandardStream.output.write(JSON.object([("host", .string(host)), ("error", .string(error.description))]).serialized() + "\n")
+            }
+            StandardStream.error.write("extlib-net: \(error)\n")
+            throw ExitCode(DiscoveryStatus.unresolved.rawValue)
+        }
+        if json {
+            StandardStream.output.write(DiscoveryPresentation.json(report).serialized() + "\n")
+        } else {
+            StandardStream.output.write(DiscoveryPresentation.text(report, account: user.map { .user($0) } ?? .none))
+        }
+        let status = DiscoveryStatus(report)
+        if status != .found { throw ExitCode(status.rawValue) }
+    }
+}
