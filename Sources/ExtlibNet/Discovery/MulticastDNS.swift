@@ -107,7 +107,8 @@ public enum MulticastDNS {
                 let data = reader.bytes(Int(length))
             else { break }
             if type == typeA, length == 4, owner.lowercased() == name.lowercased() {
-                let raw = UInt32(data[0]) << 24 | UInt32(data[1]) << 16 | UInt32(data[2]) << 8 | UInt32(data[3])
+                let octets = Array(data)
+                let raw = UInt32(octets[0]) << 24 | UInt32(octets[1]) << 16 | UInt32(octets[2]) << 8 | UInt32(octets[3])
                 let address = IPAddress.v4(raw.bigEndian)
                 if !result.contains(address) { result.append(address) }
             }

@@ -1,0 +1,116 @@
+import Dispatch
+import Testing
+@testable import ExtlibNet
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite struct MulticastDNSTests {
+    @Test func queryAsksForAUnicastResponse() {
+        let packet = MulticastDNS.query(for: "nas.local", id: 0x1234)
+        #expect(packet.prefix(6) == [0x12, 0x34, 0, 0, 0, 1])
+        #expect(Array(packet[12...]) == [3] + Array("nas".utf8) + [5] + Array("local".utf8) + [0, 0, 1, 0x80, 1])
+    }
+
+    /// A response as avahi sends it: the question echoed, then an A record whose owner name is a
+    /// compression pointer to the question.
+    static func response(address: [UInt8], owner: String = "nas.local") -> [UInt8] {
+        var packet: [UInt8] = [0x12, 0x34, 0x84, 0x00, 0, 1, 0, 1, 0, 0, 0, 0]
+        for label in owner.split(separator: ".") { packet += [UInt8(label.utf8.count)] + Array(label.utf8) }
+        packet += [0, 0, 1, 0, 1]
+        packet += [0xC0, 12, 0, 1, 0x80, 1, 0, 0, 0, 120, 0, 4] + address
+        return packet
+    }
+
+    @Test func parsesCompressedAnswers() {
+        let addresses = MulticastDNS.addresses(in: Self.response(address: [169, 254, 77, 1]), for: "NAS.local")
+        #expect(addresses.map(\.description) == ["169.254.77.1"])
+    }
+
+    @Test func ignoresOtherNamesAndQueries() {
+        #expect(MulticastDNS.addresses(in: Self.response(address: [1, 2, 3, 4], owner: "other.local"), for: "nas.local").isEmpty)
+        var query = Self.response(address: [1, 2, 3, 4])
+        query[2] = 0  // not a response
+        #expect(MulticastDNS.addresses(in: query, for: "nas.local").isEmpty)
+    }
+
+    @Test func survivesHostilePackets() {
+        // A compression pointer to itself, a truncated record, and garbage must all end quietly.
+        let loop: [UInt8] = [0, 0, 0x84, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0xC0, 12, 0, 1, 0, 1]
+        #expect(MulticastDNS.addresses(in: loop, for: "nas.local").isEmpty)
+        let truncated = Array(Self.response(address: [1, 2, 3, 4]).dropLast(3))
+        #expect(MulticastDNS.addresses(in: truncated, for: "nas.local").isEmpty)
+        for length in 0..<40 {
+            let garbage = (0..<length).map { _ in UInt8.random(in: 0...255) }
+            _ = MulticastDNS.addresses(in: garbage, for: "nas.local")
+        }
+    }
+}
+
+@Suite struct AvahiProtocolTests {
+    @Test func parsesReplies() {
+        #expect(AvahiClient.parse("+ 2 0 nas.local 169.254.77.1\n") == .resolved([IPAddress("169.254.77.1")!]))
+        #expect(AvahiClient.parse("-15 Timeout reached\n") == .unavailable("unexpected reply from avahi-daemon"))
+        #expect(AvahiClient.parse("- 15 Timeout reached\n") == .notFound)
+    }
+
+    @Test func missingSocketIsUnavailable() {
+        let client = AvahiClient(socketPath: "/nonexistent/extlib-net-test/socket", logger: .init(label: "test"))
+        guard case .unavailable = client.resolve("nas.local", until: .after(.seconds(1))) else {
+            Issue.record("expected unavailable")
+            return
+        }
+    }
+}
+
+/// Real sockets on the host's loopback.
+@Suite struct TCPProbeTests {
+    /// A listening socket on 127.0.0.1 with a kernel-chosen port.
+    static func listener() throws -> (Descriptor, UInt16) {
+        let socket = try Descriptor.socket(family: AF_INET, type: Int32(SOCK_STREAM.rawValue))
+        let loopback = IPAddress("127.0.0.1")!
+        #expect(loopback.withSocketAddress(port: 0) { bind(socket.raw, $0, $1) } == 0)
+        #expect(listen(socket.raw, 4) == 0)
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket.raw, $0, &length) } }
+        return (socket, UInt16(bigEndian: address.sin_port))
+    }
+
+    @Test func listeningPortIsOpen() throws {
+        let (listening, port) = try Self.listener()
+        let states = TCPProbe.probe([Endpoint(IPAddress("127.0.0.1")!, port)], until: .after(.seconds(2)))
+        #expect(states == [.open])
+        withExtendedLifetime(listening) {}
+    }
+
+    @Test func refusedPortIsClosed() throws {
+        var port: UInt16 = 0
+        do {
+            let (socket, chosen) = try Self.listener()
+            port = chosen
+            withExtendedLifetime(socket) {}
+        }
+        let states = TCPProbe.probe([Endpoint(IPAddress("127.0.0.1")!, port)], until: .after(.seconds(2)))
+        #expect(states == [.closed])
+    }
+}
+
+@Suite struct BlockingCallTests {
+    @Test func returnsValueBeforeDeadline() {
+        let call = BlockingCall(on: DispatchQueue(label: "t1")) { 42 }
+        #expect(call.wait(until: .after(.seconds(5))) == 42)
+        #expect(call.wait(until: .after(.seconds(5))) == 42)
+    }
+
+    @Test func givesUpAtTheDeadline() {
+        let started = ContinuousClock.now
+        let call = BlockingCall(on: DispatchQueue(label: "t2")) { () -> Int in
+            usleep(2_000_000)
+            return 1
+        }
+        #expect(call.wait(until: .after(.milliseconds(200))) == nil)
+        #expect(ContinuousClock.now - started < .milliseconds(1500))
+    }
+}

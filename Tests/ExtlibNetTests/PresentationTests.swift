@@ -1,0 +1,160 @@
+import Testing
+@testable import ExtlibNet
+
+/// A report as the network would have produced it, for presentation and status tests.
+func makeReport(
+    smbProbes: [(UInt16, PortState)] = [(445, .open), (139, .closed)],
+    shares: [SMBShare] = [], smbError: SMBListingError? = nil, listedAs: String? = nil,
+    nfsPort: PortState = .open, portmapper: PortState = .open,
+    exports: [NFSExport] = [], nfsError: NFSListingError? = nil,
+    host: String = "nas.local"
+) -> DiscoveryReport {
+    let resolved = ResolvedHost(host: .name(host), addresses: [IPAddress("192.0.2.7")!], method: .multicastDNS)
+    var report = DiscoveryReport(host: host, resolved: resolved, options: DiscoveryOptions(host: .name(host)))
+    report.smb.probes = smbProbes.map { (port: $0.0, state: $0.1) }
+    report.smb.shares = shares
+    report.smb.error = smbError
+    report.smb.listedAs = listedAs
+    report.nfs.nfsPort = nfsPort
+    report.nfs.portmapper = portmapper
+    report.nfs.exports = exports
+    report.nfs.error = nfsError
+    return report
+}
+
+@Suite struct PresentationTests {
+    let photos = SMBShare(name: "Fotos Müller", type: .disk, comment: "Ünïcode \"quoted\"")
+
+    @Test func jsonHasTheDocumentedShape() {
+        let report = makeReport(shares: [photos], exports: [NFSExport(path: "/volume1/photos", clients: ["127.0.0.1", "169.254.77.0/24"])])
+        let json = DiscoveryPresentation.json(report).serialized()
+        #expect(json.hasPrefix(#"{"host":"nas.local","addresses":["192.0.2.7"],"#))
+        #expect(json.contains(#""smb":{"port":445,"reachable":true,"shares":[{"name":"Fotos Müller","type":"disk","comment":"Ünïcode \"quoted\""}],"error":null,"#))
+        #expect(json.contains(#""nfs":{"reachable":true,"exports":[{"path":"/volume1/photos","clients":["127.0.0.1","169.254.77.0/24"]}],"v4only":false,"error":null,"#))
+    }
+
+    @Test func jsonPortIsNullWhenNoSMBPortIsOpen() {
+        let report = makeReport(smbProbes: [(445, .noAnswer), (139, .closed)])
+        let json = DiscoveryPresentation.json(report).serialized()
+        #expect(json.contains(#""smb":{"port":null,"reachable":false,"shares":[],"error":null"#))
+    }
+
+    @Test func v4OnlyWhenNoPortmapperOrNoMountService() {
+        #expect(makeReport(portmapper: .closed).nfs.isV4Only)
+        #expect(makeReport(portmapper: .open, nfsError: .noMountService).nfs.isV4Only)
+        #expect(!makeReport(portmapper: .open, nfsError: .timedOut(step: "x")).nfs.isV4Only)
+        #expect(!makeReport(nfsPort: .closed, portmapper: .closed).nfs.isV4Only)
+        let json = DiscoveryPresentation.json(makeReport(portmapper: .closed)).serialized()
+        #expect(json.contains(#""v4only":true,"error":null"#))
+    }
+
+    @Test func statusFollowsWhatWasFound() {
+        #expect(DiscoveryStatus(makeReport(shares: [photos])) == .found)
+        #expect(DiscoveryStatus(makeReport(nfsPort: .open, portmapper: .closed)) == .found)
+        #expect(DiscoveryStatus(makeReport(smbProbes: [(445, .closed)], nfsPort: .closed, portmapper: .noAnswer)) == .unreachable)
+        #expect(DiscoveryStatus(makeReport(smbError: .authenticationRequired, nfsPort: .closed, portmapper: .closed)) == .authentication)
+        #expect(DiscoveryStatus(makeReport(shares: [photos], smbError: .authenticationFailed(user: "alice"))) == .authentication)
+        #expect(DiscoveryStatus(makeReport(smbError: .timedOut, nfsPort: .closed, portmapper: .closed)) == .nothingListed)
+        // Guest refused on SMB, but NFS exports found: something was found.
+        #expect(DiscoveryStatus(makeReport(smbError: .authenticationRequired, exports: [NFSExport(path: "/x", clients: [])])) == .found)
+    }
+
+    @Test func statusCodesAreDistinct() {
+        #expect(Set(DiscoveryStatus.allCases.map(\.rawValue)).count == DiscoveryStatus.allCases.count)
+    }
+
+    @Test func textShowsTablesAndNextSteps() {
+        let report = makeReport(shares: [photos], exports: [NFSExport(path: "/volume1/photos", clients: [])])
+        let text = DiscoveryPresentation.text(report)
+        #expect(text.contains("nas.local: 192.0.2.7 (multicast DNS query)"))
+        #expect(text.contains("  Fotos Müller  disk  Ünïcode"))
+        #expect(text.contains("  /volume1/photos  (everyone)"))
+        #expect(text.contains("extlib-net add Fotos-Mueller smb://nas.local/Fotos%20M%C3%BCller"))
+        #expect(text.contains("extlib-net add volume1-photos nfs://nas.local/volume1/photos"))
+    }
+
+    @Test func authenticationRequiredSaysWhatToRunNext() {
+        let text = DiscoveryPresentation.text(makeReport(smbError: .authenticationRequired))
+        #expect(text.contains("authentication required"))
+        #expect(text.contains("extlib-net discover nas.local --user NAME"))
+        #expect(!text.contains("no disk shares"))
+    }
+
+    @Test func authenticationFailureIsDistinct() {
+        let text = DiscoveryPresentation.text(makeReport(smbError: .authenticationFailed(user: "alice")), account: .user("alice"))
+        #expect(text.contains("authentication failed"))
+        #expect(!text.contains("authentication required"))
+    }
+
+    @Test func accountLeadsToACredentialsStep() {
+        let steps = DiscoveryPresentation.nextSteps(makeReport(shares: [SMBShare(name: "secure", type: .disk, comment: "")], listedAs: "alice"), account: .user("alice"))
+        #expect(steps.first == "extlib-net credentials add nas.local --user alice")
+        #expect(steps.last == "extlib-net add secure smb://nas.local/secure --credentials nas.local")
+    }
+
+    @Test(arguments: [
+        ("photos", "photos"), ("Fotos Müller", "Fotos-Mueller"), ("/volume1/photos", "volume1-photos"),
+        ("backup$", "backup"), ("日本", "share"), ("--x--", "x"), (String(repeating: "a", count: 80), String(repeating: "a", count: 64)),
+    ])
+    func suggestedNamesMatchTheNameRule(_ pair: (String, String)) {
+        let name = DiscoveryPresentation.suggestedName(pair.0)
+        #expect(name == pair.1)
+        #expect(name.count <= 64 && name.first!.isASCII && (name.first!.isLetter || name.first!.isNumber))
+    }
+}
+
+@Suite struct SupportTests {
+    @Test func jsonEscapes() {
+        #expect(JSON.string("a\"b\\c\n\u{1}").serialized() == #""a\"b\\c\n\u0001""#)
+        #expect(JSON.object([("z", .null), ("a", .bool(true)), ("n", .number(445))]).serialized() == #"{"z":null,"a":true,"n":445}"#)
+    }
+
+    @Test func shellQuoting() {
+        #expect(shellQuoted("photos") == "photos")
+        #expect(shellQuoted("it's here") == #"'it'\''s here'"#)
+        #expect(shellQuoted("$HOME") == "'$HOME'")
+        #expect(shellQuoted("") == "''")
+    }
+
+    @Test func urlComponentsRoundTrip() {
+        for text in ["Fotos Müller", "a/b c", "100%", "日本"] {
+            #expect(URLComponent.decode(URLComponent.encode(text)) == text)
+        }
+        #expect(URLComponent.encode("/volume1/my photos", keepingSlashes: true) == "/volume1/my%20photos")
+        #expect(URLComponent.decode("%zz") == nil)
+    }
+
+    @Test func secretsNeverPrint() {
+        let secret = Secret("pa,ss\"word")
+        #expect("\(secret)" == "<redacted>")
+        #expect(String(reflecting: secret) == "<redacted>")
+        var dumped = ""
+        dump(secret, to: &dumped)
+        #expect(!dumped.contains("pa,ss"))
+        let account = SMBAccount(user: "alice", domain: nil, password: secret)
+        #expect(!"\(account)".contains("pa,ss"))
+    }
+
+    @Test func passwordLines() throws {
+        #expect(try PasswordInput.secret(fromLine: Array("pw\n".utf8)).reveal() == "pw")
+        #expect(try PasswordInput.secret(fromLine: Array("p w,\"\r\n".utf8)).reveal() == "p w,\"")
+        #expect(throws: PasswordInput.Failure.empty) { try PasswordInput.secret(fromLine: Array("\n".utf8)) }
+        #expect(throws: PasswordInput.Failure.containsNewline) { try PasswordInput.secret(fromLine: Array("a\nb\n".utf8)) }
+    }
+
+    @Test func accountFieldsRejectInjection() {
+        #expect(SMBAccountField.problem("alice", field: "--user") == nil)
+        #expect(SMBAccountField.problem("alice,uid=0", field: "--user")?.contains("','") == true)
+        #expect(SMBAccountField.problem("a\nb", field: "--user") != nil)
+        #expect(SMBAccountField.problem("", field: "--user") != nil)
+        #expect(SMBAccountField.problem(String(repeating: "a", count: 257), field: "--user") != nil)
+    }
+
+    @Test func deadlineRoundsUp() {
+        let deadline = Deadline.after(.milliseconds(1500))
+        let millis = deadline.remainingMilliseconds()
+        #expect(millis > 1400 && millis <= 1500)
+        #expect(Deadline.after(.zero).remainingMilliseconds() == 0)
+        #expect(deadline.capped(after: .milliseconds(10)) < deadline)
+    }
+}
