@@ -54,6 +54,7 @@ let package = Package(
             dependencies: [
                 "ExtlibNet",
                 .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
     ],

@@ -21,7 +21,8 @@ struct Discover: ParsableCommand {
     @Argument(help: ArgumentHelp("The NAS: a name (nas.local, nas.example.lan) or an IP address.", valueName: "host"))
     var host: String
 
-    @Option(help: ArgumentHelp("Finish within this many seconds (0.1 to 120).", valueName: "seconds"))
+    // Unconditional, so "--timeout -1" reaches validate() and gets its real message.
+    @Option(parsing: .unconditional, help: ArgumentHelp("Finish within this many seconds (0.1 to 120).", valueName: "seconds"))
     var timeout: Double = 3
 
     @Flag(help: "Also list hidden ($) shares, IPC and printers.")
@@ -30,7 +31,7 @@ struct Discover: ParsableCommand {
     @Flag(help: "Print one JSON object instead of tables.")
     var json = false
 
-    @Option(name: .customLong("smb-port"), help: ArgumentHelp("Probe only this SMB port instead of 445 then 139.", valueName: "n"))
+    @Option(name: .customLong("smb-port"), parsing: .unconditional, help: ArgumentHelp("Probe only this SMB port instead of 445 then 139.", valueName: "n"))
     var smbPort: Int?
 
     @Option(help: ArgumentHelp("List SMB shares as this user when guest access is refused; the password is prompted for without echo.", valueName: "name"))

@@ -1,0 +1,57 @@
+import Testing
+
+/// Argument handling of the real executable: no server needed.
+@Suite struct CLITests {
+    @Test func helpDocumentsEveryExitStatus() async throws {
+        let help = try await CLI.run(["discover", "--help"])
+        #expect(help.status == 0)
+        for line in ["0  shares or exports found", "1  usage error", "2  the host name does not resolve", "3  nothing reachable",
+                     "4  authentication failed", "5  reachable, but nothing"] {
+            #expect(help.output.contains(line), "help lacks '\(line)'")
+        }
+        for option in ["--timeout", "--all", "--json", "--smb-port", "--user", "--password-stdin", "--root"] {
+            #expect(help.output.contains(option))
+        }
+    }
+
+    @Test func topLevelHelpListsDiscover() async throws {
+        let help = try await CLI.run(["--help"])
+        #expect(help.status == 0)
+        #expect(help.output.contains("discover"))
+        #expect(help.output.contains("Immich"))
+    }
+
+    @Test(arguments: [
+        ([""], "the host is empty"),
+        (["smb://nas.local/photos"], "extlib-net discover nas.local"),
+        (["//nas/photos"], "is a URL"),
+        (["/mnt/nas"], "looks like a path"),
+        (["nas:445"], "--smb-port"),
+        (["nas", "--timeout", "0"], "--timeout must be between"),
+        (["nas", "--timeout", "-1"], "--timeout must be between"),
+        (["nas", "--timeout", "1e9"], "--timeout must be between"),
+        (["nas", "--timeout", "nan"], "--timeout must be between"),
+        (["nas", "--smb-port", "70000"], "--smb-port must be between"),
+        (["nas", "--password-stdin"], "--password-stdin needs --user"),
+        (["nas", "--user", "alice,uid=0"], "smuggle"),
+        (["nas", "--root", "relative/dir"], "relative"),
+    ])
+    func badInputIsAUsageError(_ arguments: [String], _ message: String) async throws {
+        let outcome = try await CLI.run(["discover"] + arguments)
+        #expect(outcome.status == 1)
+        #expect(outcome.error.contains(message), "stderr: \(outcome.error)")
+        #expect(!outcome.error.contains("Fatal error"))
+    }
+
+    @Test func emptyPasswordOnStandardInputIsRefused() async throws {
+        let outcome = try await CLI.run(["discover", "127.0.0.1", "--user", "alice", "--password-stdin"], input: "")
+        #expect(outcome.status == 1)
+        #expect(outcome.error.contains("password read from standard input is empty"))
+    }
+
+    @Test func rootFromEnvironmentIsValidatedToo() async throws {
+        let outcome = try await CLI.run(["discover", "nas"], environment: ["EXTLIB_NET_ROOT": "not/absolute"])
+        #expect(outcome.status == 1)
+        #expect(outcome.error.contains("relative"))
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import Subprocess
+import SystemPackage
+import Testing
+
+/// The built `extlib-net`, run as users run it.
+enum CLI {
+    struct Outcome {
+        let status: Int32
+        let output: String
+        let error: String
+        let elapsed: Duration
+
+        /// `--json` output, parsed.
+        func json() throws -> [String: Any] {
+            let object = try JSONSerialization.jsonObject(with: Data(output.utf8))
+            return try #require(object as? [String: Any], "not a JSON object: \(output)")
+        }
+    }
+
+    /// Next to the test bundle in `.build/<triple>/debug`.
+    static let executable: String = {
+        if let path = ProcessInfo.processInfo.environment["EXTLIB_NET_BIN"] { return path }
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var directory = bundle.deletingLastPathComponent()
+        while !FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent("extlib-net").path), directory.path != "/" {
+            directory = directory.deletingLastPathComponent()
+        }
+        return directory.appendingPathComponent("extlib-net").path
+    }()
+
+    /// Runs `extlib-net ARGUMENTS`, inside network namespace `namespace` when given.
+    static func run(_ arguments: [String], namespace: String? = nil, input: String? = nil, environment: [String: String] = [:]) async throws -> Outcome {
+        let command: [String] = (namespace.map { ["/usr/sbin/ip", "netns", "exec", $0] } ?? []) + [executable] + arguments
+        var updates: [Environment.Key: String?] = [:]
+        for (key, value) in environment { updates[Environment.Key(stringLiteral: key)] = value }
+        let started = ContinuousClock.now
+        let result = try await Subprocess.run(
+            .path(FilePath(command[0])), arguments: Arguments(Array(command.dropFirst())),
+            environment: .inherit.updating(updates),
+            input: .string(input ?? ""), output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
+        let elapsed = ContinuousClock.now - started
+        guard case .exited(let code) = result.terminationStatus else {
+            Issue.record("extlib-net \(arguments) ended by \(result.terminationStatus)")
+            return Outcome(status: -1, output: result.standardOutput ?? "", error: result.standardError ?? "", elapsed: elapsed)
+        }
+        return Outcome(status: code, output: result.standardOutput ?? "", error: result.standardError ?? "", elapsed: elapsed)
+    }
+}
+
+/// The servers started by `Tests/testbed/testbed up`; see Tests/testbed/README.md.
+enum Testbed {
+    static let stateDirectory = ProcessInfo.processInfo.environment["EXTLIB_NET_TESTBED"]
+
+    static let values: [String: String] = {
+        guard let stateDirectory, let text = try? String(contentsOfFile: stateDirectory + "/env", encoding: .utf8) else { return [:] }
+        var values: [String: String] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            var value = String(line[line.index(after: equals)...])
+            if value.count >= 2, value.first == "'" || value.first == "\"", value.last == value.first { value = String(value.dropFirst().dropLast()) }
+            values[String(line[..<equals])] = value
+        }
+        return values
+    }()
+
+    static var isUp: Bool { !values.isEmpty }
+
+    static func value(_ key: String) throws -> String {
+        try #require(values[key], "testbed env has no \(key)")
+    }
+
+    static func password() throws -> String {
+        try String(contentsOfFile: try value("SMB_PASSWORD_FILE"), encoding: .utf8)
+    }
+}
