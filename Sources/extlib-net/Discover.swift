@@ -37,6 +37,9 @@ struct Discover: ParsableCommand {
     @Option(help: ArgumentHelp("List SMB shares as this user when guest access is refused; the password is prompted for without echo.", valueName: "name"))
     var user: String?
 
+    @Option(help: ArgumentHelp("List SMB shares with the stored account NAME (see extlib-net credentials).", valueName: "name"))
+    var credentials: String?
+
     @Option(help: ArgumentHelp("The SMB domain or workgroup of --user.", valueName: "domain"))
     var domain: String?
 
@@ -57,6 +60,10 @@ struct Discover: ParsableCommand {
         if let smbPort, !(1...65535).contains(smbPort) {
             throw ValidationError("--smb-port must be between 1 and 65535, not \(smbPort)")
         }
+        if user != nil, credentials != nil { throw ValidationError("give either --user or --credentials, not both") }
+        if let credentials, !Credential.isValidName(credentials) {
+            throw ValidationError(CredentialFieldError.invalidName(credentials).description)
+        }
         if let user {
             if let problem = SMBAccountField.problem(user, field: "--user") { throw ValidationError(problem) }
         } else {
@@ -64,6 +71,12 @@ struct Discover: ParsableCommand {
             if domain != nil { throw ValidationError("--domain needs --user NAME") }
         }
         if let domain, let problem = SMBAccountField.problem(domain, field: "--domain") { throw ValidationError(problem) }
+    }
+
+    private var accountHint: DiscoveryPresentation.AccountHint {
+        if let credentials { return .stored(credentials) }
+        if let user { return .user(user) }
+        return .none
     }
 
     func run() throws {
@@ -74,6 +87,14 @@ struct Discover: ParsableCommand {
             do {
                 let password = passwordStdin ? try PasswordInput.fromStandardInput() : try PasswordInput.prompt("Password for \(user): ")
                 account = SMBAccount(user: user, domain: domain, password: password)
+            } catch {
+                StandardStream.error.write("extlib-net: \(error)\n")
+                throw ExitCode(DiscoveryStatus.usage.rawValue)
+            }
+        } else if let credentials {
+            let store = CredentialStore(root: root, logger: logger)
+            do {
+                account = try store.credential(named: credentials).account
             } catch {
                 StandardStream.error.write("extlib-net: \(error)\n")
                 throw ExitCode(DiscoveryStatus.usage.rawValue)
@@ -96,7 +117,7 @@ struct Discover: ParsableCommand {
         if json {
             StandardStream.output.write(DiscoveryPresentation.json(report).serialized() + "\n")
         } else {
-            StandardStream.output.write(DiscoveryPresentation.text(report, account: user.map { .user($0) } ?? .none))
+            StandardStream.output.write(DiscoveryPresentation.text(report, account: accountHint))
         }
         let status = DiscoveryStatus(report)
         if status != .found { throw ExitCode(status.rawValue) }

@@ -10,7 +10,7 @@ public enum DiscoveryStatus: Int32, Sendable, CaseIterable {
     public var meaning: String {
         switch self {
         case .found: return "shares or exports found (or an NFSv4-only server)"
-        case .usage: return "usage error: bad arguments"
+        case .usage: return "usage error: bad arguments, or the --credentials account cannot be used"
         case .unresolved: return "the host name does not resolve"
         case .unreachable: return "nothing reachable: no SMB or NFS port answered"
         case .authentication: return "authentication failed, or required and nothing else was found"
@@ -75,6 +75,7 @@ public enum DiscoveryPresentation {
     public enum AccountHint: Sendable, Equatable {
         case none
         case user(String)
+        case stored(String)
     }
 
     public static func text(_ report: DiscoveryReport, account: AccountHint = .none) -> String {
@@ -107,7 +108,7 @@ public enum DiscoveryPresentation {
         switch smb.error {
         case .authenticationRequired?:
             lines.append("  authentication required: the server refuses guest access")
-            if case .none = account {
+            if account == .none {
                 lines.append("  list the shares with an account: extlib-net discover \(shellQuoted(report.host))\(portOption(report)) --user NAME")
             }
         case .authenticationFailed(let user)?:
@@ -127,7 +128,7 @@ public enum DiscoveryPresentation {
             }
             return lines
         }
-        lines += table(header: ["SHARE", "TYPE", "COMMENT"], rows: smb.shares.map { [$0.name, $0.type.rawValue, $0.comment] })
+        lines += TextTable.render(header: ["SHARE", "TYPE", "COMMENT"], rows: smb.shares.map { [$0.name, $0.type.rawValue, $0.comment] })
         return lines
     }
 
@@ -157,7 +158,7 @@ public enum DiscoveryPresentation {
             lines.append("  no exports")
             return lines
         }
-        lines += table(header: ["EXPORT", "ALLOWED CLIENTS"], rows: nfs.exports.map { [$0.path, $0.clients.isEmpty ? "(everyone)" : $0.clients.joined(separator: ", ")] })
+        lines += TextTable.render(header: ["EXPORT", "ALLOWED CLIENTS"], rows: nfs.exports.map { [$0.path, $0.clients.isEmpty ? "(everyone)" : $0.clients.joined(separator: ", ")] })
         return lines
     }
 
@@ -167,10 +168,17 @@ public enum DiscoveryPresentation {
         let host = report.host.contains(":") ? "[\(report.host)]" : report.host
         let smbPort = report.smb.port.flatMap { $0 == 445 ? nil : ":\($0)" } ?? ""
         var credentialsOption = ""
-        if case .user(let user) = account, report.smb.listedAs != nil {
-            let name = suggestedName(report.host)
-            steps.append("extlib-net credentials add \(shellQuoted(name)) --user \(shellQuoted(user))")
-            credentialsOption = " --credentials \(shellQuoted(name))"
+        if report.smb.listedAs != nil {
+            switch account {
+            case .user(let user):
+                let name = suggestedName(report.host)
+                steps.append("extlib-net credentials add \(shellQuoted(name)) --user \(shellQuoted(user))")
+                credentialsOption = " --credentials \(shellQuoted(name))"
+            case .stored(let name):
+                credentialsOption = " --credentials \(shellQuoted(name))"
+            case .none:
+                break
+            }
         }
         for share in report.smb.shares where share.type == .disk {
             let url = "smb://\(host)\(smbPort)/\(URLComponent.encode(share.name))"
@@ -212,19 +220,5 @@ public enum DiscoveryPresentation {
 
     private static func portOption(_ report: DiscoveryReport) -> String {
         report.options.smbPort.map { " --smb-port \($0)" } ?? ""
-    }
-
-    /// Left-aligned columns, padded by characters (not bytes) so non-ASCII names line up.
-    static func table(header: [String], rows: [[String]]) -> [String] {
-        let all = [header] + rows
-        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
-        return all.map { row in
-            var line = "  "
-            for (column, cell) in row.enumerated() {
-                let isLast = column == row.count - 1
-                line += isLast ? cell : cell + String(repeating: " ", count: widths[column] - cell.count + 2)
-            }
-            return line
-        }
     }
 }

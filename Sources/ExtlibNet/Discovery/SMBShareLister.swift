@@ -91,6 +91,42 @@ public enum SMBShareLister {
     }
 }
 
+extension SMBShareLister {
+    /// Opens `share` with `account` and counts its top-level entries: proves the account can read it.
+    /// Blocking; call it on `queue`.
+    public static func open(share: String, address: IPAddress, port: UInt16, account: SMBAccount?, timeout: Duration) -> Result<Int, ShareOpenError> {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard let context = SMBClientContext(account: account, port: port, timeout: timeout) else {
+            return .failure(.failed(Errno(rawValue: errno)))
+        }
+        let url = "smb://\(address.urlHost)/\(URLComponent.encode(share))"
+        return context.listShares(url: url).map { entries in entries.filter { $0.name != "." && $0.name != ".." }.count }.mapError { errno in
+            switch errno {
+            case .noSuchFileOrDirectory, Errno(rawValue: ENODEV), Errno(rawValue: ENXIO): return .noSuchShare
+            case .permissionDenied, .notPermitted: return .accessDenied
+            case .timedOut: return .timedOut
+            default: return .failed(errno)
+            }
+        }
+    }
+}
+
+public enum ShareOpenError: Error, Equatable, CustomStringConvertible {
+    case noSuchShare
+    case accessDenied
+    case timedOut
+    case failed(Errno)
+
+    public var description: String {
+        switch self {
+        case .noSuchShare: return "no such share"
+        case .accessDenied: return "access denied"
+        case .timedOut: return "no answer"
+        case .failed(let errno): return "opening failed: \(errno)"
+        }
+    }
+}
+
 /// What the auth callback hands libsmbclient. Guest is an empty user and password.
 private final class SMBCredentials {
     let user: String

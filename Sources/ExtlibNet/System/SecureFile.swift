@@ -1,0 +1,201 @@
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Why a file holding secrets was not read or written.
+public struct SecureFileError: Error, Equatable, CustomStringConvertible {
+    public enum Code: Equatable, Sendable {
+        case notFound
+        case symlink
+        case notRegularFile
+        case wrongOwner(uid: UInt32)
+        case tooOpen(mode: UInt32)
+        case directoryTooOpen(mode: UInt32)
+        case tooLarge
+        case system(Errno)
+    }
+
+    public let path: String
+    public let code: Code
+
+    public init(path: String, code: Code) {
+        self.path = path
+        self.code = code
+    }
+
+    public var description: String {
+        switch code {
+        case .notFound:
+            return "\(path) does not exist"
+        case .symlink:
+            return "\(path) is a symbolic link; refusing to follow it for a file that holds passwords. Replace it with a regular file"
+        case .notRegularFile:
+            return "\(path) is not a regular file"
+        case .wrongOwner(let uid):
+            return "\(path) is owned by uid \(uid), not root; fix it with: chown root:root \(shellQuoted(path))"
+        case .tooOpen(let mode):
+            return "\(path) is readable or writable by others (mode \(octal(mode))); fix it with: chmod 600 \(shellQuoted(path))"
+        case .directoryTooOpen(let mode):
+            return "\(path) is accessible by others (mode \(octal(mode))); fix it with: chmod 700 \(shellQuoted(path))"
+        case .tooLarge:
+            return "\(path) is larger than \(SecureFile.maximumSize) bytes"
+        case .system(let errno):
+            return "\(path): \(errno)"
+        }
+    }
+}
+
+private func octal(_ mode: UInt32) -> String {
+    let text = String(mode & 0o7777, radix: 8)
+    return String(repeating: "0", count: max(0, 4 - text.count)) + text
+}
+
+/// Reading and writing root-only files (credentials): no symlink followed, ownership and mode checked on
+/// the opened descriptor, writes atomic and private from the first byte.
+public enum SecureFile {
+    public static let maximumSize = 1 << 20
+
+    /// The owner every secret file must have; tests running as root see 0 too.
+    static let requiredOwner: UInt32 = 0
+
+    /// Reads `path`, refusing a symlink, a non-regular file, a file not owned by root, or one that group or
+    /// others can access. `nil` when it does not exist.
+    public static func readPrivate(_ path: String) throws(SecureFileError) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+        if fd < 0 {
+            switch errno {
+            case ENOENT: return nil
+            case ELOOP: throw SecureFileError(path: path, code: .symlink)
+            default: throw SecureFileError(path: path, code: .system(Errno(rawValue: errno)))
+            }
+        }
+        defer { close(fd) }
+        // Checked on the descriptor, not the path: the file cannot be swapped between check and read.
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw SecureFileError(path: path, code: .system(Errno(rawValue: errno))) }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw SecureFileError(path: path, code: .notRegularFile) }
+        guard info.st_uid == requiredOwner else { throw SecureFileError(path: path, code: .wrongOwner(uid: info.st_uid)) }
+        guard info.st_mode & 0o077 == 0 else { throw SecureFileError(path: path, code: .tooOpen(mode: info.st_mode)) }
+        guard info.st_size <= maximumSize else { throw SecureFileError(path: path, code: .tooLarge) }
+
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw SecureFileError(path: path, code: .system(Errno(rawValue: errno)))
+            }
+            if count == 0 { break }
+            bytes += chunk.prefix(count)
+            guard bytes.count <= maximumSize else { throw SecureFileError(path: path, code: .tooLarge) }
+        }
+        return bytes
+    }
+
+    /// Replaces `path` atomically: a temporary file in the same directory, created exclusively with mode
+    /// 0600 (never readable by others, not even empty), written, fsynced, renamed over `path`, and the
+    /// directory fsynced. A crash leaves the old file or the new one.
+    public static func writePrivate(_ bytes: [UInt8], to path: String) throws(SecureFileError) {
+        let directory = parentDirectory(of: path)
+        let temporary = "\(directory)/.\(baseName(of: path)).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SecureFileError(path: temporary, code: .system(Errno(rawValue: errno))) }
+        var renamed = false
+        defer { if !renamed { unlink(temporary) } }
+        do {
+            defer { close(fd) }
+            // The umask cannot widen 0600, but an inherited ACL default could: pin the mode.
+            guard fchmod(fd, 0o600) == 0 else { throw SecureFileError(path: temporary, code: .system(Errno(rawValue: errno))) }
+            var offset = 0
+            while offset < bytes.count {
+                let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw SecureFileError(path: temporary, code: .system(Errno(rawValue: errno)))
+                }
+                offset += written
+            }
+            guard fsync(fd) == 0 else { throw SecureFileError(path: temporary, code: .system(Errno(rawValue: errno))) }
+        }
+        guard rename(temporary, path) == 0 else { throw SecureFileError(path: path, code: .system(Errno(rawValue: errno))) }
+        renamed = true
+        try syncDirectory(directory)
+    }
+
+    /// Creates `path` (mode 0700) and any missing parents (0755), refusing symlinks along the way, and
+    /// checks that an existing `path` is a root-owned directory closed to others.
+    public static func ensurePrivateDirectory(_ path: String) throws(SecureFileError) {
+        var prefix = ""
+        let components = path.split(separator: "/")
+        for (index, component) in components.enumerated() {
+            prefix += "/" + component
+            let isLast = index == components.count - 1
+            if mkdir(prefix, isLast ? 0o700 : 0o755) != 0, errno != EEXIST {
+                throw SecureFileError(path: prefix, code: .system(Errno(rawValue: errno)))
+            }
+        }
+        var info = stat()
+        guard lstat(path, &info) == 0 else { throw SecureFileError(path: path, code: .system(Errno(rawValue: errno))) }
+        guard info.st_mode & S_IFMT != S_IFLNK else { throw SecureFileError(path: path, code: .symlink) }
+        guard info.st_mode & S_IFMT == S_IFDIR else { throw SecureFileError(path: path, code: .notRegularFile) }
+        guard info.st_uid == requiredOwner else { throw SecureFileError(path: path, code: .wrongOwner(uid: info.st_uid)) }
+        guard info.st_mode & 0o077 == 0 else { throw SecureFileError(path: path, code: .directoryTooOpen(mode: info.st_mode)) }
+    }
+
+    /// Leftovers of writers that were killed before their rename; all were created 0600.
+    public static func removeStaleTemporaries(for path: String) {
+        let directory = parentDirectory(of: path)
+        let prefix = ".\(baseName(of: path))."
+        guard let dir = opendir(directory) else { return }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name.hasPrefix(prefix), name.hasSuffix(".tmp") { unlink("\(directory)/\(name)") }
+        }
+    }
+
+    static func syncDirectory(_ directory: String) throws(SecureFileError) {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw SecureFileError(path: directory, code: .system(Errno(rawValue: errno))) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw SecureFileError(path: directory, code: .system(Errno(rawValue: errno))) }
+    }
+
+    static func parentDirectory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    static func baseName(of path: String) -> String {
+        path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
+    }
+}
+
+/// An exclusive `flock` held until released or deinitialized; serializes read-modify-write cycles
+/// between processes (two `credentials add` at once both land).
+public final class FileLock {
+    private let fd: Int32
+
+    /// Blocks until the lock on `path` (a directory or file; created 0600 if missing) is held.
+    public init(path: String, createMode: mode_t = 0o600) throws(SecureFileError) {
+        var fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_DIRECTORY)
+        if fd < 0, errno == ENOTDIR { fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, createMode) }
+        if fd < 0, errno == ENOENT { fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, createMode) }
+        guard fd >= 0 else { throw SecureFileError(path: path, code: .system(Errno(rawValue: errno))) }
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else {
+                let error = Errno(rawValue: errno)
+                close(fd)
+                throw SecureFileError(path: path, code: .system(error))
+            }
+        }
+        self.fd = fd
+    }
+
+    deinit { close(fd) }  // closing releases the lock
+}

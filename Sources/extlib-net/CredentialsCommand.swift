@@ -1,0 +1,188 @@
+import ArgumentParser
+import ExtlibNet
+
+struct CredentialsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "credentials",
+        abstract: "Keep SMB accounts in the root-only file /etc/extlib-net/credentials.",
+        discussion: """
+            The file is owned by root with mode 0600 in a 0700 directory; it is written atomically and \
+            refused when anyone else could read it. Its format is documented in credentials.example.
+
+            Exit status:
+            \(CredentialsStatus.allCases.map { "  \($0.rawValue)  \($0.meaning)" }.joined(separator: "\n"))
+            """,
+        subcommands: [Add.self, List.self, Remove.self, Check.self]
+    )
+
+    /// Runs `body`, turning store errors into a message and their documented exit status.
+    static func reportingStoreErrors<T>(_ body: () throws(CredentialStoreError) -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            StandardStream.error.write("extlib-net: \(error)\n")
+            throw ExitCode(CredentialsStatus(error).rawValue)
+        }
+    }
+
+    static func validateName(_ name: String) throws {
+        guard Credential.isValidName(name) else { throw ValidationError(CredentialFieldError.invalidName(name).description) }
+    }
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Store an SMB account under NAME.",
+            discussion: "The password is prompted for without echo, or read from standard input with --password-stdin; never from an argument.")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "The credential's name, used by --credentials (letters, digits, '.', '_', '-').")
+        var name: String
+
+        @Option(help: ArgumentHelp("The SMB user name.", valueName: "user"))
+        var user: String
+
+        @Option(help: ArgumentHelp("The SMB domain or workgroup.", valueName: "domain"))
+        var domain: String?
+
+        @Flag(name: .customLong("password-stdin"), help: "Read the password from standard input (one line).")
+        var passwordStdin = false
+
+        @Flag(help: "Replace an existing credential of the same name.")
+        var force = false
+
+        func validate() throws {
+            try CredentialsCommand.validateName(name)
+            // Check the fields before asking for a password the user would then type in vain.
+            do {
+                _ = try Credential(name: name, username: user, password: Secret("x"), domain: domain)
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
+
+        func run() throws {
+            let root = try global.systemRoot()
+            let logger = global.makeLogger()
+            let credential: Credential
+            do {
+                let password = passwordStdin ? try PasswordInput.fromStandardInput() : try PasswordInput.prompt("Password for \(user): ")
+                credential = try Credential(name: name, username: user, password: password, domain: domain)
+            } catch let error as PasswordInput.Failure {
+                StandardStream.error.write("extlib-net: \(error)\n")
+                throw ExitCode(CredentialsStatus.usage.rawValue)
+            } catch {
+                StandardStream.error.write("extlib-net: \(error)\n")
+                throw ExitCode(CredentialsStatus.usage.rawValue)
+            }
+            let store = CredentialStore(root: root, logger: logger)
+            try CredentialsCommand.reportingStoreErrors { () throws(CredentialStoreError) in try store.add(credential, replacing: force) }
+            StandardStream.output.write("stored '\(name)' (user \(user)) in \(store.path)\n")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List stored credentials: names, users, domains; never passwords.")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Flag(help: "Print a JSON array.")
+        var json = false
+
+        func run() throws {
+            let store = CredentialStore(root: try global.systemRoot(), logger: global.makeLogger())
+            let document = try CredentialsCommand.reportingStoreErrors { () throws(CredentialStoreError) in try store.load() }
+            if json {
+                let items = document.credentials.map { credential in
+                    JSON.object([("name", .string(credential.name)), ("user", .string(credential.username)), ("domain", .optional(credential.domain))])
+                }
+                StandardStream.output.write(JSON.array(items).serialized() + "\n")
+                return
+            }
+            guard !document.credentials.isEmpty else {
+                StandardStream.output.write("no credentials stored in \(store.path); add one with: extlib-net credentials add NAME --user USER\n")
+                return
+            }
+            let rows = document.credentials.map { [$0.name, $0.username, $0.domain ?? "-"] }
+            StandardStream.output.write(TextTable.render(header: ["NAME", "USER", "DOMAIN"], rows: rows, indent: "").joined(separator: "\n") + "\n")
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove the credential NAME.")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "The credential's name.")
+        var name: String
+
+        func validate() throws { try CredentialsCommand.validateName(name) }
+
+        func run() throws {
+            let store = CredentialStore(root: try global.systemRoot(), logger: global.makeLogger())
+            try CredentialsCommand.reportingStoreErrors { () throws(CredentialStoreError) in try store.remove(named: name) }
+            StandardStream.output.write("removed '\(name)' from \(store.path)\n")
+        }
+    }
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Log in to HOST with the stored account NAME and, given HOST/SHARE, open the share.")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "The credential's name.")
+        var name: String
+
+        @Argument(help: ArgumentHelp("The NAS, optionally with a share: nas.local or nas.local/photos.", valueName: "host[/share]"))
+        var target: String
+
+        @Option(parsing: .unconditional, help: ArgumentHelp("Finish within this many seconds (0.1 to 120).", valueName: "seconds"))
+        var timeout: Double = 5
+
+        @Option(name: .customLong("smb-port"), parsing: .unconditional, help: ArgumentHelp("Use this SMB port instead of 445 then 139.", valueName: "n"))
+        var smbPort: Int?
+
+        func parsedTarget() throws -> (HostName, String?) {
+            let parts = target.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+            let share = parts.count > 1 ? String(parts[1]) : nil
+            if let share, share.isEmpty || share.contains("/") {
+                throw ValidationError("'\(target)' is not HOST or HOST/SHARE; give a share name without slashes, e.g. nas.local/photos")
+            }
+            do {
+                return (try HostName.parse(String(parts[0])), share)
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
+
+        func validate() throws {
+            try CredentialsCommand.validateName(name)
+            _ = try parsedTarget()
+            guard timeout.isFinite, Discover.timeoutRange.contains(timeout) else {
+                throw ValidationError("--timeout must be between 0.1 and 120 seconds, not \(timeout)")
+            }
+            if let smbPort, !(1...65535).contains(smbPort) { throw ValidationError("--smb-port must be between 1 and 65535, not \(smbPort)") }
+        }
+
+        func run() throws {
+            let root = try global.systemRoot()
+            let logger = global.makeLogger()
+            let (host, share) = try parsedTarget()
+            let store = CredentialStore(root: root, logger: logger)
+            let credential = try CredentialsCommand.reportingStoreErrors { () throws(CredentialStoreError) in try store.credential(named: name) }
+            do {
+                let outcome = try CredentialCheck(root: root, logger: logger).run(
+                    account: credential.account, host: host, share: share, smbPort: smbPort.map { UInt16($0) }, timeout: .milliseconds(Int64(timeout * 1000)))
+                var message = "'\(name)' works: user \(credential.username) logged in to \(host) (\(outcome.resolved.preferredAddress), port \(outcome.port)) and listed \(outcome.shareCount) disk share\(outcome.shareCount == 1 ? "" : "s")"
+                if let share, case .success(let entries)? = outcome.shareResult {
+                    message += "; share '\(share)' opened, \(entries) entr\(entries == 1 ? "y" : "ies") at its top"
+                }
+                StandardStream.output.write(message + "\n")
+            } catch {
+                StandardStream.error.write("extlib-net: '\(name)' (user \(credential.username)) on \(host): \(error)\n")
+                throw ExitCode(error.status.rawValue)
+            }
+        }
+    }
+}
