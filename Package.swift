@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // System libraries: a modulemap and a shim header each, nothing else.
@@ -46,7 +47,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ExtlibNetTests",
-            dependencies: ["ExtlibNet"]
+            dependencies: [
+                "ExtlibNet",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
         ),
         // Real servers (see Tests/testbed); spawns the built executable.
         .testTarget(

@@ -42,12 +42,14 @@ public struct Credential: Sendable, Equatable {
 
     static func check(username: String) throws(CredentialFieldError) {
         try checkCommon(username, field: .username)
+        try checkNoEdgeBlanks(username, field: .username)
         guard !username.contains(",") else { throw .comma(.username) }
         guard username.utf8.count <= maximumUsernameBytes else { throw .tooLong(.username, limit: maximumUsernameBytes) }
     }
 
     static func check(domain: String) throws(CredentialFieldError) {
         try checkCommon(domain, field: .domain)
+        try checkNoEdgeBlanks(domain, field: .domain)
         guard !domain.contains(",") else { throw .comma(.domain) }
         guard domain.utf8.count <= maximumDomainBytes else { throw .tooLong(.domain, limit: maximumDomainBytes) }
     }
@@ -57,6 +59,14 @@ public struct Credential: Sendable, Equatable {
         try checkCommon(value, field: .password)
         let escapedLength = value.utf8.count + value.utf8.filter { $0 == UInt8(ascii: ",") }.count
         guard escapedLength <= maximumPasswordBytes else { throw .tooLong(.password, limit: maximumPasswordBytes) }
+    }
+
+    /// The file trims blanks around usernames and domains, so they cannot start or end with one.
+    private static func checkNoEdgeBlanks(_ value: String, field: CredentialFieldError.Field) throws(CredentialFieldError) {
+        let blanks: Set<Unicode.Scalar> = [" ", "\t"]
+        if let first = value.unicodeScalars.first, let last = value.unicodeScalars.last, blanks.contains(first) || blanks.contains(last) {
+            throw .edgeBlank(field)
+        }
     }
 
     private static func checkCommon(_ value: String, field: CredentialFieldError.Field) throws(CredentialFieldError) {
@@ -73,6 +83,7 @@ public enum CredentialFieldError: Error, Equatable, CustomStringConvertible {
     case empty(Field)
     case controlCharacter(Field)
     case comma(Field)
+    case edgeBlank(Field)
     case tooLong(Field, limit: Int)
 
     public var description: String {
@@ -86,6 +97,8 @@ public enum CredentialFieldError: Error, Equatable, CustomStringConvertible {
             return "the \(field.rawValue) contains a line break, carriage return or NUL, which the file format cannot hold"
         case .comma(let field):
             return "the \(field.rawValue) contains ',', which mount.cifs would pass on unescaped as extra mount options"
+        case .edgeBlank(let field):
+            return "the \(field.rawValue) starts or ends with a space or tab"
         case .tooLong(let field, let limit):
             return field == .password
                 ? "the password is too long: mount.cifs allows \(limit) bytes, counting each ',' twice"

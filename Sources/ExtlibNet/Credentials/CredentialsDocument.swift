@@ -1,8 +1,9 @@
 /// The credentials file as lines, so edits keep the user's comments, order and spacing.
 ///
 /// Format (see credentials.example): `[name]` headers, then `username=`, `password=`, `domain=` lines;
-/// the value is everything after the first `=` up to the end of the line, verbatim (no quoting, so any
-/// character but NUL, CR and LF round-trips); whole-line comments start with `#` or `;`.
+/// a password is everything after the first `=` up to the end of the line, verbatim (no quoting, so any
+/// character but NUL, CR and LF round-trips); username and domain lose blanks around them; whole-line
+/// comments start with `#` or `;`.
 public struct CredentialsDocument: Sendable {
     public private(set) var lines: [String]
     public private(set) var credentials: [Credential]
@@ -21,7 +22,8 @@ public struct CredentialsDocument: Sendable {
     public static func parse(_ bytes: [UInt8]) throws(CredentialsFileError) -> CredentialsDocument {
         guard !bytes.contains(0) else { throw CredentialsFileError(line: nil, problem: "contains a NUL byte") }
         guard let text = String(validating: bytes, as: UTF8.self) else { throw CredentialsFileError(line: nil, problem: "is not valid UTF-8") }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        // Scalars, not Characters: "\r\n" or "=" plus a combining mark is one Character in Swift.
+        var lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { String(String.UnicodeScalarView($0)) }
         if lines.last == "" { lines.removeLast() }
 
         var document = CredentialsDocument()
@@ -49,15 +51,17 @@ public struct CredentialsDocument: Sendable {
         for (index, rawLine) in lines.enumerated() {
             let lineNumber = index + 1
             // A CRLF file (edited on Windows) reads the same; a CR inside a value is still refused.
-            let line = rawLine.hasSuffix("\r") ? String(rawLine.dropLast()) : rawLine
+            var line = rawLine.unicodeScalars[...]
+            if line.last == "\r" { line = line.dropLast() }
             let trimmed = line.drop { $0 == " " || $0 == "\t" }
-            if trimmed.isEmpty || trimmed.hasPrefix("#") || trimmed.hasPrefix(";") { continue }
-            if trimmed.hasPrefix("[") {
-                let header = trimmed.reversed().drop { $0 == " " || $0 == "\t" }.reversed()
-                guard String(header).hasSuffix("]") else {
+            if trimmed.isEmpty || trimmed.first == "#" || trimmed.first == ";" { continue }
+            if trimmed.first == "[" {
+                var header = trimmed
+                while let last = header.last, last == " " || last == "\t" { header = header.dropLast() }
+                guard header.last == "]", header.count >= 2 else {
                     throw CredentialsFileError(line: lineNumber, problem: "a section header must look like [name]")
                 }
-                let name = String(String(header).dropFirst().dropLast())
+                let name = String(String.UnicodeScalarView(header.dropFirst().dropLast()))
                 guard Credential.isValidName(name) else {
                     throw CredentialsFileError(line: lineNumber, problem: CredentialFieldError.invalidName(name).description)
                 }
@@ -71,8 +75,16 @@ public struct CredentialsDocument: Sendable {
             guard let equals = trimmed.firstIndex(of: "=") else {
                 throw CredentialsFileError(line: lineNumber, problem: "expected [name], key=value, or a # comment")
             }
-            let key = String(trimmed[..<equals].reversed().drop { $0 == " " || $0 == "\t" }.reversed())
-            let value = String(trimmed[trimmed.index(after: equals)...])
+            var keyScalars = trimmed[..<equals]
+            while let last = keyScalars.last, last == " " || last == "\t" { keyScalars = keyScalars.dropLast() }
+            let key = String(String.UnicodeScalarView(keyScalars))
+            var valueScalars = trimmed[trimmed.index(after: equals)...]
+            if key != "password" {
+                // Hand edits like "username = photos" mean "photos"; only passwords are verbatim.
+                while let first = valueScalars.first, first == " " || first == "\t" { valueScalars = valueScalars.dropFirst() }
+                while let last = valueScalars.last, last == " " || last == "\t" { valueScalars = valueScalars.dropLast() }
+            }
+            let value = String(String.UnicodeScalarView(valueScalars))
             guard Self.keys.contains(key) else {
                 throw CredentialsFileError(line: lineNumber, problem: "unknown key '\(key)'; expected username, password or domain")
             }
@@ -82,7 +94,7 @@ public struct CredentialsDocument: Sendable {
             guard current!.values[key] == nil else {
                 throw CredentialsFileError(line: lineNumber, problem: "\(key)= appears twice in [\(current!.name)]")
             }
-            guard !value.contains("\r") else {
+            guard !value.unicodeScalars.contains("\r") else {
                 throw CredentialsFileError(line: lineNumber, problem: "the \(key) contains a carriage return")
             }
             current!.values[key] = value
