@@ -42,9 +42,26 @@ enum CLI {
         let elapsed = ContinuousClock.now - started
         guard case .exited(let code) = result.terminationStatus else {
             Issue.record("extlib-net \(arguments) ended by \(result.terminationStatus)")
-            return Outcome(status: -1, output: result.standardOutput ?? "", error: result.standardError ?? "", elapsed: elapsed)
+            return Outcome(status: -1, output: result.standardOutput, error: result.standardError, elapsed: elapsed)
         }
-        return Outcome(status: code, output: result.standardOutput ?? "", error: result.standardError ?? "", elapsed: elapsed)
+        return Outcome(status: code, output: result.standardOutput, error: result.standardError, elapsed: elapsed)
+    }
+}
+
+extension CLI {
+    /// The issue's margin beyond `--timeout` for the tool's own work.
+    static let deadlineMargin: Duration = .milliseconds(300)
+
+    /// Runs a command that must end within `timeout` plus the margin. Process start-up under a loaded
+    /// test run is not the tool's doing, so a `--help` run started at the same time measures it and is
+    /// allowed on top.
+    static func runBounded(_ arguments: [String], timeout: Duration, namespace: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) async throws -> Outcome {
+        async let startup = run(["--help"], namespace: namespace)
+        let outcome = try await run(arguments, namespace: namespace)
+        let overhead = try await startup.elapsed
+        let limit = timeout + deadlineMargin + overhead
+        #expect(outcome.elapsed <= limit, "took \(outcome.elapsed), limit \(limit) (start-up \(overhead))", sourceLocation: sourceLocation)
+        return outcome
     }
 }
 

@@ -66,6 +66,7 @@ public struct Discovery: Sendable {
 
     /// Each protocol's listing is started in parallel and waited for until the deadline.
     private static let nfsQueue = DispatchQueue(label: "extlib-net.libnfs")
+    static let grace: Duration = .milliseconds(100)
 
     public init(root: SystemRoot, logger: Logger) {
         self.root = root
@@ -92,8 +93,11 @@ public struct Discovery: Sendable {
         let smbCall = report.smb.port.map { port in startSMBListing(address: address, port: port, options: options, deadline: deadline) }
         let nfsCall = report.nfs.portmapper == .open ? startNFSListing(address: address, deadline: deadline) : nil
 
+        // The listers stop at the deadline themselves and then say which step hung; a moment of grace
+        // lets that specific answer arrive before we fall back to a generic "no answer".
+        let collection = Deadline(deadline.instant + Self.grace)
         if let smbCall {
-            if let outcome = smbCall.wait(until: deadline) {
+            if let outcome = smbCall.wait(until: collection) {
                 report.smb.listedAs = outcome.listedAs
                 report.smb.shares = outcome.shares.filter { options.includeAll || $0.isOrdinaryDisk }
                 report.smb.error = outcome.error
@@ -102,7 +106,7 @@ public struct Discovery: Sendable {
             }
         }
         if let nfsCall {
-            switch nfsCall.wait(until: deadline) {
+            switch nfsCall.wait(until: collection) {
             case .success(let exports)?: report.nfs.exports = exports
             case .failure(let error)?: report.nfs.error = error
             case nil: report.nfs.error = .timedOut(step: "listing exports")

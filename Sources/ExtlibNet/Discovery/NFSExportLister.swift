@@ -85,6 +85,9 @@ private typealias RPCStart = (OpaquePointer, rpc_cb, UnsafeMutableRawPointer) ->
 /// One libnfs `rpc_context`, owned and destroyed here.
 private final class RPCConnection {
     private let rpc: OpaquePointer
+    /// Every call's completion box. libnfs may still invoke a callback (with "cancelled") while the
+    /// context is destroyed, so the boxes are released only after that.
+    private var pendingBoxes: [Unmanaged<AnyPendingCall>] = []
 
     init(server: String, port: Int32, until deadline: Deadline, step: String) throws(NFSListingError) {
         guard let rpc = rpc_init_context() else { throw .failed(step: step, message: "libnfs could not create a context") }
@@ -93,7 +96,10 @@ private final class RPCConnection {
         let _: Void = try call(step: step, until: deadline, start: connect) { _ in () }
     }
 
-    deinit { rpc_destroy_context(rpc) }
+    deinit {
+        rpc_destroy_context(rpc)
+        pendingBoxes.forEach { $0.release() }
+    }
 
     /// Starts one async call and services the context until its callback ran or the deadline passed.
     func call<T>(
@@ -102,8 +108,8 @@ private final class RPCConnection {
         consume: @escaping (UnsafeMutableRawPointer?) -> T
     ) throws(NFSListingError) -> T {
         let pending = PendingCall(consume: consume)
-        let box = Unmanaged.passRetained(pending)
-        defer { box.release() }
+        let box = Unmanaged<AnyPendingCall>.passRetained(pending)
+        pendingBoxes.append(box)
         guard start(rpc, PendingCallTrampoline.callback, box.toOpaque()) == 0 else {
             throw .failed(step: step, message: errorText())
         }
