@@ -16,11 +16,8 @@ let package = Package(
     ],
     targets: [
         // System libraries: a modulemap and a shim header each, nothing else.
-        .systemLibrary(
-            name: "CSMBClient",
-            pkgConfig: "smbclient",
-            providers: [.apt(["libsmbclient-dev"])]
-        ),
+        // No pkgConfig here: its --libs would link libsmbclient, which is dlopen'ed instead.
+        .systemLibrary(name: "CSMBClient"),
         .systemLibrary(
             name: "CNFS",
             pkgConfig: "libnfs",

@@ -75,6 +75,7 @@ public struct Discovery: Sendable {
 
     public func run(_ options: DiscoveryOptions) throws(ResolutionError) -> DiscoveryReport {
         let deadline = Deadline.after(options.timeout)
+        SMBShareLister.preload()
         let resolved = try HostResolver(root: root, logger: logger).resolve(options.host, until: deadline)
         var report = DiscoveryReport(host: options.host.description, resolved: resolved, options: options)
         let address = resolved.preferredAddress

@@ -117,6 +117,8 @@ public enum DiscoveryPresentation {
             lines.append("  the port accepts connections but the server did not answer within \(timeout) (is it hung?)")
         case .refused?:
             lines.append("  connection refused while listing")
+        case .libraryUnavailable(let message)?:
+            lines.append("  \(message)")
         case .failed(let errno)?:
             lines.append("  listing failed: \(errno)")
         case nil:

@@ -51,10 +51,12 @@ public enum SMBListingError: Error, Equatable, CustomStringConvertible {
     case authenticationFailed(user: String)
     case refused
     case timedOut
+    case libraryUnavailable(String)
     case failed(Errno)
 
     public var description: String {
         switch self {
+        case .libraryUnavailable(let message): return message
         case .authenticationRequired: return "authentication required"
         case .authenticationFailed(let user): return "the server rejected user '\(user)': wrong user name or password"
         case .refused: return "connection refused"
@@ -71,11 +73,21 @@ public enum SMBListingError: Error, Equatable, CustomStringConvertible {
 public enum SMBShareLister {
     public static let queue = DispatchQueue(label: "extlib-net.libsmbclient")
 
+    /// Starts loading libsmbclient on its queue, so the load overlaps other work.
+    public static func preload() {
+        queue.async { _ = LibSMBClient.shared }
+    }
+
     /// Blocking; call it on `queue`. `timeout` bounds each libsmbclient operation; the caller's
     /// deadline bounds the whole.
     public static func list(address: IPAddress, port: UInt16, account: SMBAccount?, timeout: Duration, logger: Logger) -> Result<[SMBShare], SMBListingError> {
         dispatchPrecondition(condition: .onQueue(queue))
-        guard let context = SMBClientContext(account: account, port: port, timeout: timeout) else {
+        let library: LibSMBClient
+        switch LibSMBClient.shared {
+        case .success(let loaded): library = loaded
+        case .failure(let error): return .failure(.libraryUnavailable(error.description))
+        }
+        guard let context = SMBClientContext(library, account: account, port: port, timeout: timeout) else {
             return .failure(.failed(Errno(rawValue: errno)))
         }
         return context.listShares(url: "smb://\(address.urlHost)/").mapError { errno in
@@ -96,7 +108,9 @@ extension SMBShareLister {
     /// Blocking; call it on `queue`.
     public static func open(share: String, address: IPAddress, port: UInt16, account: SMBAccount?, timeout: Duration) -> Result<Int, ShareOpenError> {
         dispatchPrecondition(condition: .onQueue(queue))
-        guard let context = SMBClientContext(account: account, port: port, timeout: timeout) else {
+        guard case .success(let library) = LibSMBClient.shared,
+            let context = SMBClientContext(library, account: account, port: port, timeout: timeout)
+        else {
             return .failure(.failed(Errno(rawValue: errno)))
         }
         let url = "smb://\(address.urlHost)/\(URLComponent.encode(share))"
@@ -142,39 +156,41 @@ private final class SMBCredentials {
 
 /// Owns one `SMBCCTX` and frees it.
 private final class SMBClientContext {
+    private let library: LibSMBClient
     private let context: UnsafeMutablePointer<SMBCCTX>
     private let credentials: Unmanaged<SMBCredentials>
 
-    init?(account: SMBAccount?, port: UInt16, timeout: Duration) {
-        guard let context = smbc_new_context() else { return nil }
+    init?(_ library: LibSMBClient, account: SMBAccount?, port: UInt16, timeout: Duration) {
+        self.library = library
+        guard let context = library.newContext() else { return nil }
         self.context = context
         credentials = Unmanaged.passRetained(SMBCredentials(account))
         // Level 0: libsmbclient's own debug output could carry user names or worse.
-        smbc_setDebug(context, 0)
-        smbc_setOptionUserData(context, credentials.toOpaque())
-        smbc_setFunctionAuthDataWithContext(context, smbAuthCallback)
-        smbc_setOptionUseKerberos(context, 0)
-        smbc_setOptionFallbackAfterKerberos(context, 1)
-        smbc_setOptionUseCCache(context, 0)
+        library.setDebug(context, 0)
+        library.setOptionUserData(context, credentials.toOpaque())
+        library.setFunctionAuthDataWithContext(context, smbAuthCallback)
+        library.setOptionUseKerberos(context, 0)
+        library.setOptionFallbackAfterKerberos(context, 1)
+        library.setOptionUseCCache(context, 0)
         // With an account, a refused password must surface, not fall back to an anonymous session.
-        smbc_setOptionNoAutoAnonymousLogin(context, account == nil ? 0 : 1)
-        smbc_setPort(context, port)
-        smbc_setTimeout(context, Int32(clamping: max(1, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)))
-        guard smbc_init_context(context) != nil else {
+        library.setOptionNoAutoAnonymousLogin(context, account == nil ? 0 : 1)
+        library.setPort(context, port)
+        library.setTimeout(context, Int32(clamping: max(1, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)))
+        guard library.initContext(context) != nil else {
             credentials.release()
-            smbc_free_context(context, 1)
+            _ = library.freeContext(context, 1)
             return nil
         }
     }
 
     deinit {
-        smbc_free_context(context, 1)
+        _ = library.freeContext(context, 1)
         credentials.release()
     }
 
     func listShares(url: String) -> Result<[SMBShare], Errno> {
-        guard let opendir = smbc_getFunctionOpendir(context), let readdir = smbc_getFunctionReaddir(context),
-            let closedir = smbc_getFunctionClosedir(context)
+        guard let opendir = library.getFunctionOpendir(context), let readdir = library.getFunctionReaddir(context),
+            let closedir = library.getFunctionClosedir(context)
         else { return .failure(.notSupported) }
         errno = 0
         guard let directory = opendir(context, url) else { return .failure(Errno(rawValue: errno == 0 ? EIO : errno)) }
@@ -198,7 +214,7 @@ private final class SMBClientContext {
 
 /// Copies our credentials into libsmbclient's buffers; never logs them.
 private let smbAuthCallback: smbc_get_auth_data_with_context_fn = { context, _, _, workgroup, workgroupLength, user, userLength, password, passwordLength in
-    guard let context, let raw = smbc_getOptionUserData(context) else { return }
+    guard let context, case .success(let library) = LibSMBClient.shared, let raw = library.getOptionUserData(context) else { return }
     let credentials = Unmanaged<SMBCredentials>.fromOpaque(raw).takeUnretainedValue()
     copyCString(credentials.user, into: user, capacity: userLength)
     if !credentials.domain.isEmpty { copyCString(credentials.domain, into: workgroup, capacity: workgroupLength) }
