@@ -159,10 +159,7 @@ struct CredentialsCommand: ParsableCommand {
         func validate() throws {
             try CredentialsCommand.validateName(name)
             _ = try parsedTarget()
-            guard timeout.isFinite, Discover.timeoutRange.contains(timeout) else {
-                throw ValidationError("--timeout must be between 0.1 and 120 seconds, not \(timeout)")
-            }
-            if let smbPort, !(1...65535).contains(smbPort) { throw ValidationError("--smb-port must be between 1 and 65535, not \(smbPort)") }
+            try NetworkOptionChecks.validate(timeout: timeout, smbPort: smbPort)
         }
 
         func run() throws {

@@ -46,20 +46,13 @@ struct Discover: ParsableCommand {
     @Flag(name: .customLong("password-stdin"), help: "Read the password of --user from standard input instead of a prompt.")
     var passwordStdin = false
 
-    static let timeoutRange = 0.1...120.0
-
     func validate() throws {
         do {
             _ = try HostName.parse(host)
         } catch {
             throw ValidationError(error.description)
         }
-        guard timeout.isFinite, Self.timeoutRange.contains(timeout) else {
-            throw ValidationError("--timeout must be between 0.1 and 120 seconds, not \(timeout)")
-        }
-        if let smbPort, !(1...65535).contains(smbPort) {
-            throw ValidationError("--smb-port must be between 1 and 65535, not \(smbPort)")
-        }
+        try NetworkOptionChecks.validate(timeout: timeout, smbPort: smbPort)
         if user != nil, credentials != nil { throw ValidationError("give either --user or --credentials, not both") }
         if let credentials, !Credential.isValidName(credentials) {
             throw ValidationError(CredentialFieldError.invalidName(credentials).description)
@@ -121,5 +114,19 @@ struct Discover: ParsableCommand {
         }
         let status = DiscoveryStatus(report)
         if status != .found { throw ExitCode(status.rawValue) }
+    }
+}
+
+/// The checks `discover` and `credentials check` share for their network options.
+enum NetworkOptionChecks {
+    static let timeoutRange = 0.1...120.0
+
+    static func validate(timeout: Double, smbPort: Int?) throws {
+        guard timeout.isFinite, timeoutRange.contains(timeout) else {
+            throw ValidationError("--timeout must be between 0.1 and 120 seconds, not \(timeout)")
+        }
+        if let smbPort, !(1...65535).contains(smbPort) {
+            throw ValidationError("--smb-port must be between 1 and 65535, not \(smbPort)")
+        }
     }
 }
