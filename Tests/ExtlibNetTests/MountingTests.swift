@@ -51,3 +51,51 @@ import Testing
         }
     }
 }
+
+@Suite struct MountURLTests {
+    @Test func parsesWhatDiscoverPrints() throws {
+        #expect(try MountURL.parse("smb://nas.local/photos") == .smb(host: "nas.local", port: nil, share: "photos", subdirectory: nil))
+        #expect(try MountURL.parse("smb://127.0.0.1:1445/Fotos%20M%C3%BCller/2024/summer")
+            == .smb(host: "127.0.0.1", port: 1445, share: "Fotos Müller", subdirectory: "2024/summer"))
+        #expect(try MountURL.parse("nfs://nas.local/volume1/photos") == .nfs(host: "nas.local", port: nil, path: "/volume1/photos"))
+        #expect(try MountURL.parse("NFS://[::1]:2049/export") == .nfs(host: "::1", port: 2049, path: "/export"))
+    }
+
+    @Test func roundTripsThroughItsDescription() throws {
+        for text in ["smb://nas.local/Fotos%20M%C3%BCller/a%20b", "nfs://nas.local/volume1/my%20photos", "smb://[::1]:445/x", "nfs://10host:2049/e"] {
+            #expect(try MountURL.parse(text).description == text)
+        }
+        // Every share name discover can print parses back to itself.
+        for share in ["photos", "Fotos Müller", "backup$", "a,b", "100%", "日本"] {
+            let url = "smb://nas/" + URLComponent.encode(share)
+            guard case .smb(_, _, let parsed, _) = try MountURL.parse(url) else { Issue.record("not smb"); continue }
+            #expect(parsed == share)
+        }
+    }
+
+    @Test(arguments: [
+        ("http://nas/photos", "is not an smb:// or nfs:// URL"),
+        ("smb://nas", "names no share"),
+        ("smb://nas/", "names no share"),
+        ("nfs://nas/", "names no share"),
+        ("smb://alice:secret@nas/photos", "contains a user name or password"),
+        ("smb://nas:0/photos", "invalid port"),
+        ("smb://nas:99999/photos", "invalid port"),
+        ("smb://:445/photos", "no valid host"),
+        ("smb://na s/photos", "no valid host"),
+        ("smb://nas/%zz", "bad %-escape"),
+        ("smb://nas/photos/../etc", "'..'"),
+        ("smb://nas/a%2Fb", "'..'"),
+        ("smb://nas/a%0Ab", "control-character"),
+        ("smb://nas/photos?x=1", "'?' or '#'"),
+    ])
+    func rejectsBadURLs(_ url: String, _ message: String) {
+        do {
+            _ = try MountURL.parse(url)
+            Issue.record("accepted \(url)")
+        } catch {
+            #expect(error.description.contains(message), "\(error)")
+            #expect(!error.description.contains("secret"))
+        }
+    }
+}
