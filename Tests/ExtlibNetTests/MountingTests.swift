@@ -99,3 +99,64 @@ import Testing
         }
     }
 }
+
+@Suite struct CIFSOptionsTests {
+    @Test func guestReadOnlyOwnedByRootByDefault() throws {
+        #expect(try CIFSOptions().optionString() == "ro,guest,uid=0,gid=0,forceuid,forcegid")
+    }
+
+    @Test func accountVersionModesAndExtras() throws {
+        var options = CIFSOptions()
+        options.readOnly = false
+        options.username = "alice"
+        options.domain = "WORKGROUP"
+        options.dialect = .v3_0
+        options.port = 1445
+        options.fileMode = 0o644
+        options.directoryMode = 0o755
+        options.extras = try CIFSOptions.parseExtras("cache=none,actimeo=30,nobrl")
+        #expect(try options.optionString() == "rw,username=alice,domain=WORKGROUP,vers=3.0,port=1445,uid=0,gid=0,forceuid,forcegid,file_mode=0644,dir_mode=0755,cache=none,actimeo=30,nobrl")
+    }
+
+    @Test(arguments: ["alice,uid=0", "alice\n", "", "a,password=x"])
+    func hostileUsernamesAreRefused(_ username: String) {
+        var options = CIFSOptions()
+        options.username = username
+        #expect(throws: MountOptionError.self) { try options.optionString() }
+    }
+
+    @Test func hostileDomainIsRefused() {
+        var options = CIFSOptions()
+        options.username = "alice"
+        options.domain = "WG,uid=0"
+        #expect(throws: MountOptionError.self) { try options.optionString() }
+    }
+
+    @Test(arguments: [
+        ("password=x", MountOptionError.reservedOption("password")),
+        ("cache=none,username=root", .reservedOption("username")),
+        ("Credentials=/etc/x", .reservedOption("Credentials")),
+        ("uid=1000", .reservedOption("uid")),
+        ("rw", .reservedOption("rw")),
+        ("a,,b", .emptyOption),
+        ("cache=none,", .emptyOption),
+        ("=x", .badOption("=x")),
+        ("cache=no ne", .badOption("cache=no ne")),
+        ("x\ny", .badOption("x\ny")),
+        ("ké=v", .badOption("ké=v")),
+    ])
+    func hostileExtrasAreRefused(_ text: String, _ expected: MountOptionError) {
+        #expect(throws: expected) { try CIFSOptions.parseExtras(text) }
+    }
+
+    @Test func modesAreBounded() {
+        var options = CIFSOptions()
+        options.fileMode = 0o17777
+        #expect(throws: MountOptionError.badMode(0o17777)) { try options.optionString() }
+    }
+
+    @Test func negotiationNeverFallsBackToSMB1() {
+        #expect(!SMBDialect.fallbackOrder.contains(.v1_0))
+        #expect(SMBDialect.fallbackOrder.first == .v3_1_1)
+    }
+}
