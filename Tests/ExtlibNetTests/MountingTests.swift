@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import ExtlibNet
 
@@ -158,5 +159,46 @@ import Testing
     @Test func negotiationNeverFallsBackToSMB1() {
         #expect(!SMBDialect.fallbackOrder.contains(.v1_0))
         #expect(SMBDialect.fallbackOrder.first == .v3_1_1)
+    }
+}
+
+@Suite struct MountTargetTests {
+    @Test func createsTheWholePathPrivatelyWalked() throws {
+        let temp = try TemporaryRoot()
+        let path = try MountTarget.prepare(name: "photos", base: .root, root: temp.root)
+        #expect(path == temp.path + "/root/snap/immich-distribution/common/photos")
+        var info = stat()
+        #expect(lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR)
+        // An existing, empty target is fine (a second `mount` of the same definition).
+        #expect(try MountTarget.prepare(name: "photos", base: .root, root: temp.root) == path)
+    }
+
+    @Test(arguments: ["root/snap", "root/snap/immich-distribution", "root/snap/immich-distribution/common", "root/snap/immich-distribution/common/photos"])
+    func refusesASymlinkAnywhereOnThePath(_ planted: String) throws {
+        let temp = try TemporaryRoot()
+        let elsewhere = temp.path + "/elsewhere"
+        try FileManager.default.createDirectory(atPath: elsewhere + "/immich-distribution/common/photos", withIntermediateDirectories: true)
+        let link = temp.path + "/" + planted
+        try FileManager.default.createDirectory(atPath: (link as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: elsewhere)
+        #expect(throws: MountTargetError.symlink(link)) { try MountTarget.prepare(name: "photos", base: .root, root: temp.root) }
+    }
+
+    @Test func refusesAFileOrANonEmptyDirectory() throws {
+        let temp = try TemporaryRoot()
+        let base = temp.path + "/var/snap/immich-distribution/common"
+        try FileManager.default.createDirectory(atPath: base + "/full", withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: base + "/full/keep.jpg", contents: Data("x".utf8))
+        FileManager.default.createFile(atPath: base + "/file", contents: Data("x".utf8))
+        #expect(throws: MountTargetError.notEmpty(base + "/full")) { try MountTarget.prepare(name: "full", base: .var, root: temp.root) }
+        #expect(throws: MountTargetError.notDirectory(base + "/file")) { try MountTarget.prepare(name: "file", base: .var, root: temp.root) }
+        #expect(FileManager.default.fileExists(atPath: base + "/full/keep.jpg"))
+    }
+
+    @Test func refusesImmichsOwnMediaFolder() throws {
+        let temp = try TemporaryRoot()
+        #expect(throws: MountTargetError.insideImmichMedia(temp.path + "/var/snap/immich-distribution/common/upload")) {
+            try MountTarget.prepare(name: "upload", base: .var, root: temp.root)
+        }
     }
 }

@@ -1,0 +1,93 @@
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Where a share is mounted: `BASE/NAME` under one of the snap's sandbox folders.
+public enum SandboxBase: String, Sendable, CaseIterable {
+    /// `/root/snap/immich-distribution/common`: the docs' recommendation, used for SMB.
+    case root
+    /// `/var/snap/immich-distribution/common`: AppArmor rules there are not owner-qualified, so NFS files
+    /// owned by other users stay readable.
+    case `var`
+
+    public var path: String {
+        switch self {
+        case .root: return SystemRoot.Known.rootSandbox
+        case .var: return SystemRoot.Known.varSandbox
+        }
+    }
+}
+
+public enum MountTargetError: Error, Equatable, CustomStringConvertible {
+    case symlink(String)
+    case notDirectory(String)
+    case notEmpty(String)
+    case insideImmichMedia(String)
+    case system(String, Errno)
+
+    public var description: String {
+        switch self {
+        case .symlink(let path): return "\(path) is a symbolic link; the snap cannot follow links, and extlib-net never follows one on a mount path. Remove it"
+        case .notDirectory(let path): return "\(path) exists and is not a directory; move it away or choose another name"
+        case .notEmpty(let path): return "\(path) is a non-empty directory; mounting over it would hide its files. Empty it or choose another name"
+        case .insideImmichMedia(let path): return "\(path) is inside Immich's own media folder (upload/); choose another name"
+        case .system(let path, let errno): return "\(path): \(errno)"
+        }
+    }
+}
+
+/// Creates mount points without following any symbolic link on the way.
+public enum MountTarget {
+    /// Immich's own media; a mount there would mix NAS files into Immich's library storage.
+    static let immichMedia = "upload"
+
+    /// Creates `root + base/name` (and any missing parents, 0755) by walking each component with
+    /// `openat(O_NOFOLLOW|O_DIRECTORY)`, and checks the final directory is empty. Returns the path.
+    public static func prepare(name: String, base: SandboxBase, root: SystemRoot) throws(MountTargetError) -> String {
+        let relative = base.path + "/" + name
+        let full = root.path(relative)
+        if base == .var, name == immichMedia || name.hasPrefix(immichMedia + "/") { throw .insideImmichMedia(full) }
+
+        // The root prefix is the administrator's choice (tests point it at a temp dir); from there on,
+        // no component may be a link.
+        let start = root.prefix.isEmpty ? "/" : root.prefix
+        var fd = open(start, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw .system(start, Errno(rawValue: errno)) }
+        var walked = root.prefix
+        for component in relative.split(separator: "/").map(String.init) {
+            walked += "/" + component
+            if mkdirat(fd, component, 0o755) != 0, errno != EEXIST {
+                let error = Errno(rawValue: errno)
+                close(fd)
+                throw .system(walked, error)
+            }
+            let next = openat(fd, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            let openError = errno
+            close(fd)
+            guard next >= 0 else {
+                switch openError {
+                case ELOOP: throw .symlink(walked)
+                case ENOTDIR:
+                    // O_NOFOLLOW on a symlink to a directory reports ENOTDIR on some kernels: look.
+                    var info = stat()
+                    if lstat(walked, &info) == 0, info.st_mode & S_IFMT == S_IFLNK { throw .symlink(walked) }
+                    throw .notDirectory(walked)
+                default: throw .system(walked, Errno(rawValue: openError))
+                }
+            }
+            fd = next
+        }
+        defer { close(fd) }
+        guard let directory = fdopendir(dup(fd)) else { throw .system(full, Errno(rawValue: errno)) }
+        defer { closedir(directory) }
+        while let entry = readdir(directory) {
+            let entryName = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if entryName != ".", entryName != ".." { throw .notEmpty(full) }
+        }
+        return full
+    }
+}
