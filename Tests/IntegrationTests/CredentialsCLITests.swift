@@ -136,6 +136,7 @@ struct ScratchRoot {
 
     /// `extlib-net credentials add` with the password on a pipe; returns the child's pid.
     private func spawnAdd(root: String, name: String, password: String) throws -> pid_t {
+        CLI.ignoreBrokenPipes
         var pipeFDs: [Int32] = [0, 0]
         #expect(pipe(&pipeFDs) == 0)
         var actions = posix_spawn_file_actions_t()

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Subprocess
 import SystemPackage
 import Testing
@@ -29,8 +32,13 @@ enum CLI {
         return directory.appendingPathComponent("extlib-net").path
     }()
 
+    /// Some tests give input to a command that rightly exits before reading it (a usage error); the
+    /// write must then fail with EPIPE instead of killing the test process.
+    static let ignoreBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN) }()
+
     /// Runs `extlib-net ARGUMENTS`, inside network namespace `namespace` when given.
     static func run(_ arguments: [String], namespace: String? = nil, input: String? = nil, environment: [String: String] = [:]) async throws -> Outcome {
+        CLI.ignoreBrokenPipes
         let command: [String] = (namespace.map { ["/usr/sbin/ip", "netns", "exec", $0] } ?? []) + [executable] + arguments
         var updates: [Environment.Key: String?] = [:]
         for (key, value) in environment { updates[Environment.Key(stringLiteral: key)] = value }
