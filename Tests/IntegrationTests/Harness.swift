@@ -32,21 +32,22 @@ enum CLI {
         return directory.appendingPathComponent("extlib-net").path
     }()
 
-    /// Some tests give input to a command that rightly exits before reading it (a usage error); the
-    /// write must then fail with EPIPE instead of killing the test process.
+    /// The crash test writes passwords to a pipe of a child it may kill: EPIPE, not death by SIGPIPE.
     static let ignoreBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN) }()
 
     /// Runs `extlib-net ARGUMENTS`, inside network namespace `namespace` when given.
     static func run(_ arguments: [String], namespace: String? = nil, input: String? = nil, environment: [String: String] = [:]) async throws -> Outcome {
-        CLI.ignoreBrokenPipes
         let command: [String] = (namespace.map { ["/usr/sbin/ip", "netns", "exec", $0] } ?? []) + [executable] + arguments
         var updates: [Environment.Key: String?] = [:]
         for (key, value) in environment { updates[Environment.Key(stringLiteral: key)] = value }
         let started = ContinuousClock.now
+        // Standard input is a file, not a pipe: a command may rightly exit before reading it (a usage
+        // error), and a pipe write would then fail with EPIPE, which swift-subprocess does not survive.
+        let inputFile = try FileDescriptor.temporaryInput(input ?? "")
         let result = try await Subprocess.run(
             .path(FilePath(command[0])), arguments: Arguments(Array(command.dropFirst())),
             environment: .inherit.updating(updates),
-            input: .string(input ?? ""), output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
+            input: .fileDescriptor(inputFile, closeAfterSpawningProcess: true), output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
         let elapsed = ContinuousClock.now - started
         guard case .exited(let code) = result.terminationStatus else {
             Issue.record("extlib-net \(arguments) ended by \(result.terminationStatus)")
@@ -97,5 +98,19 @@ enum Testbed {
 
     static func password() throws -> String {
         try String(contentsOfFile: try value("SMB_PASSWORD_FILE"), encoding: .utf8)
+    }
+}
+
+extension FileDescriptor {
+    /// An unlinked temporary file holding `text`, open for reading from its start.
+    static func temporaryInput(_ text: String) throws -> FileDescriptor {
+        var template = Array("/tmp/extlib-net-input.XXXXXX".utf8CString)
+        let fd = mkstemp(&template)
+        guard fd >= 0 else { throw Errno(rawValue: errno) }
+        unlink(template)
+        let descriptor = FileDescriptor(rawValue: fd)
+        _ = try descriptor.writeAll(Array(text.utf8))
+        _ = try descriptor.seek(offset: 0, from: .start)
+        return descriptor
     }
 }
