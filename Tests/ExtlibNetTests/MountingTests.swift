@@ -202,3 +202,85 @@ import Testing
         }
     }
 }
+
+@Suite struct MountsFileTests {
+    func smb(_ name: String = "photos") throws -> MountDefinition {
+        var definition = MountDefinition(name: name, url: try MountURL.parse("smb://nas.local/Fotos%20M%C3%BCller/2024"))
+        definition.credentials = "nas"
+        definition.smbVersion = .v3_0
+        definition.uid = 1000
+        definition.fileMode = 0o644
+        definition.options = ["cache=none", "actimeo=30"]
+        return definition
+    }
+
+    @Test func appendedDefinitionsParseBackEqual() throws {
+        var file = MountsFile()
+        let photos = try smb()
+        var backup = MountDefinition(name: "backup", url: try MountURL.parse("nfs://nas.local/volume1/backup"))
+        backup.readWrite = true
+        backup.nfsVersion = .v3
+        backup.sandbox = .root
+        try file.append(photos)
+        try file.append(backup)
+        let parsed = try MountsFile.parse(file.rendered())
+        #expect(parsed.definitions == [photos, backup])
+        #expect(parsed.definition(named: "backup")?.effectiveSandbox == .root)
+        #expect(parsed.definition(named: "photos")?.effectiveSandbox == .root)
+        #expect(file.rendered().hasPrefix("# extlib-net mount definitions"))
+    }
+
+    @Test func handEditsAndCommentsSurviveEdits() throws {
+        let text = """
+            # my NAS
+            [mounts.photos]   # the family library
+            url = 'nfs://nas.local/volume1/photos'
+            options = "noatime"
+
+            # kept: describes old
+            [mounts.old]
+            url = "smb://nas/old"
+            """
+        var file = try MountsFile.parse(text)
+        #expect(file.definition(named: "photos")?.options == ["noatime"])
+        #expect(file.definition(named: "photos")?.effectiveSandbox == .var)
+        try file.remove(named: "photos")
+        try file.append(try smb("new"))
+        let result = file.rendered()
+        #expect(result.contains("# my NAS"))
+        #expect(result.contains("# kept: describes old"))
+        #expect(!result.contains("volume1/photos"))
+        #expect(try MountsFile.parse(result).definitions.map(\.name) == ["old", "new"])
+    }
+
+    @Test(arguments: [
+        ("[mounts.a]\nurl = \"smb://nas/a\"\nurl = \"x\"\n", 3),
+        ("[mounts.a]\nurl = smb://nas/a\n", 2),
+        ("[mounts.a]\nurl = \"smb://nas/a\"\n\n[mounts.b]\nurl = \"ftp://x\"\n", 4),
+        ("[mounts.b]\nurl = \"nfs://nas/x\"\ncredentials = \"nas\"\n", 1),
+        ("[mounts.b]\nurl = \"smb://nas/x\"\nuid = -1\n", 1),
+        ("[mounts.b]\nurl = \"smb://nas/x\"\nfile-mode = \"999\"\n", 1),
+        ("[mounts.b]\nurl = \"smb://nas/x\"\noptions = \"password=x\"\n", 1),
+        ("[mounts.b]\nurl = \"smb://nas/x\"\nusername = \"root\"\n", 1),
+        ("[mounts.\"bad name\"]\nurl = \"smb://nas/x\"\n", 1),
+        ("[other]\nx = 1\n", 1),
+        ("[mounts.upload]\nurl = \"nfs://nas/x\"\n", 1),
+    ])
+    func malformedFilesNameTheLine(_ text: String, _ line: Int) {
+        do {
+            _ = try MountsFile.parse(text)
+            Issue.record("accepted: \(text)")
+        } catch {
+            #expect(error.line == line, "\(error)")
+        }
+    }
+
+    @Test func quotingSurvivesHostileValues() throws {
+        var definition = MountDefinition(name: "q", url: try MountURL.parse("smb://nas/a%22b%23c/sub%20dir"))
+        definition.options = [#"x=a"b\c"#]
+        var file = MountsFile()
+        try file.append(definition)
+        #expect(try MountsFile.parse(file.rendered()).definitions == [definition])
+        #expect(MountsFile.quoted("tab\there\u{7F}") == #""tab\u0009here\u007F""#)
+    }
+}

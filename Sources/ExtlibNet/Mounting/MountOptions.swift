@@ -32,18 +32,7 @@ public struct CIFSOptions: Sendable, Equatable {
 
     /// Splits and checks `--options` (comma-separated `key` or `key=value`).
     public static func parseExtras(_ text: String) throws(MountOptionError) -> [String] {
-        guard !text.isEmpty else { return [] }
-        var result: [String] = []
-        for item in text.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
-            guard !item.isEmpty else { throw .emptyOption }
-            let key = String(item.prefix { $0 != "=" })
-            guard !key.isEmpty, key.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-") })
-            else { throw .badOption(item) }
-            guard !reservedKeys.contains(key.lowercased()) else { throw .reservedOption(key) }
-            guard !item.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || $0 == " " }) else { throw .badOption(item) }
-            result.append(item)
-        }
-        return result
+        try KeyValueOptions.parse(text, reserved: reservedKeys)
     }
 
     public func optionString() throws(MountOptionError) -> String {

@@ -1,0 +1,192 @@
+import TOMLKit
+
+/// `/etc/extlib-net/mounts.toml`: one `[mounts.NAME]` table per definition.
+///
+/// TOMLKit parses and validates; edits are made on the lines (append a table, cut one out), so the
+/// user's comments and layout survive, and every edit is parsed again before it may be written.
+public struct MountsFile: Sendable {
+    public private(set) var lines: [String]
+    public private(set) var definitions: [MountDefinition]
+
+    public static let header = [
+        "# extlib-net mount definitions: one [mounts.NAME] table each.",
+        "# Edit by hand or with: extlib-net add / extlib-net remove. Keys: url (required), credentials, rw,",
+        "# smb-version, nfs-version, uid, gid, file-mode, dir-mode, options, sandbox (\"root\" or \"var\").",
+    ]
+
+    static let keys: Set<String> = ["url", "credentials", "rw", "smb-version", "nfs-version", "uid", "gid", "file-mode", "dir-mode", "options", "sandbox"]
+
+    public init() {
+        lines = []
+        definitions = []
+    }
+
+    public static func parse(_ text: String) throws(MountsFileError) -> MountsFile {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw MountsFileError(line: error.source.begin.line, problem: error.description)
+        } catch {
+            throw MountsFileError(line: nil, problem: "\(error)")
+        }
+        var file = MountsFile()
+        file.lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { String(String.UnicodeScalarView($0)) }
+        if file.lines.last == "" { file.lines.removeLast() }
+        for key in table.keys where key != "mounts" {
+            throw MountsFileError(line: file.lineNumber(containing: key), problem: "unknown top-level key '\(key)'; definitions go in [mounts.NAME] tables")
+        }
+        guard let mounts = table["mounts"] else { return file }
+        guard let mountsTable = mounts.table else { throw MountsFileError(line: file.lineNumber(containing: "mounts"), problem: "'mounts' must be a table") }
+        for name in mountsTable.keys {
+            let line = file.headerLine(of: name).map { $0 + 1 } ?? file.lineNumber(containing: name)
+            guard let entry = mountsTable[name]?.table else {
+                throw MountsFileError(line: line, problem: "mounts.\(name) must be a table like [mounts.\(name)]")
+            }
+            do {
+                file.definitions.append(try definition(name: name, entry))
+            } catch {
+                throw MountsFileError(line: line, problem: "[mounts.\(name)]: \(error)")
+            }
+        }
+        // TOMLKit hands keys back sorted; keep the file's own order.
+        let positions = Dictionary(uniqueKeysWithValues: file.definitions.map { ($0.name, file.headerLine(of: $0.name) ?? Int.max) })
+        file.definitions.sort { positions[$0.name]! < positions[$1.name]! }
+        return file
+    }
+
+    private static func definition(name: String, _ entry: TOMLTable) throws -> MountDefinition {
+        for key in entry.keys where !keys.contains(key) {
+            throw MountsFileError(line: nil, problem: "unknown key '\(key)'")
+        }
+        func string(_ key: String) throws -> String? {
+            guard let value = entry[key] else { return nil }
+            guard let text = value.string else { throw MountsFileError(line: nil, problem: "\(key) must be a string") }
+            return text
+        }
+        func integer(_ key: String, max: Int) throws -> Int? {
+            guard let value = entry[key] else { return nil }
+            guard let number = value.int, (0...max).contains(number) else { throw MountsFileError(line: nil, problem: "\(key) must be a number from 0 to \(max)") }
+            return number
+        }
+        func mode(_ key: String) throws -> UInt16? {
+            guard let text = try string(key) else { return nil }
+            guard let value = UInt16(text, radix: 8), value <= 0o7777 else {
+                throw MountsFileError(line: nil, problem: "\(key) must be an octal mode in quotes, like \"0644\"")
+            }
+            return value
+        }
+        guard let urlText = try string("url") else { throw MountsFileError(line: nil, problem: "url is missing") }
+        var definition = MountDefinition(name: name, url: try MountURL.parse(urlText))
+        definition.credentials = try string("credentials")
+        if let value = entry["rw"] {
+            guard let flag = value.bool else { throw MountsFileError(line: nil, problem: "rw must be true or false") }
+            definition.readWrite = flag
+        }
+        if let text = try string("smb-version") {
+            guard let dialect = SMBDialect(rawValue: text) else { throw MountsFileError(line: nil, problem: "smb-version must be one of \(SMBDialect.allCases.map(\.rawValue).joined(separator: ", "))") }
+            definition.smbVersion = dialect
+        }
+        if let text = try string("nfs-version") {
+            guard let version = NFSVersion(rawValue: text) else { throw MountsFileError(line: nil, problem: "nfs-version must be one of \(NFSVersion.allCases.map(\.rawValue).joined(separator: ", "))") }
+            definition.nfsVersion = version
+        }
+        definition.uid = try integer("uid", max: Int(UInt32.max)).map { UInt32($0) }
+        definition.gid = try integer("gid", max: Int(UInt32.max)).map { UInt32($0) }
+        definition.fileMode = try mode("file-mode")
+        definition.directoryMode = try mode("dir-mode")
+        if let text = try string("options") { definition.options = text.isEmpty ? [] : text.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        if let text = try string("sandbox") {
+            guard let base = SandboxBase(rawValue: text) else { throw MountsFileError(line: nil, problem: "sandbox must be \"root\" or \"var\"") }
+            definition.sandbox = base
+        }
+        try definition.validate()
+        return definition
+    }
+
+    public func definition(named name: String) -> MountDefinition? { definitions.first { $0.name == name } }
+
+    /// Appends `definition` as a new table; the caller checked that the name is free.
+    public mutating func append(_ definition: MountDefinition) throws(MountsFileError) {
+        var edited = lines
+        if edited.isEmpty { edited = Self.header }
+        if let last = edited.last, !last.trimmingBlanks.isEmpty { edited.append("") }
+        edited += Self.render(definition)
+        try replace(with: edited, expecting: definitions.map(\.name) + [definition.name])
+    }
+
+    /// Cuts out the `[mounts.NAME]` table: its header through its last key line.
+    public mutating func remove(named name: String) throws(MountsFileError) {
+        guard let start = headerLine(of: name) else {
+            throw MountsFileError(line: nil, problem: "mounts.\(name) is not written as a [mounts.\(name)] table; remove it by hand")
+        }
+        var end = start + 1
+        var lastContent = start
+        while end < lines.count, !lines[end].trimmingBlanks.hasPrefix("[") {
+            let trimmed = lines[end].trimmingBlanks
+            if !trimmed.isEmpty, !trimmed.hasPrefix("#") { lastContent = end }
+            end += 1
+        }
+        var edited = lines
+        edited.removeSubrange(start...lastContent)
+        try replace(with: edited, expecting: definitions.map(\.name).filter { $0 != name })
+    }
+
+    public func rendered() -> String { lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n") }
+
+    private mutating func replace(with edited: [String], expecting names: [String]) throws(MountsFileError) {
+        let text = edited.joined(separator: "\n") + "\n"
+        let reparsed = try Self.parse(text)
+        guard Set(reparsed.definitions.map(\.name)) == Set(names) else {
+            throw MountsFileError(line: nil, problem: "editing the file would not give the expected definitions; nothing was changed, edit it by hand")
+        }
+        self = reparsed
+    }
+
+    static func render(_ definition: MountDefinition) -> [String] {
+        var block = ["[mounts.\(definition.name)]", "url = \(quoted(definition.url.description))"]
+        if let credentials = definition.credentials { block.append("credentials = \(quoted(credentials))") }
+        block.append("rw = \(definition.readWrite)")
+        if let version = definition.smbVersion { block.append("smb-version = \(quoted(version.rawValue))") }
+        if let version = definition.nfsVersion { block.append("nfs-version = \(quoted(version.rawValue))") }
+        if let uid = definition.uid { block.append("uid = \(uid)") }
+        if let gid = definition.gid { block.append("gid = \(gid)") }
+        if let mode = definition.fileMode { block.append("file-mode = \(quoted("0" + String(mode, radix: 8)))") }
+        if let mode = definition.directoryMode { block.append("dir-mode = \(quoted("0" + String(mode, radix: 8)))") }
+        if !definition.options.isEmpty { block.append("options = \(quoted(definition.options.joined(separator: ",")))") }
+        if let sandbox = definition.sandbox { block.append("sandbox = \(quoted(sandbox.rawValue))") }
+        return block
+    }
+
+    /// A TOML basic string.
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                let hex = String(scalar.value, radix: 16, uppercase: true)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    private func headerLine(of name: String) -> Int? {
+        let forms = ["[mounts.\(name)]", "[mounts.\"\(name)\"]", "[ mounts.\(name) ]"]
+        return lines.firstIndex { line in forms.contains(String(line.trimmingBlanks.prefix { $0 != "#" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())) }
+    }
+
+    private func lineNumber(containing text: String) -> Int? {
+        lines.firstIndex { $0.contains(text) }.map { $0 + 1 }
+    }
+}
+
+public struct MountsFileError: Error, Equatable, CustomStringConvertible {
+    public let line: Int?
+    public let problem: String
+
+    public var description: String { (line.map { "line \($0): " } ?? "") + problem }
+}
