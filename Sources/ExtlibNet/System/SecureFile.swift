@@ -14,6 +14,7 @@ public struct SecureFileError: Error, Equatable, CustomStringConvertible {
         case notRegularFile
         case wrongOwner(uid: UInt32)
         case tooOpen(mode: UInt32)
+        case writableByOthers(mode: UInt32)
         case directoryTooOpen(mode: UInt32)
         case tooLarge
         case system(Errno)
@@ -39,6 +40,8 @@ public struct SecureFileError: Error, Equatable, CustomStringConvertible {
             return "\(path) is owned by uid \(uid), not root; fix it with: chown root:root \(shellQuoted(path))"
         case .tooOpen(let mode):
             return "\(path) is readable or writable by others (mode \(octal(mode))); fix it with: chmod 600 \(shellQuoted(path))"
+        case .writableByOthers(let mode):
+            return "\(path) is writable by others (mode \(octal(mode))); fix it with: chmod 644 \(shellQuoted(path))"
         case .directoryTooOpen(let mode):
             return "\(path) is accessible by others (mode \(octal(mode))); fix it with: chmod 700 \(shellQuoted(path))"
         case .tooLarge:
@@ -65,6 +68,16 @@ public enum SecureFile {
     /// Reads `path`, refusing a symlink, a non-regular file, a file not owned by root, or one that group or
     /// others can access. `nil` when it does not exist.
     public static func readPrivate(_ path: String) throws(SecureFileError) -> [UInt8]? {
+        try readChecked(path, requirePrivate: true)
+    }
+
+    /// Reads a root-owned configuration file that holds no secrets (mounts.toml): no symlink followed,
+    /// owner checked, but group and others may read it.
+    public static func readConfiguration(_ path: String) throws(SecureFileError) -> [UInt8]? {
+        try readChecked(path, requirePrivate: false)
+    }
+
+    private static func readChecked(_ path: String, requirePrivate: Bool) throws(SecureFileError) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
         if fd < 0 {
             switch errno {
@@ -79,7 +92,12 @@ public enum SecureFile {
         guard fstat(fd, &info) == 0 else { throw SecureFileError(path: path, code: .system(Errno(rawValue: errno))) }
         guard info.st_mode & S_IFMT == S_IFREG else { throw SecureFileError(path: path, code: .notRegularFile) }
         guard info.st_uid == requiredOwner else { throw SecureFileError(path: path, code: .wrongOwner(uid: info.st_uid)) }
-        guard info.st_mode & 0o077 == 0 else { throw SecureFileError(path: path, code: .tooOpen(mode: info.st_mode)) }
+        if requirePrivate {
+            guard info.st_mode & 0o077 == 0 else { throw SecureFileError(path: path, code: .tooOpen(mode: info.st_mode)) }
+        } else {
+            // Others may read configuration, but nobody but root may change it.
+            guard info.st_mode & 0o022 == 0 else { throw SecureFileError(path: path, code: .writableByOthers(mode: info.st_mode)) }
+        }
         guard info.st_size <= maximumSize else { throw SecureFileError(path: path, code: .tooLarge) }
 
         var bytes: [UInt8] = []
@@ -93,6 +111,22 @@ public enum SecureFile {
             if count == 0 { break }
             bytes += chunk.prefix(count)
             guard bytes.count <= maximumSize else { throw SecureFileError(path: path, code: .tooLarge) }
+        }
+        return bytes
+    }
+
+    /// Reads a /proc file, whose size stat reports as 0.
+    public static func readProcFile(_ path: String) throws(SecureFileError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SecureFileError(path: path, code: .system(Errno(rawValue: errno))) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            if count <= 0 { break }
+            bytes += chunk.prefix(count)
         }
         return bytes
     }

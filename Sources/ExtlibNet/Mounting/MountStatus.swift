@@ -1,0 +1,33 @@
+/// Exit statuses of add, list, remove, mount, unmount and status; they follow mount(8) where they can.
+public enum MountStatus: Int32, Sendable, CaseIterable {
+    case success = 0
+    case usage = 1
+    case system = 2
+    case configuration = 16
+    case mountFailure = 32
+    case someSucceeded = 64
+
+    public var meaning: String {
+        switch self {
+        case .success: return "success"
+        case .usage: return "incorrect invocation: bad arguments, unknown name, or a mounted definition"
+        case .system: return "system error"
+        case .configuration: return "/etc/extlib-net/mounts.toml (or the credentials file) is malformed, unsafe, or could not be written"
+        case .mountFailure: return "mount failure"
+        case .someSucceeded: return "some mounts succeeded, others failed"
+        }
+    }
+}
+
+/// What is mounted now, from `/proc/self/mountinfo`.
+public enum MountTable {
+    public static func current() -> [MountInfoEntry] {
+        guard let bytes = try? SecureFile.readProcFile("/proc/self/mountinfo") else { return [] }
+        return MountInfo.parse(String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// The entry mounted at `path`, the last one when mounts are stacked.
+    public static func entry(at path: String, in table: [MountInfoEntry] = current()) -> MountInfoEntry? {
+        table.last { $0.mountPoint == path }
+    }
+}

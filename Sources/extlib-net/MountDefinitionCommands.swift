@@ -1,0 +1,198 @@
+import ArgumentParser
+import ExtlibNet
+
+/// Runs `body`, turning store errors into a message and their mount(8)-style exit status.
+func reportingMountStoreErrors<T>(_ body: () throws(MountStoreError) -> T) throws -> T {
+    do {
+        return try body()
+    } catch {
+        StandardStream.error.write("extlib-net: \(error)\n")
+        switch error {
+        case .unsafe, .malformed: throw ExitCode(MountStatus.configuration.rawValue)
+        case .exists, .notFound: throw ExitCode(MountStatus.usage.rawValue)
+        }
+    }
+}
+
+let mountExitStatusHelp = "Exit status:\n" + MountStatus.allCases.map { "  \($0.rawValue)  \($0.meaning)" }.joined(separator: "\n")
+
+struct Add: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Define a share to mount under the Immich Distribution sandbox.",
+        discussion: """
+            URL is smb://HOST[:PORT]/SHARE[/SUBDIR] or nfs://HOST[:PORT]/EXPORT/PATH, as `extlib-net discover` \
+            prints it. SMB shares go to /root/snap/immich-distribution/common/NAME (files appear owned by root, \
+            which snapd's owner-qualified AppArmor rules there require); NFS exports to \
+            /var/snap/immich-distribution/common/NAME (server-side owners stay readable). --sandbox overrides.
+
+            \(mountExitStatusHelp)
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The mount's name: its folder in the sandbox (letters, digits, '.', '_', '-').")
+    var name: String
+
+    @Argument(help: ArgumentHelp("smb://HOST/SHARE[/SUBDIR] or nfs://HOST/EXPORT/PATH", valueName: "url"))
+    var url: String
+
+    @Option(help: ArgumentHelp("A stored SMB account (extlib-net credentials); guest when absent.", valueName: "name"))
+    var credentials: String?
+
+    @Flag(help: "Mount read-write (default: read-only).")
+    var rw = false
+
+    @Option(name: .customLong("smb-version"), help: ArgumentHelp("3.1.1, 3.0, 2.1, 2.0 or 1.0 (default: negotiate 3.1.1 down to 2.0).", valueName: "version"))
+    var smbVersion: String?
+
+    @Option(name: .customLong("nfs-version"), help: ArgumentHelp("4.2, 4.1, 4 or 3 (default: try 4.2 down to 3).", valueName: "version"))
+    var nfsVersion: String?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("SMB: owner of the files (default 0).", valueName: "uid"))
+    var uid: UInt32?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("SMB: group of the files (default 0).", valueName: "gid"))
+    var gid: UInt32?
+
+    @Option(name: .customLong("file-mode"), help: ArgumentHelp("SMB: octal mode of files, e.g. 0644.", valueName: "mode"))
+    var fileMode: String?
+
+    @Option(name: .customLong("dir-mode"), help: ArgumentHelp("SMB: octal mode of directories, e.g. 0755.", valueName: "mode"))
+    var dirMode: String?
+
+    @Option(help: ArgumentHelp("Expert extras for mount.cifs / mount.nfs, comma-separated key[=value].", valueName: "options"))
+    var options: String?
+
+    @Option(help: ArgumentHelp("root (/root/snap/...) or var (/var/snap/...).", valueName: "base"))
+    var sandbox: String?
+
+    func definition() throws -> MountDefinition {
+        let parsedURL: MountURL
+        do {
+            parsedURL = try MountURL.parse(url)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        var definition = MountDefinition(name: name, url: parsedURL)
+        definition.credentials = credentials
+        definition.readWrite = rw
+        if let smbVersion {
+            guard let dialect = SMBDialect(rawValue: smbVersion) else {
+                throw ValidationError("--smb-version must be one of \(SMBDialect.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            definition.smbVersion = dialect
+        }
+        if let nfsVersion {
+            guard let version = NFSVersion(rawValue: nfsVersion) else {
+                throw ValidationError("--nfs-version must be one of \(NFSVersion.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            definition.nfsVersion = version
+        }
+        definition.uid = uid
+        definition.gid = gid
+        for (flag, text, keyPath) in [("--file-mode", fileMode, \MountDefinition.fileMode), ("--dir-mode", dirMode, \MountDefinition.directoryMode)] {
+            guard let text else { continue }
+            guard let mode = UInt16(text, radix: 8), mode <= 0o7777 else { throw ValidationError("\(flag) must be an octal mode such as 0644, not '\(text)'") }
+            definition[keyPath: keyPath] = mode
+        }
+        if let options, !options.isEmpty { definition.options = options.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        if let sandbox {
+            guard let base = SandboxBase(rawValue: sandbox) else { throw ValidationError("--sandbox must be root or var, not '\(sandbox)'") }
+            definition.sandbox = base
+        }
+        do {
+            try definition.validate()
+        } catch {
+            throw ValidationError(error.description)
+        }
+        return definition
+    }
+
+    func validate() throws { _ = try definition() }
+
+    func run() throws {
+        let root = try global.systemRoot()
+        let logger = global.makeLogger()
+        let definition = try definition()
+        if let credentials {
+            // A typo here would only surface at mount time, at boot: check now.
+            do {
+                _ = try CredentialStore(root: root, logger: logger).credential(named: credentials)
+            } catch {
+                StandardStream.error.write("extlib-net: \(error)\n")
+                switch error {
+                case .unsafe, .malformed: throw ExitCode(MountStatus.configuration.rawValue)
+                case .exists, .notFound: throw ExitCode(MountStatus.usage.rawValue)
+                }
+            }
+        }
+        let store = MountStore(root: root, logger: logger)
+        try reportingMountStoreErrors { () throws(MountStoreError) in try store.add(definition) }
+        let target = root.path(definition.effectiveSandbox.path + "/" + definition.name)
+        StandardStream.output.write("added '\(name)': \(definition.url) -> \(target)\nmount it with: extlib-net mount \(name)\n")
+    }
+}
+
+struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List mount definitions and whether each is mounted.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Print a JSON array.")
+    var json = false
+
+    func run() throws {
+        let root = try global.systemRoot()
+        let store = MountStore(root: root, logger: global.makeLogger())
+        let file = try reportingMountStoreErrors { () throws(MountStoreError) in try store.load() }
+        let table = MountTable.current()
+        let rows = file.definitions.map { definition in
+            let target = root.path(definition.effectiveSandbox.path + "/" + definition.name)
+            return (definition, target, MountTable.entry(at: target, in: table) != nil)
+        }
+        if json {
+            let items = rows.map { definition, target, mounted in
+                JSON.object([
+                    ("name", .string(definition.name)), ("url", .string(definition.url.description)), ("target", .string(target)),
+                    ("rw", .bool(definition.readWrite)), ("credentials", .optional(definition.credentials)), ("mounted", .bool(mounted)),
+                ])
+            }
+            StandardStream.output.write(JSON.array(items).serialized() + "\n")
+            return
+        }
+        guard !rows.isEmpty else {
+            StandardStream.output.write("no mounts defined in \(store.path); add one with: extlib-net add NAME URL\n")
+            return
+        }
+        let lines = TextTable.render(
+            header: ["NAME", "URL", "TARGET", "MODE", "MOUNTED"],
+            rows: rows.map { [$0.0.name, $0.0.url.description, $0.1, $0.0.readWrite ? "rw" : "ro", $0.2 ? "yes" : "no"] }, indent: "")
+        StandardStream.output.write(lines.joined(separator: "\n") + "\n")
+    }
+}
+
+struct Remove: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Remove a mount definition (refused while it is mounted).")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The mount's name.")
+    var name: String
+
+    func validate() throws {
+        guard Credential.isValidName(name) else { throw ValidationError(MountDefinitionError.invalidName(name).description) }
+    }
+
+    func run() throws {
+        let root = try global.systemRoot()
+        let store = MountStore(root: root, logger: global.makeLogger())
+        let definition = try reportingMountStoreErrors { () throws(MountStoreError) in try store.definition(named: name) }
+        let target = root.path(definition.effectiveSandbox.path + "/" + definition.name)
+        if MountTable.entry(at: target) != nil {
+            StandardStream.error.write("extlib-net: '\(name)' is mounted at \(target); unmount it first with: extlib-net unmount \(name)\n")
+            throw ExitCode(MountStatus.usage.rawValue)
+        }
+        try reportingMountStoreErrors { () throws(MountStoreError) in try store.remove(named: name) }
+        StandardStream.output.write("removed '\(name)'; \(target) was left as it is\n")
+    }
+}

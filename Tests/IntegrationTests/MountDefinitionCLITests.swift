@@ -1,0 +1,83 @@
+import ExtlibNet
+import Foundation
+import Testing
+
+/// add / list / remove through the real executable, under a scratch --root.
+@Suite struct MountDefinitionCLITests {
+    var mountsFile: (ScratchRoot) -> String = { $0.path + "/etc/extlib-net/mounts.toml" }
+
+    @Test func addListRemove() async throws {
+        let scratch = try ScratchRoot()
+        defer { scratch.remove() }
+        let root = ["--root", scratch.path]
+        let smb = try await CLI.run(["add", "photos", "smb://nas.local/Fotos%20M%C3%BCller/2024", "--smb-version", "3.0", "--file-mode", "0640"] + root)
+        #expect(smb.status == 0, "\(smb.error)")
+        #expect(smb.output.contains(scratch.path + "/root/snap/immich-distribution/common/photos"))
+        let nfs = try await CLI.run(["add", "library", "nfs://nas.local/volume1/photos", "--rw", "--nfs-version", "3"] + root)
+        #expect(nfs.status == 0, "\(nfs.error)")
+        #expect(nfs.output.contains(scratch.path + "/var/snap/immich-distribution/common/library"), "NFS defaults to /var/snap")
+
+        let list = try await CLI.run(["list", "--json"] + root)
+        let items = try #require(try JSONSerialization.jsonObject(with: Data(list.output.utf8)) as? [[String: Any]])
+        #expect(items.map { $0["name"] as? String } == ["photos", "library"])
+        #expect(items.first?["url"] as? String == "smb://nas.local/Fotos%20M%C3%BCller/2024")
+        #expect(items.last?["rw"] as? Bool == true)
+        #expect(items.allSatisfy { $0["mounted"] as? Bool == false })
+
+        let duplicate = try await CLI.run(["add", "photos", "smb://nas/x"] + root)
+        #expect(duplicate.status == 1)
+        #expect(duplicate.error.contains("exists already"))
+
+        let removed = try await CLI.run(["remove", "photos"] + root)
+        #expect(removed.status == 0)
+        let again = try await CLI.run(["remove", "photos"] + root)
+        #expect(again.status == 1)
+        #expect(try MountStore(root: SystemRoot(scratch.path), logger: .init(label: "t")).load().definitions.map(\.name) == ["library"])
+    }
+
+    @Test(arguments: [
+        (["add", "bad name", "smb://nas/x"], "not a valid mount name"),
+        (["add", "x", "http://nas/x"], "not an smb:// or nfs:// URL"),
+        (["add", "x", "smb://alice:secret@nas/x"], "contains a user name or password"),
+        (["add", "x", "smb://nas/x", "--options", "username=root"], "may not set 'username'"),
+        (["add", "x", "smb://nas/x", "--options", "cache=none,,x"], "empty entry"),
+        (["add", "x", "smb://nas/x", "--smb-version", "4"], "--smb-version must be one of"),
+        (["add", "x", "nfs://nas/x", "--credentials", "nas"], "does not apply to an nfs:// URL"),
+        (["add", "x", "smb://nas/x", "--file-mode", "rwx"], "octal mode"),
+        (["add", "x", "smb://nas/x", "--sandbox", "home"], "--sandbox must be root or var"),
+        (["add", "upload", "nfs://nas/x"], "Immich's own media folder"),
+        (["add", "x", "smb://nas/x", "--credentials", "ghost"], "no credential named 'ghost'"),
+    ])
+    func badDefinitionsChangeNothing(_ arguments: [String], _ message: String) async throws {
+        let scratch = try ScratchRoot()
+        defer { scratch.remove() }
+        let first = try await CLI.run(["add", "keep", "smb://nas/keep", "--root", scratch.path])
+        #expect(first.status == 0)
+        let before = FileManager.default.contents(atPath: mountsFile(scratch))
+        let outcome = try await CLI.run(arguments + ["--root", scratch.path])
+        #expect(outcome.status == 1, "\(outcome.error)")
+        #expect(outcome.error.contains(message), "\(outcome.error)")
+        #expect(!outcome.error.contains("secret"))
+        #expect(FileManager.default.contents(atPath: mountsFile(scratch)) == before)
+    }
+
+    @Test func malformedFileIsReportedAndNeverRewritten() async throws {
+        let scratch = try ScratchRoot()
+        defer { scratch.remove() }
+        try FileManager.default.createDirectory(atPath: scratch.path + "/etc/extlib-net", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let text = "# mine\n[mounts.a]\nurl = \"smb://nas/a\"\nrw = maybe\n"
+        FileManager.default.createFile(atPath: mountsFile(scratch), contents: Data(text.utf8), attributes: [.posixPermissions: 0o644])
+        for arguments in [["list"], ["add", "b", "smb://nas/b"], ["remove", "a"]] {
+            let outcome = try await CLI.run(arguments + ["--root", scratch.path])
+            #expect(outcome.status == 16, "\(arguments): \(outcome.error)")
+            #expect(outcome.error.contains("line 4"), "\(outcome.error)")
+        }
+        #expect(FileManager.default.contents(atPath: mountsFile(scratch)) == Data(text.utf8))
+    }
+
+    @Test func helpDocumentsExitStatus() async throws {
+        let help = try await CLI.run(["add", "--help"])
+        #expect(help.output.contains("32  mount failure"))
+        #expect(help.output.contains("/root/snap/immich-distribution/common/NAME"))
+    }
+}
