@@ -284,3 +284,91 @@ import Testing
         #expect(MountsFile.quoted("tab\there\u{7F}") == #""tab\u0009here\u007F""#)
     }
 }
+
+/// A clock that only moves when the code under test sleeps.
+final class FakeClock: RetryClock, @unchecked Sendable {
+    private(set) var now: ContinuousClock.Instant = .now
+    private(set) var sleeps: [Duration] = []
+    func sleep(for duration: Duration) {
+        sleeps.append(duration)
+        now = now + duration
+    }
+}
+
+/// Deterministic randomness for the retry tests (SplitMix64).
+struct SeededGenerator: RandomNumberGenerator, Sendable {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+@Suite struct RetryTests {
+    let refused = MountFailure(.transient, "mount error(111): Connection refused")
+    let denied = MountFailure(.permanent, "mount error(13): Permission denied")
+
+    @Test func transientFailuresAreRetriedWithBoundedDelaysUntilSuccess() {
+        let clock = FakeClock()
+        var retrier = Retrier(wait: .seconds(120), clock: clock, generator: SeededGenerator(state: 7))
+        var reports: [Retrier<SeededGenerator>.Report] = []
+        let result = retrier.run(report: { reports.append($0) }) { number -> AttemptOutcome<String> in
+            number < 6 ? .failure(refused) : .success("mounted")
+        }
+        #expect(result == .success("mounted"))
+        #expect(reports.map(\.attempt) == [1, 2, 3, 4, 5])
+        #expect(clock.sleeps.count == 5)
+        for (index, delay) in clock.sleeps.enumerated() {
+            #expect(delay >= .zero && delay <= Backoff.standard.ceiling(attempt: index), "delay \(index) = \(delay)")
+        }
+        #expect(reports.map(\.nextDelay) == clock.sleeps.map { Optional($0) })
+    }
+
+    @Test func permanentFailureStopsAtOnce() {
+        let clock = FakeClock()
+        var retrier = Retrier(wait: .seconds(120), clock: clock, generator: SeededGenerator(state: 1))
+        var attempts = 0
+        let result = retrier.run(report: { _ in }) { _ -> AttemptOutcome<Int> in
+            attempts += 1
+            return .failure(denied)
+        }
+        #expect(result == .failure(denied))
+        #expect(attempts == 1)
+        #expect(clock.sleeps.isEmpty)
+    }
+
+    @Test func waitBoundsTheWholeLoop() {
+        let clock = FakeClock()
+        let start = clock.now
+        var retrier = Retrier(wait: .seconds(20), clock: clock, generator: SeededGenerator(state: 3))
+        var last: Retrier<SeededGenerator>.Report?
+        let result = retrier.run(report: { last = $0 }) { _ -> AttemptOutcome<Int> in .failure(refused) }
+        #expect(result == .failure(refused))
+        #expect(clock.now - start < .seconds(20))
+        #expect(last?.nextDelay == nil, "the last report says no further try follows")
+    }
+
+    @Test(arguments: [
+        ("mount error(13): Permission denied\nRefer to the mount.cifs(8) manual page", MountFailure.Kind.permanent),
+        ("mount error(2): No such file or directory", .permanent),
+        ("mount error(22): Invalid argument", .permanent),
+        ("mount error(111): Connection refused", .transient),
+        ("mount error(112): Host is down", .transient),
+        ("mount error(113): Could not connect to server", .transient),
+        ("mount error(95): Operation not supported", .unsupportedVersion),
+        ("mount.nfs: Connection refused", .transient),
+        ("mount.nfs: Connection timed out", .transient),
+        ("mount.nfs: access denied by server while mounting 127.0.0.1:/x", .permanent),
+        ("mount.nfs: Protocol not supported", .unsupportedVersion),
+        ("mount.nfs: requested NFS version or transport protocol is not supported", .unsupportedVersion),
+        ("something nobody expected", .permanent),
+    ])
+    func classifiesHelperErrors(_ text: String, _ kind: MountFailure.Kind) {
+        let failure = MountFailure.classify(status: 32, standardError: text)
+        #expect(failure.kind == kind, "\(text)")
+        #expect(failure.reason == String(text.split(separator: "\n").first!))
+    }
+}
