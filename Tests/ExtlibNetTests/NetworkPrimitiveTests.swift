@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Testing
 @testable import ExtlibNet
 
@@ -112,5 +113,39 @@ import Glibc
         }
         #expect(call.wait(until: .after(.milliseconds(200))) == nil)
         #expect(ContinuousClock.now - started < .milliseconds(1500))
+    }
+}
+
+/// The real runner with real programs (sh), checking what a child can see.
+@Suite struct ProcessRunnerTests {
+    let runner = SystemProcessRunner()
+
+    @Test func secretArrivesOnDescriptor3AndNowhereElse() {
+        let secret = Secret("pa,ss\"word $x")
+        let script = #"printf 'fd:'; cat <&3; printf '\nenv:%s\nargs:%s\n' "$(env | sort | tr '\n' ' ')" "$*""#
+        let result = runner.run("/bin/sh", ["-c", script, "sh", "arg1"], secret: secret, until: .after(.seconds(5)))
+        #expect(result.status == 0)
+        #expect(result.standardError.contains("fd:pa,ss\"word $x"))
+        let afterSecret = result.standardError.components(separatedBy: "\n").dropFirst().joined(separator: "\n")
+        #expect(!afterSecret.contains("pa,ss"), "the password must be only on fd 3: \(afterSecret)")
+        #expect(afterSecret.contains("PASSWD_FD=3"))
+        #expect(!afterSecret.contains("HOME="), "helpers get a minimal environment")
+    }
+
+    @Test func exitStatusAndStandardError() {
+        let result = runner.run("/bin/sh", ["-c", "echo 'mount error(13): Permission denied' >&2; exit 32"], secret: nil, until: .after(.seconds(5)))
+        #expect(result == ProcessResult(status: 32, standardError: "mount error(13): Permission denied\n"))
+    }
+
+    @Test func deadlineKillsAHangingChild() {
+        let started = ContinuousClock.now
+        let result = runner.run("/bin/sleep", ["30"], secret: nil, until: .after(.milliseconds(300)))
+        #expect(result.timedOut)
+        #expect(ContinuousClock.now - started < .seconds(2))
+    }
+
+    @Test func missingProgram() {
+        let result = runner.run("/nonexistent/mount.cifs", [], secret: nil, until: .after(.seconds(1)))
+        #expect(result.status == 127)
     }
 }
