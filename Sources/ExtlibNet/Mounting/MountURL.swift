@@ -1,5 +1,6 @@
 /// What `extlib-net add NAME URL` mounts: `smb://HOST[:PORT]/SHARE[/SUBDIR]` or
-/// `nfs://HOST[:PORT]/EXPORT/PATH`, percent-encoded as `discover` prints them.
+/// `nfs://HOST[:PORT]/EXPORT/PATH` (`nfs://HOST/` for an NFSv4 server's pseudo-root), percent-encoded as
+/// `discover` prints them.
 public enum MountURL: Sendable, Equatable, CustomStringConvertible {
     case smb(host: String, port: UInt16?, share: String, subdirectory: String?)
     case nfs(host: String, port: UInt16?, path: String)
@@ -41,7 +42,7 @@ public enum MountURL: Sendable, Equatable, CustomStringConvertible {
             let subdirectory = components.count > 1 ? components.dropFirst().joined(separator: "/") : nil
             return .smb(host: host, port: port, share: share, subdirectory: subdirectory)
         default:
-            guard !components.isEmpty else { throw .missingPath(text) }
+            // nfs://HOST/ is the NFSv4 pseudo-root, mounted as HOST:/.
             return .nfs(host: host, port: port, path: "/" + components.joined(separator: "/"))
         }
     }
