@@ -373,3 +373,113 @@ struct SeededGenerator: RandomNumberGenerator, Sendable {
         #expect(failure.reason == String(text.split(separator: "\n").first!))
     }
 }
+
+/// Stands in for mount.cifs / mount.nfs: records every call and answers from a script.
+final class FakeRunner: ProcessRunner, @unchecked Sendable {
+    struct Call { let executable: String; let arguments: [String]; let secret: Secret? }
+    private(set) var calls: [Call] = []
+    let answer: (Call) -> ProcessResult
+
+    init(_ answer: @escaping (Call) -> ProcessResult) { self.answer = answer }
+
+    func run(_ executable: String, _ arguments: [String], secret: Secret?, until deadline: Deadline) -> ProcessResult {
+        let call = Call(executable: executable, arguments: arguments, secret: secret)
+        calls.append(call)
+        return answer(call)
+    }
+}
+
+@Suite struct MounterTests {
+    let alice = SMBAccount(user: "alice", domain: "WG", password: Secret(#"pa,ss"word"#))
+
+    func definition(_ url: String, port: UInt16? = nil) throws -> MountDefinition {
+        MountDefinition(name: "photos", url: try MountURL.parse(url))
+    }
+
+    @Test func smbPlansNegotiateDownwardsNeverSMB1AndKeepThePasswordOutOfArgv() throws {
+        let plans = Mounter.plans(for: try definition("smb://nas.local/Fotos%20M%C3%BCller/2024"), address: IPAddress("192.0.2.7")!, target: "/t", account: alice)
+        #expect(plans.map(\.version) == ["SMB 3.1.1", "SMB 3.0", "SMB 2.1", "SMB 2.0"])
+        #expect(plans[0].helper == "/sbin/mount.cifs")
+        #expect(plans[0].arguments == ["//nas.local/Fotos Müller/2024", "/t", "-o", "ro,username=alice,domain=WG,vers=3.1.1,uid=0,gid=0,forceuid,forcegid,ip=192.0.2.7"])
+        #expect(plans.allSatisfy { !$0.arguments.joined().contains("pa,ss") })
+    }
+
+    @Test func nfsPlansUseTheResolvedAddress() throws {
+        var nfs = try definition("nfs://nas.local/volume1/photos")
+        nfs.readWrite = true
+        let plans = Mounter.plans(for: nfs, address: IPAddress("192.0.2.7")!, target: "/t", account: nil)
+        #expect(plans.map(\.version) == ["NFS 4.2", "NFS 4.1", "NFS 4", "NFS 3"])
+        #expect(plans.last?.arguments == ["192.0.2.7:/volume1/photos", "/t", "-o", "rw,vers=3"])
+        nfs.nfsVersion = .v3
+        #expect(Mounter.plans(for: nfs, address: IPAddress("192.0.2.7")!, target: "/t", account: nil).count == 1)
+    }
+
+    /// A real listener on the host's loopback, so the reachability check passes.
+    func withListener(_ body: (UInt16) throws -> Void) throws {
+        let (socket, port) = try TCPProbeTests.listener()
+        try body(port)
+        withExtendedLifetime(socket) {}
+    }
+
+    func mounter(_ runner: FakeRunner) throws -> Mounter {
+        Mounter(root: try TemporaryRoot().root, logger: .init(label: "test"), runner: runner, clock: FakeClock())
+    }
+
+    @Test func unsupportedDialectsFallBackToTheNextVersion() throws {
+        try withListener { port in
+            let runner = FakeRunner { call in
+                call.arguments[3].contains("vers=3.1.1") ? ProcessResult(status: 32, standardError: "mount error(95): Operation not supported") : ProcessResult(status: 0, standardError: "")
+            }
+            let outcome = try mounter(runner).attempt(try definition("smb://127.0.0.1:\(port)/photos"), target: "/t", account: alice)
+            guard case .success(let source) = outcome else { Issue.record("\(outcome)"); return }
+            #expect(source == "//127.0.0.1/photos")
+            #expect(runner.calls.count == 2)
+            #expect(runner.calls.allSatisfy { $0.secret?.reveal() == #"pa,ss"word"# })
+        }
+    }
+
+    @Test func wrongPasswordFailsAtOnceWithoutTryingOtherVersions() throws {
+        try withListener { port in
+            let runner = FakeRunner { _ in ProcessResult(status: 32, standardError: "mount error(13): Permission denied\n") }
+            let outcome = try mounter(runner).attempt(try definition("smb://127.0.0.1:\(port)/photos"), target: "/t", account: alice)
+            guard case .failure(let failure) = outcome else { Issue.record("mounted?"); return }
+            #expect(failure.kind == .permanent)
+            #expect(runner.calls.count == 1)
+        }
+    }
+
+    @Test func closedPortIsTransientAndNoHelperRuns() throws {
+        var port: UInt16 = 0
+        try withListener { port = $0 }  // closed once the listener is gone
+        let runner = FakeRunner { _ in ProcessResult(status: 0, standardError: "") }
+        let outcome = try mounter(runner).attempt(try definition("nfs://127.0.0.1:\(port)/x"), target: "/t", account: nil)
+        guard case .failure(let failure) = outcome else { Issue.record("mounted?"); return }
+        #expect(failure.kind == .transient)
+        #expect(failure.reason.contains("connection refused"))
+        #expect(runner.calls.isEmpty)
+    }
+
+    @Test func hungHelperIsTransient() throws {
+        try withListener { port in
+            let runner = FakeRunner { _ in ProcessResult(status: 137, standardError: "", timedOut: true) }
+            let outcome = try mounter(runner).attempt(try definition("smb://127.0.0.1:\(port)/photos"), target: "/t", account: nil)
+            guard case .failure(let failure) = outcome else { Issue.record("mounted?"); return }
+            #expect(failure.kind == .transient)
+        }
+    }
+
+    @Test func mountinfoMatching() throws {
+        let smb = try definition("smb://nas.local/Fotos%20M%C3%BCller")
+        let entry = { (type: String, source: String) in
+            MountInfo.parse("1 2 0:1 / /t rw - \(type) \(source.replacingOccurrences(of: " ", with: "\\040")) rw").first!
+        }
+        #expect(Mounter.matches(entry("cifs", "//nas.local/Fotos Müller"), smb))
+        #expect(Mounter.matches(entry("cifs", "//192.0.2.7/fotos müller"), smb), "SMB share names are case-insensitive")
+        #expect(!Mounter.matches(entry("cifs", "//nas.local/other"), smb))
+        #expect(!Mounter.matches(entry("nfs4", "nas.local:/Fotos Müller"), smb))
+        let nfs = try definition("nfs://nas.local/volume1/photos")
+        #expect(Mounter.matches(entry("nfs4", "192.0.2.7:/volume1/photos"), nfs))
+        #expect(!Mounter.matches(entry("nfs", "192.0.2.7:/volume1"), nfs))
+        #expect(Mounter.matches(entry("nfs4", "127.0.0.1:/"), try definition("nfs://127.0.0.1/")))
+    }
+}

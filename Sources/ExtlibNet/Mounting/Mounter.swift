@@ -1,0 +1,223 @@
+import Logging
+
+/// Paths of the mount helpers, from cifs-utils and nfs-common.
+public enum MountHelper {
+    public static let cifs = "/sbin/mount.cifs"
+    public static let nfs = "/sbin/mount.nfs"
+    /// statfs in a child process: a dead server can leave the caller stuck in the kernel, and a stuck
+    /// child is simply abandoned (a stuck thread would keep the tool from exiting).
+    public static let stat = "/usr/bin/stat"
+}
+
+/// A definition that is mounted now.
+public struct MountedShare: Sendable, Equatable {
+    public let name: String
+    /// Where it is mounted, as this process sees it (under --root).
+    public let target: String
+    /// The path to give Immich: the same folder as the snap sees it.
+    public let immichPath: String
+    public let source: String
+    /// True when it was mounted already and nothing was done.
+    public let wasMounted: Bool
+}
+
+public enum MountError: Error, Equatable, CustomStringConvertible {
+    case occupied(target: String, source: String)
+    case target(MountTargetError)
+    case credentials(String)
+    case failed(MountFailure)
+    case notVerified(String)
+
+    public var description: String {
+        switch self {
+        case .occupied(let target, let source): return "\(target) has something else mounted (\(source)); unmount it first"
+        case .target(let error): return error.description
+        case .credentials(let message): return message
+        case .failed(let failure): return failure.reason
+        case .notVerified(let message): return message
+        }
+    }
+}
+
+/// Mounts definitions with reachability checks, retries with backoff, and version fallback.
+public struct Mounter: Sendable {
+    public let root: SystemRoot
+    public let logger: Logger
+    public let runner: any ProcessRunner
+    public let clock: any RetryClock
+    public var backoff: Backoff = .standard
+    /// Bounds each TCP reachability check and each name resolution.
+    public var probeTimeout: Duration = .seconds(2)
+    /// Bounds one run of mount.cifs / mount.nfs.
+    public var helperTimeout: Duration = .seconds(30)
+    public var healthTimeout: Duration = .seconds(3)
+
+    public init(root: SystemRoot, logger: Logger, runner: any ProcessRunner = SystemProcessRunner(), clock: any RetryClock = SystemRetryClock()) {
+        self.root = root
+        self.logger = logger
+        self.runner = runner
+        self.clock = clock
+    }
+
+    public func target(of definition: MountDefinition) -> String {
+        root.path(immichPath(of: definition))
+    }
+
+    public func immichPath(of definition: MountDefinition) -> String {
+        definition.effectiveSandbox.path + "/" + definition.name
+    }
+
+    /// Mounts `definition`, retrying transient failures until `wait` runs out. `progress` receives one
+    /// line per failed attempt.
+    public func mount(_ definition: MountDefinition, wait: Duration, progress: @escaping (String) -> Void = { _ in }) -> Result<MountedShare, MountError> {
+        let target = target(of: definition)
+        if let entry = MountTable.entry(at: target) {
+            guard Self.matches(entry, definition) else { return .failure(.occupied(target: target, source: entry.source)) }
+            return .success(MountedShare(name: definition.name, target: target, immichPath: immichPath(of: definition), source: entry.source, wasMounted: true))
+        }
+        do {
+            _ = try MountTarget.prepare(name: definition.name, base: definition.effectiveSandbox, root: root)
+        } catch {
+            return .failure(.target(error))
+        }
+        var account: SMBAccount?
+        if let name = definition.credentials {
+            do {
+                account = try CredentialStore(root: root, logger: logger).credential(named: name).account
+            } catch {
+                return .failure(.credentials(error.description))
+            }
+        }
+
+        var retrier = Retrier(backoff: backoff, wait: wait, clock: clock, generator: SystemRandomNumberGenerator())
+        let outcome = retrier.run(report: { report in
+            let next = report.nextDelay.map { "next try in \(formatSeconds($0.seconds))" } ?? "giving up"
+            let line = "\(definition.name): attempt \(report.attempt) failed: \(report.failure.reason); \(next)"
+            self.logger.warning("\(line)")
+            progress(line)
+        }) { _ in self.attempt(definition, target: target, account: account) }
+
+        switch outcome {
+        case .failure(let failure):
+            return .failure(.failed(failure))
+        case .success(let source):
+            guard let entry = MountTable.entry(at: target), Self.matches(entry, definition) else {
+                return .failure(.notVerified("the mount helper succeeded but \(target) is not in /proc/self/mountinfo"))
+            }
+            guard healthy(target) else {
+                return .failure(.notVerified("\(target) is mounted but does not answer statfs within \(formatSeconds(healthTimeout.seconds))"))
+            }
+            return .success(MountedShare(name: definition.name, target: target, immichPath: immichPath(of: definition), source: source, wasMounted: false))
+        }
+    }
+
+    /// One attempt: resolve, check the port, run the helper for each protocol version until one is spoken.
+    func attempt(_ definition: MountDefinition, target: String, account: SMBAccount?) -> AttemptOutcome<String> {
+        let host: HostName
+        do {
+            host = try HostName.parse(definition.url.host)
+        } catch {
+            return .failure(MountFailure(.permanent, error.description))
+        }
+        let resolved: ResolvedHost
+        do {
+            resolved = try HostResolver(root: root, logger: logger).resolve(host, until: .after(probeTimeout))
+        } catch {
+            return .failure(MountFailure(.transient, error.description))
+        }
+        let address = resolved.preferredAddress
+        let port = Self.port(of: definition)
+        switch TCPProbe.probe([Endpoint(address, port)], until: .after(probeTimeout))[0] {
+        case .open: break
+        case .closed: return .failure(MountFailure(.transient, "connection refused by \(Endpoint(address, port))"))
+        case .noAnswer: return .failure(MountFailure(.transient, "no answer from \(Endpoint(address, port)) within \(formatSeconds(probeTimeout.seconds))"))
+        }
+
+        let plans = Self.plans(for: definition, address: address, target: target, account: account)
+        var unsupported: [String] = []
+        for plan in plans {
+            let result = runner.run(plan.helper, plan.arguments, secret: account?.password, until: .after(helperTimeout))
+            if result.status == 0 { return .success(plan.source) }
+            if result.timedOut {
+                return .failure(MountFailure(.transient, "\(plan.helper) did not finish within \(formatSeconds(helperTimeout.seconds))"))
+            }
+            let failure = MountFailure.classify(status: result.status, standardError: result.standardError)
+            logger.info("mount helper failed", metadata: ["name": "\(definition.name)", "version": "\(plan.version)", "error": "\(failure.reason)"])
+            guard failure.kind == .unsupportedVersion else { return .failure(failure) }
+            unsupported.append(plan.version)
+        }
+        return .failure(MountFailure(.permanent, "the server speaks none of the protocol versions tried (\(unsupported.joined(separator: ", ")))"))
+    }
+
+    /// One helper invocation for one protocol version.
+    struct Plan: Equatable {
+        let helper: String
+        let arguments: [String]
+        let source: String
+        let version: String
+    }
+
+    static func port(of definition: MountDefinition) -> UInt16 {
+        switch definition.url {
+        case .smb(_, let port, _, _): return port ?? 445
+        case .nfs(_, let port, _): return port ?? 2049
+        }
+    }
+
+    static func plans(for definition: MountDefinition, address: IPAddress, target: String, account: SMBAccount?) -> [Plan] {
+        switch definition.url {
+        case .smb(let host, let port, let share, let subdirectory):
+            // The UNC keeps the host's name (what mountinfo shows); ip= gives the kernel the address we
+            // resolved, so .local names work without nss-mdns.
+            let unc = "//\(host.contains(":") ? address.description : host)/\(share)" + (subdirectory.map { "/" + $0 } ?? "")
+            let versions = definition.smbVersion.map { [$0] } ?? SMBDialect.fallbackOrder
+            return versions.compactMap { version in
+                var options = CIFSOptions()
+                options.readOnly = !definition.readWrite
+                options.dialect = version
+                options.port = port
+                options.uid = definition.uid ?? 0
+                options.gid = definition.gid ?? 0
+                options.fileMode = definition.fileMode
+                options.directoryMode = definition.directoryMode
+                options.username = account?.user
+                options.domain = account?.domain
+                options.extras = definition.options
+                guard let string = try? options.optionString() else { return nil }
+                return Plan(helper: MountHelper.cifs, arguments: [unc, target, "-o", "\(string),ip=\(address)"], source: unc, version: "SMB \(version.rawValue)")
+            }
+        case .nfs(_, let port, let path):
+            let source = "\(address.isIPv4 ? address.description : "[\(address)]"):\(path)"
+            let versions = definition.nfsVersion.map { [$0] } ?? NFSVersion.fallbackOrder
+            return versions.map { version in
+                var options = [definition.readWrite ? "rw" : "ro", "vers=\(version.rawValue)"]
+                if let port { options.append("port=\(port)") }
+                options += definition.options
+                return Plan(helper: MountHelper.nfs, arguments: [source, target, "-o", options.joined(separator: ",")], source: source, version: "NFS \(version.rawValue)")
+            }
+        }
+    }
+
+    /// Whether what is mounted at the target is this definition (same protocol and share or export
+    /// path; the host may appear as a name or an address).
+    static func matches(_ entry: MountInfoEntry, _ definition: MountDefinition) -> Bool {
+        switch definition.url {
+        case .smb(_, _, let share, let subdirectory):
+            guard entry.fileSystemType == "cifs" || entry.fileSystemType == "smb3" else { return false }
+            let wanted = "/" + share + (subdirectory.map { "/" + $0 } ?? "")
+            let afterHost = entry.source.dropFirst(2).drop { $0 != "/" }
+            return afterHost.lowercased() == wanted.lowercased()
+        case .nfs(_, _, let path):
+            guard entry.fileSystemType.hasPrefix("nfs") else { return false }
+            guard let colon = entry.source.lastIndex(of: ":") else { return false }
+            let mounted = String(entry.source[entry.source.index(after: colon)...])
+            return mounted == path || (mounted.hasSuffix("/") && String(mounted.dropLast()) == path)
+        }
+    }
+
+    /// statfs through `stat -f` in a child process, bounded by `healthTimeout`.
+    public func healthy(_ path: String) -> Bool {
+        let result = runner.run(MountHelper.stat, ["-f", "--", path], secret: nil, until: .after(healthTimeout))
+        return result.status == 0 && !result.timedOut
+    }
+}
