@@ -17,7 +17,7 @@ struct ExtlibNetCommand: ParsableCommand {
 
             Usage errors exit with status 1.
             """,
-        subcommands: [Discover.self, CredentialsCommand.self, Add.self, List.self, Remove.self]
+        subcommands: [Discover.self, CredentialsCommand.self, Add.self, List.self, Remove.self, Mount.self, Unmount.self, Status.self]
     )
 
     /// Runs the command line, mapping usage errors to exit status 1 as mount(8) does.

@@ -158,3 +158,17 @@ func makeReport(
         #expect(deadline.capped(after: .milliseconds(10)) < deadline)
     }
 }
+
+@Suite struct DurationTextTests {
+    @Test func parsesWhatPeopleType() {
+        #expect(DurationText.parse("90") == .seconds(90))
+        #expect(DurationText.parse("90s") == .seconds(90))
+        #expect(DurationText.parse("2min") == .seconds(120))
+        #expect(DurationText.parse("1m30s") == .seconds(90))
+        #expect(DurationText.parse("1.5") == .milliseconds(1500))
+        #expect(DurationText.parse("1h") == .seconds(3600))
+        for bad in ["", "-1", "abc", "5 min", "3x", "nan", "1e400"] {
+            #expect(DurationText.parse(bad) == nil, "\(bad)")
+        }
+    }
+}

@@ -93,7 +93,7 @@ public struct Mounter: Sendable {
         let outcome = retrier.run(report: { report in
             let next = report.nextDelay.map { "next try in \(formatSeconds($0.seconds))" } ?? "giving up"
             let line = "\(definition.name): attempt \(report.attempt) failed: \(report.failure.reason); \(next)"
-            self.logger.warning("\(line)")
+            self.logger.info("\(line)")
             progress(line)
         }) { _ in self.attempt(definition, target: target, account: account) }
 

@@ -1,0 +1,128 @@
+import Dispatch
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// mount, unmount and status over several definitions, under `/run/extlib-net.lock` so a boot-time run
+/// and a user's run never mount twice.
+public struct MountService: Sendable {
+    public let mounter: Mounter
+    /// How many shares `mount --all` mounts at once.
+    public var concurrency = 4
+
+    public init(mounter: Mounter) { self.mounter = mounter }
+
+    var root: SystemRoot { mounter.root }
+    public var lockPath: String { root.path(SystemRoot.Known.runDirectory + "/extlib-net.lock") }
+    var stateDirectory: String { root.path(SystemRoot.Known.runDirectory + "/extlib-net") }
+
+    /// Holds the lock for the life of the returned object.
+    public func lock() throws(SecureFileError) -> FileLock {
+        _ = mkdir(root.path(SystemRoot.Known.runDirectory), 0o755)
+        return try FileLock(path: lockPath)
+    }
+
+    /// Mounts each definition (concurrently, bounded); results in the order given.
+    public func mount(_ definitions: [MountDefinition], wait: Duration, progress: @escaping @Sendable (String) -> Void) -> [Result<MountedShare, MountError>] {
+        let results = Mutex<[Result<MountedShare, MountError>?]>(Array(repeating: nil, count: definitions.count))
+        let slots = DispatchSemaphore(value: max(1, concurrency))
+        let group = DispatchGroup()
+        for (index, definition) in definitions.enumerated() {
+            slots.wait()
+            group.enter()
+            Thread.detach {
+                let result = self.mounter.mount(definition, wait: wait, progress: progress)
+                self.record(definition.name, result)
+                results.withLock { $0[index] = result }
+                slots.signal()
+                group.leave()
+            }
+        }
+        group.wait()
+        return results.withLock { $0.map { $0! } }
+    }
+
+    /// Unmounts with umount(8) under a deadline: unmounting a hard NFS mount of a dead server can block
+    /// forever, which `--lazy` (MNT_DETACH) avoids.
+    public func unmount(_ definition: MountDefinition, lazy: Bool, timeout: Duration = .seconds(10)) -> Result<Bool, MountError> {
+        let target = mounter.target(of: definition)
+        guard MountTable.entry(at: target) != nil else { return .success(false) }
+        let result = mounter.runner.run("/bin/umount", (lazy ? ["--lazy"] : []) + ["--", target], secret: nil, until: .after(timeout))
+        if result.status == 0 { return .success(true) }
+        if result.timedOut {
+            return .failure(.failed(MountFailure(.transient, "umount did not finish within \(formatSeconds(timeout.seconds)) (is the server hung?); try --lazy")))
+        }
+        let message = result.standardError.split(separator: "\n").first.map(String.init) ?? "umount exited with \(result.status)"
+        let busy = message.contains("busy") ? "; close what uses it, or use --lazy" : ""
+        return .failure(.failed(MountFailure(.permanent, message + busy)))
+    }
+
+    public struct Status: Sendable {
+        public let definition: MountDefinition
+        public let target: String
+        public let mounted: Bool
+        /// `nil` when not mounted.
+        public let healthy: Bool?
+        public let serverReachable: Bool
+        public let lastError: String?
+    }
+
+    /// Checks every definition at once; each check is bounded, so this returns within a few seconds
+    /// even when servers hang.
+    public func status(_ definitions: [MountDefinition]) -> [Status] {
+        let table = MountTable.current()
+        let results = Mutex<[Status?]>(Array(repeating: nil, count: definitions.count))
+        let group = DispatchGroup()
+        for (index, definition) in definitions.enumerated() {
+            group.enter()
+            Thread.detach {
+                let target = self.mounter.target(of: definition)
+                let mounted = MountTable.entry(at: target, in: table).map { Mounter.matches($0, definition) } ?? false
+                let healthy = mounted ? self.mounter.healthy(target) : nil
+                let status = Status(definition: definition, target: target, mounted: mounted, healthy: healthy,
+                                    serverReachable: self.reachable(definition), lastError: self.lastError(definition.name))
+                results.withLock { $0[index] = status }
+                group.leave()
+            }
+        }
+        group.wait()
+        return results.withLock { $0.map { $0! } }
+    }
+
+    func reachable(_ definition: MountDefinition) -> Bool {
+        guard let host = try? HostName.parse(definition.url.host),
+            let resolved = try? HostResolver(root: root, logger: mounter.logger).resolve(host, until: .after(mounter.probeTimeout))
+        else { return false }
+        return TCPProbe.probe([Endpoint(resolved.preferredAddress, Mounter.port(of: definition))], until: .after(mounter.probeTimeout)) == [.open]
+    }
+
+    /// The last mount error per definition lives in /run (forgotten at reboot, like the mounts).
+    func record(_ name: String, _ result: Result<MountedShare, MountError>) {
+        _ = mkdir(root.path(SystemRoot.Known.runDirectory), 0o755)
+        _ = mkdir(stateDirectory, 0o700)
+        let path = stateDirectory + "/\(name).error"
+        switch result {
+        case .success: unlink(path)
+        case .failure(let error): try? SecureFile.writePrivate(Array(error.description.utf8), to: path)
+        }
+    }
+
+    func lastError(_ name: String) -> String? {
+        guard let bytes = try? SecureFile.readPrivate(stateDirectory + "/\(name).error") else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// A thread of its own for blocking work (mount helpers, retries that sleep, statfs children): a
+/// serial queue of its own gets an overcommit thread, where the width-limited global queue would let
+/// a few blocked tasks starve the rest.
+enum Thread {
+    static func detach(_ body: @escaping @Sendable () -> Void) {
+        DispatchQueue(label: "extlib-net.worker").async(execute: body)
+    }
+}

@@ -1,0 +1,162 @@
+import ArgumentParser
+import ExtlibNet
+
+/// Picks definitions by name, or all of them.
+struct Selection: ParsableArguments {
+    @Argument(help: "Mount names (see extlib-net list).")
+    var names: [String] = []
+
+    @Flag(help: "Every definition in mounts.toml.")
+    var all = false
+
+    func validate() throws {
+        guard all != !names.isEmpty else { throw ValidationError(all ? "give names or --all, not both" : "give one or more names, or --all") }
+        for name in names where !Credential.isValidName(name) { throw ValidationError(MountDefinitionError.invalidName(name).description) }
+    }
+
+    func resolve(in store: MountStore) throws -> [MountDefinition] {
+        let file = try reportingMountStoreErrors { () throws(MountStoreError) in try store.load() }
+        if all { return file.definitions }
+        return try names.map { name in
+            guard let definition = file.definition(named: name) else {
+                StandardStream.error.write("extlib-net: no mount named '\(name)' in \(store.path); list them with: extlib-net list\n")
+                throw ExitCode(MountStatus.usage.rawValue)
+            }
+            return definition
+        }
+    }
+}
+
+func makeService(_ global: GlobalOptions) throws -> (MountService, MountStore) {
+    let root = try global.systemRoot()
+    let logger = global.makeLogger()
+    return (MountService(mounter: Mounter(root: root, logger: logger)), MountStore(root: root, logger: logger))
+}
+
+func holdingLock(_ service: MountService) throws -> FileLock {
+    do {
+        return try service.lock()
+    } catch {
+        StandardStream.error.write("extlib-net: cannot lock \(service.lockPath): \(error)\n")
+        throw ExitCode(MountStatus.system.rawValue)
+    }
+}
+
+struct Mount: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Mount shares into the Immich Distribution sandbox.",
+        discussion: """
+            Before each attempt the server's port is checked (bounded). Transient failures (no route, no \
+            answer, connection refused, server busy) are retried with exponential backoff and full jitter: \
+            the delay before retry n is random in 0 ... min(30 s, 1 s * 2^n), until --wait runs out \
+            (default 15 s: a few attempts). Permanent failures (wrong password, no such share or export, \
+            permission denied, unknown option) end at once. SMB tries 3.1.1, 3.0, 2.1, 2.0 (never 1.0 \
+            unless asked); NFS tries 4.2, 4.1, 4, 3. Already mounted with the same source: nothing to do.
+
+            \(mountExitStatusHelp)
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var selection: Selection
+
+    @Option(help: ArgumentHelp("Keep retrying for this long (90, 30s, 2min).", valueName: "duration"))
+    var wait: String = "15s"
+
+    func validate() throws {
+        guard DurationText.parse(wait) != nil else { throw ValidationError("--wait must be a duration such as 90, 30s or 2min, not '\(wait)'") }
+    }
+
+    func run() throws {
+        let (service, store) = try makeService(global)
+        let definitions = try selection.resolve(in: store)
+        guard !definitions.isEmpty else {
+            StandardStream.output.write("no mounts defined; add one with: extlib-net add NAME URL\n")
+            return
+        }
+        let lock = try holdingLock(service)
+        defer { withExtendedLifetime(lock) {} }
+        let results = service.mount(definitions, wait: DurationText.parse(wait)!) { line in StandardStream.error.write(line + "\n") }
+        var failed = 0
+        for (definition, result) in zip(definitions, results) {
+            switch result {
+            case .success(let share):
+                let state = share.wasMounted ? "already mounted" : "mounted"
+                StandardStream.output.write("\(definition.name): \(state) \(share.source) on \(share.target)\n")
+                StandardStream.output.write("  Immich: Administration > External Libraries > import path: \(share.immichPath)\n")
+            case .failure(let error):
+                failed += 1
+                StandardStream.error.write("extlib-net: \(definition.name): \(error)\n")
+            }
+        }
+        if failed == definitions.count { throw ExitCode(MountStatus.mountFailure.rawValue) }
+        if failed > 0 { throw ExitCode(MountStatus.someSucceeded.rawValue) }
+    }
+}
+
+struct Unmount: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Unmount shares; never deletes anything in the mount folder.",
+        discussion: mountExitStatusHelp)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var selection: Selection
+
+    @Flag(help: "Detach at once even if the server hangs or files are open (umount --lazy).")
+    var lazy = false
+
+    func run() throws {
+        let (service, store) = try makeService(global)
+        let definitions = try selection.resolve(in: store)
+        let lock = try holdingLock(service)
+        defer { withExtendedLifetime(lock) {} }
+        var failed = 0
+        for definition in definitions {
+            switch service.unmount(definition, lazy: lazy) {
+            case .success(let wasMounted):
+                StandardStream.output.write("\(definition.name): \(wasMounted ? "unmounted" : "not mounted")\n")
+            case .failure(let error):
+                failed += 1
+                StandardStream.error.write("extlib-net: \(definition.name): \(error)\n")
+            }
+        }
+        if failed == definitions.count, failed > 0 { throw ExitCode(MountStatus.mountFailure.rawValue) }
+        if failed > 0 { throw ExitCode(MountStatus.someSucceeded.rawValue) }
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Per definition: mounted, healthy (statfs under a deadline), server reachable, last error.",
+        discussion: "Every check is bounded; the command answers within a few seconds even when servers hang.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Print a JSON array.")
+    var json = false
+
+    func run() throws {
+        let (service, store) = try makeService(global)
+        let file = try reportingMountStoreErrors { () throws(MountStoreError) in try store.load() }
+        let statuses = service.status(file.definitions)
+        if json {
+            let items = statuses.map { status in
+                JSON.object([
+                    ("name", .string(status.definition.name)), ("target", .string(status.target)), ("mounted", .bool(status.mounted)),
+                    ("healthy", status.healthy.map(JSON.bool) ?? .null), ("serverReachable", .bool(status.serverReachable)),
+                    ("lastError", .optional(status.lastError)),
+                ])
+            }
+            StandardStream.output.write(JSON.array(items).serialized() + "\n")
+            return
+        }
+        guard !statuses.isEmpty else {
+            StandardStream.output.write("no mounts defined; add one with: extlib-net add NAME URL\n")
+            return
+        }
+        let rows = statuses.map { status in
+            [status.definition.name, status.mounted ? "yes" : "no", status.healthy.map { $0 ? "yes" : "NO (hung or stale)" } ?? "-",
+             status.serverReachable ? "yes" : "no", status.lastError ?? "-"]
+        }
+        StandardStream.output.write(TextTable.render(header: ["NAME", "MOUNTED", "HEALTHY", "SERVER", "LAST ERROR"], rows: rows, indent: "").joined(separator: "\n") + "\n")
+    }
+}
