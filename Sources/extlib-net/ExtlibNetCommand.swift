@@ -23,7 +23,7 @@ struct ExtlibNetCommand: ParsableCommand {
     /// Runs the command line, mapping usage errors to exit status 1 as mount(8) does.
     static func mainWithMountExitCodes() -> Never {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(globalOptionsAfterSubcommand(Array(CommandLine.arguments.dropFirst())))
             try command.run()
             Glibc.exit(0)
         } catch {
@@ -35,6 +35,32 @@ struct ExtlibNetCommand: ParsableCommand {
             self.exit(withError: error)
         }
     }
+}
+
+/// `extlib-net --root DIR mount x` (like `systemctl --root DIR ...`) means `extlib-net mount --root DIR x`:
+/// global options typed before the subcommand move behind it, where the parser expects them.
+func globalOptionsAfterSubcommand(_ arguments: [String]) -> [String] {
+    var leading: [String] = []
+    var rest = arguments[...]
+    while let first = rest.first {
+        if first == "--root", rest.count >= 2 {
+            leading += rest.prefix(2)
+            rest = rest.dropFirst(2)
+        } else if first.hasPrefix("--root=") || first == "--verbose" || first == "--debug" {
+            leading.append(first)
+            rest = rest.dropFirst()
+        } else {
+            break
+        }
+    }
+    guard !leading.isEmpty, let subcommand = rest.first else { return arguments }
+    var path = [subcommand]
+    rest = rest.dropFirst()
+    if subcommand == "credentials", let verb = rest.first, ["add", "list", "remove", "check"].contains(verb) {
+        path.append(verb)
+        rest = rest.dropFirst()
+    }
+    return path + leading + Array(rest)
 }
 
 /// Options every command takes.

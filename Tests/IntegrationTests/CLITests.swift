@@ -49,6 +49,17 @@ import Testing
         #expect(outcome.error.contains("password read from standard input is empty"))
     }
 
+    @Test func globalOptionsMayComeBeforeTheSubcommand() async throws {
+        let scratch = try ScratchRoot()
+        defer { scratch.remove() }
+        let added = try await CLI.run(["--root", scratch.path, "--verbose", "add", "x", "smb://nas/x"])
+        #expect(added.status == 0, "\(added.error)")
+        let listed = try await CLI.run(["--root=\(scratch.path)", "list", "--json"])
+        #expect(listed.output.contains(#""name":"x""#))
+        let stored = try await CLI.run(["--root", scratch.path, "credentials", "add", "nas", "--user", "u", "--password-stdin"], input: "pw")
+        #expect(stored.status == 0, "\(stored.error)")
+    }
+
     @Test func rootFromEnvironmentIsValidatedToo() async throws {
         let outcome = try await CLI.run(["discover", "nas"], environment: ["EXTLIB_NET_ROOT": "not/absolute"])
         #expect(outcome.status == 1)
