@@ -84,7 +84,8 @@ vm_timed() {
   local res=$1 secs=$2 t0 rc=0
   shift 2
   t0=$(vm_now)
-  timeout -k 5 "$secs" "$@" >"$res.out" 2>&1 || rc=$?
+  # the outer 2>/dev/null hides bash's "Killed" job notice
+  { timeout -k 5 "$secs" "$@" >"$res.out" 2>&1; } 2>/dev/null || rc=$?
   echo "rc=$rc secs=$(vm_since "$t0")" >"$res"
 }
 

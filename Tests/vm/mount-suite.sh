@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Tests/vm/mount-suite.sh EXTLIB_NET : real kernel mounts with the built extlib-net, inside the VM
+# (run through Tests/vm/run-in-vm). Servers are the guest's own smbd and kernel nfsd on its loopback.
+# Prints PASS/FAIL per check and a closing "N passed, N failed" line; exits 1 when anything failed.
+set -uo pipefail
+. "$(dirname "$0")/guest-lib.sh"
+BIN=$1
+vm_setup
+vm_smbd_start
+vm_nfsd_start
+
+SYS=$VM_ROOT/sysroot                       # the tool's --root: nothing touches the guest's real /etc
+mkdir -p "$SYS"
+X() { "$BIN" --root "$SYS" "$@"; }
+SMBBASE=$SYS/root/snap/immich-distribution/common
+NFSBASE=$SYS/var/snap/immich-distribution/common
+pass=0 fail=0
+check() { # NAME CMD...
+  local name=$1; shift
+  if "$@"; then pass=$((pass + 1)); echo "PASS $name"; else fail=$((fail + 1)); echo "FAIL $name"; fi
+}
+mounted_type() { findmnt -rn -o FSTYPE --mountpoint "$1" 2>/dev/null; }
+mount_count() { grep -c " $1 " /proc/self/mountinfo; }
+out=$VM_OUTDIR/suite
+mkdir -p "$out"
+
+# While any mount runs, look for the password in every process's argv and environment.
+scan_for_password() {
+  : >"$out/leaks"
+  while [ -e "$out/scanning" ]; do
+    for f in /proc/[0-9]*/cmdline /proc/[0-9]*/environ; do
+      { tr '\0' '\n' <"$f" | grep -qF -- "$VM_SMB_PASS" && echo "$f" >>"$out/leaks"; } 2>/dev/null
+    done
+  done
+}
+touch "$out/scanning"
+scan_for_password &
+scanner=$!
+
+# --- guest SMB
+X add public "smb://$VM_ADDR/$VM_SMB_PUBLIC" >/dev/null
+check "guest SMB mounts" X mount public
+check "guest SMB file reads" test "$(cat "$SMBBASE/public/$VM_SMB_PUBLIC_FILE")" = "$VM_SMB_PUBLIC_CONTENT"
+check "guest SMB is cifs" test "$(mounted_type "$SMBBASE/public")" = cifs
+check "SMB files appear owned by root" test "$(stat -c %u "$SMBBASE/public/$VM_SMB_PUBLIC_FILE")" = 0
+
+# --- SMB with an account whose password has a comma and a quote
+printf '%s' "$VM_SMB_PASS" | X credentials add alice --user "$VM_SMB_USER" --password-stdin >/dev/null
+X add secure "smb://$VM_ADDR/$VM_SMB_SECURE" --credentials alice --rw >/dev/null
+check "SMB with account mounts" X mount secure
+check "SMB with account reads" test "$(cat "$SMBBASE/secure/$VM_SMB_SECURE_FILE")" = "$VM_SMB_SECURE_CONTENT"
+
+# --- NFSv3 and NFSv4.2
+X add v3 "nfs://$VM_ADDR$VM_NFS3_PATH" --nfs-version 3 >/dev/null
+check "NFSv3 mounts" X mount v3
+check "NFSv3 reads" test "$(cat "$NFSBASE/v3/$VM_NFS_FILE")" = "$VM_NFS_CONTENT"
+check "NFSv3 is vers=3" grep -q "vers=3" <(findmnt -rn -o OPTIONS --mountpoint "$NFSBASE/v3")
+X add v42 "nfs://$VM_ADDR/" >/dev/null
+check "NFSv4.2 mounts by negotiation" X mount v42
+check "NFSv4.2 reads" test "$(cat "$NFSBASE/v42/$VM_NFS_ROOT_FILE")" = "$VM_NFS_ROOT_CONTENT"
+check "NFSv4.2 is vers=4.2" grep -q "vers=4.2" <(findmnt -rn -o OPTIONS --mountpoint "$NFSBASE/v42")
+
+rm -f "$out/scanning"; wait "$scanner"
+check "password never in any argv or environment" test ! -s "$out/leaks"
+
+# --- idempotent, unmount
+X mount public >"$out/again.out" 2>&1
+check "second mount says already mounted" grep -q "already mounted" "$out/again.out"
+check "second mount mounts nothing" test "$(mount_count "$SMBBASE/public")" = 1
+check "unmount" X unmount public v3 v42
+check "unmounted" test -z "$(mounted_type "$SMBBASE/public")"
+check "unmount leaves the folder" test -d "$SMBBASE/public"
+
+# --- server down at the first attempt, up a few seconds later: mounted through backoff
+vm_smbd_stop
+X mount public --wait 90s >"$out/backoff.out" 2>"$out/backoff.err" &
+mounter=$!
+sleep 5
+vm_smbd_start   # in this shell, so guest-lib's bookkeeping stays right
+wait "$mounter"
+rc=$?
+check "mounted through backoff" test "$rc" = 0
+check "backoff logged its attempts" grep -q "attempt 1 failed: .*next try in" "$out/backoff.err"
+X unmount public >/dev/null
+
+# --- wrong password: fails at once, no retry loop
+printf 'wrong,"one' | X credentials add bad --user "$VM_SMB_USER" --password-stdin >/dev/null
+X add wrong "smb://$VM_ADDR/$VM_SMB_SECURE" --credentials bad >/dev/null
+start=$(vm_now)
+X mount wrong --wait 60s >"$out/wrong.out" 2>"$out/wrong.err"
+rc=$?
+took=$(vm_since "$start")
+check "wrong password exits 32" test "$rc" = 32
+check "wrong password fails at once (${took}s)" awk -v t="$took" 'BEGIN { exit !(t < 15) }'
+check "wrong password is not retried" test "$(grep -c 'attempt' "$out/wrong.err")" -le 1
+
+# --- hung server: status answers within its deadline
+X mount public >/dev/null 2>&1
+vm_smbd_pause
+start=$(vm_now)
+timeout 30 "$BIN" --root "$SYS" status --json >"$out/status.json"
+rc=$?
+took=$(vm_since "$start")
+vm_smbd_resume
+check "status with a hung server exits 0" test "$rc" = 0
+check "status with a hung server is quick (${took}s)" awk -v t="$took" 'BEGIN { exit !(t < 10) }'
+X unmount --all --lazy >/dev/null 2>&1
+
+cat "$out"/*.err >&2 2>/dev/null || true
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
