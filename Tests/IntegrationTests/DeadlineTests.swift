@@ -66,4 +66,10 @@ struct DeadlineTests {
         #expect(hung.status == 6)
         #expect(hung.error.contains("did not answer in time"))
     }
+
+    @Test func refusedPortsDoNotWaitForTheTimeout() async throws {
+        // With --timeout 10, refused ports must end the run long before: allow 1 s of the tool's own work.
+        let outcome = try await CLI.runBounded(["discover", Self.loopback, "--timeout", "10"], timeout: .milliseconds(700), namespace: try Testbed.value("EMPTY_NS"))
+        #expect(outcome.status == 3)
+    }
 }

@@ -162,7 +162,6 @@ struct DiscoverServerTests {
     @Test func closedPortsMeanNothingReachable() async throws {
         let outcome = try await CLI.run(["discover", Self.loopback, "--json"], namespace: try Testbed.value("EMPTY_NS"))
         #expect(outcome.status == 3)
-        #expect(outcome.elapsed < .seconds(2), "refused ports answer at once")
         let json = try outcome.json()
         let smb = try #require(json["smb"] as? [String: Any])
         #expect(smb["reachable"] as? Bool == false)

@@ -47,7 +47,7 @@ expect_content() {
 }
 # result FILE -> prints "rc=N secs=S" or "still running"
 result() { if [ -s "$1" ]; then cat "$1"; else echo "no result"; fi; }
-first_line() { head -n 3 "$1" 2>/dev/null | tr '\n' ' ' | sed 's/ *$//'; }
+first_line() { grep -v '^Refer to the mount.cifs' "$1" 2>/dev/null | head -n 4 | tr '\n' ' ' | sed 's/ *$//'; }
 is_mounted() { awk -v p="$1" '$5 == p { f = 1 } END { exit !f }' /proc/self/mountinfo; }
 mountinfo_of() { awk -v p="$1" '$5 == p' /proc/self/mountinfo; }
 
@@ -211,7 +211,11 @@ kill_after_5() { # SIG DIR OPTS
   sleep 5
   kill "-$1" "$p"
   t=$(vm_now)
-  wait "$p"
+  sleep 1
+  if [ -d "/proc/$p" ]; then
+    echo "1 s after SIG$1 still in: $(awk '{ print $2 }' "/proc/$p/stack" 2>/dev/null | head -n 4 | tr '\n' ' ')"
+  fi
+  wait "$p" 2>/dev/null
   echo "mount.cifs exited $? $(vm_since "$t")s after SIG$1"
 }
 probes+=("$P/c_new_kill.mount")
