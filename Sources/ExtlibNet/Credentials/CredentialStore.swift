@@ -53,19 +53,13 @@ public struct CredentialStore: Sendable {
     /// Read, change and write back under an exclusive lock on the directory, so concurrent writers
     /// take turns and none loses another's change. A malformed file is never rewritten.
     private func modify(_ change: (inout CredentialsDocument) throws(CredentialStoreError) -> Void) throws(CredentialStoreError) {
-        do {
-            try SecureFile.ensurePrivateDirectory(directory)
-        } catch {
-            throw .unsafe(error)
-        }
         let lock: FileLock
         do {
-            lock = try FileLock(path: directory)
+            lock = try SecureFile.lockForEditing(path)
         } catch {
             throw .unsafe(error)
         }
         defer { withExtendedLifetime(lock) {} }
-        SecureFile.removeStaleTemporaries(for: path)
         var document = try load()
         try change(&document)
         do {

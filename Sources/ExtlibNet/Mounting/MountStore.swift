@@ -64,13 +64,11 @@ public struct MountStore: Sendable {
     private func modify(_ change: (inout MountsFile) throws(MountStoreError) -> Void) throws(MountStoreError) {
         let lock: FileLock
         do {
-            try SecureFile.ensurePrivateDirectory(directory)
-            lock = try FileLock(path: directory)
+            lock = try SecureFile.lockForEditing(path)
         } catch {
             throw .unsafe(error)
         }
         defer { withExtendedLifetime(lock) {} }
-        SecureFile.removeStaleTemporaries(for: path)
         var file = try load()
         try change(&file)
         do {

@@ -181,6 +181,17 @@ public enum SecureFile {
         guard info.st_mode & 0o077 == 0 else { throw SecureFileError(path: path, code: .directoryTooOpen(mode: info.st_mode)) }
     }
 
+    /// Starts a read-modify-write of `path`: makes sure its directory exists and is private, takes the
+    /// directory's exclusive lock (held until the returned lock is released), and clears temporaries left
+    /// by writers killed before their rename.
+    public static func lockForEditing(_ path: String) throws(SecureFileError) -> FileLock {
+        let directory = parentDirectory(of: path)
+        try ensurePrivateDirectory(directory)
+        let lock = try FileLock(path: directory)
+        removeStaleTemporaries(for: path)
+        return lock
+    }
+
     /// Leftovers of writers that were killed before their rename; all were created 0600.
     public static func removeStaleTemporaries(for path: String) {
         let directory = parentDirectory(of: path)
