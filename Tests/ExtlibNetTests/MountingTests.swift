@@ -364,6 +364,9 @@ struct SeededGenerator: RandomNumberGenerator, Sendable {
         ("mount.nfs: Connection timed out", .transient),
         ("mount.nfs: access denied by server while mounting 127.0.0.1:/x", .permanent),
         ("mount.nfs: Protocol not supported", .unsupportedVersion),
+        ("mount.nfs: mount system call failed", .transient),
+        ("mount.nfs: an incorrect mount option was specified", .permanent),
+        ("mount error(111): could not connect to 127.0.0.1Unable to find suitable address.", .transient),
         ("mount.nfs: requested NFS version or transport protocol is not supported", .unsupportedVersion),
         ("something nobody expected", .permanent),
     ])

@@ -48,7 +48,9 @@ public struct MountFailure: Error, Sendable, Equatable, CustomStringConvertible 
         let versionHints = ["protocol not supported", "requested nfs version or transport protocol is not supported", "operation not supported"]
         if versionHints.contains(where: lower.contains) { return MountFailure(.unsupportedVersion, message) }
         let transientHints = ["connection refused", "timed out", "no route to host", "network is unreachable", "host is down",
-                              "resource temporarily unavailable", "server is not responding", "connection reset", "portmap query failed", "rpc: remote system error", "rpc: unable to receive"]
+                              "resource temporarily unavailable", "server is not responding", "connection reset", "portmap query failed", "rpc: remote system error", "rpc: unable to receive",
+                              // mount.nfs with soft,retry=0 against a server that stopped answering (measured in the VM).
+                              "mount system call failed"]
         if transientHints.contains(where: lower.contains) { return MountFailure(.transient, message) }
         return MountFailure(.permanent, message)
     }
