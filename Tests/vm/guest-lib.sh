@@ -321,7 +321,7 @@ vm_cleanup() {
   if [ "${VM_SMBD_PAUSED:-no}" = yes ]; then vm_smbd_resume; fi
   while read -r m; do
     [ -n "$m" ] || continue
-    timeout 20 umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+    timeout 5 umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
   done < <(awk -v p="$VM_MNT/" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo | sort -r)
   vm_smbd_stop >/dev/null 2>&1
   vm_nfsd_stop >/dev/null 2>&1
