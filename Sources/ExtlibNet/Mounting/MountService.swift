@@ -54,6 +54,9 @@ public struct MountService: Sendable {
         guard MountTable.entry(at: target) != nil else { return .success(false) }
         let result = mounter.runner.run("/bin/umount", (lazy ? ["--lazy"] : []) + ["--", target], secret: nil, until: .after(timeout))
         if result.status == 0 { return .success(true) }
+        // A lazy unmount of a hung CIFS mount detaches at once, but umount itself then waits minutes on the
+        // dead server (measured in the VM): what counts is that the mount is gone.
+        if lazy, MountTable.entry(at: target) == nil { return .success(true) }
         if result.timedOut {
             return .failure(.failed(MountFailure(.transient, "umount did not finish within \(formatSeconds(timeout.seconds)) (is the server hung?); try --lazy")))
         }
