@@ -57,13 +57,16 @@ struct Discover: ParsableCommand {
         if let credentials, !Credential.isValidName(credentials) {
             throw ValidationError(CredentialFieldError.invalidName(credentials).description)
         }
-        if let user {
-            if let problem = SMBAccountField.problem(user, field: "--user") { throw ValidationError(problem) }
-        } else {
+        do throws(CredentialFieldError) {
+            if let user { try Credential.check(username: user) }
+            if let domain { try Credential.check(domain: domain) }
+        } catch {
+            throw ValidationError(error.description)
+        }
+        if user == nil {
             if passwordStdin { throw ValidationError("--password-stdin needs --user NAME") }
             if domain != nil { throw ValidationError("--domain needs --user NAME") }
         }
-        if let domain, let problem = SMBAccountField.problem(domain, field: "--domain") { throw ValidationError(problem) }
     }
 
     private var accountHint: DiscoveryPresentation.AccountHint {

@@ -143,11 +143,11 @@ func makeReport(
     }
 
     @Test func accountFieldsRejectInjection() {
-        #expect(SMBAccountField.problem("alice", field: "--user") == nil)
-        #expect(SMBAccountField.problem("alice,uid=0", field: "--user")?.contains("','") == true)
-        #expect(SMBAccountField.problem("a\nb", field: "--user") != nil)
-        #expect(SMBAccountField.problem("", field: "--user") != nil)
-        #expect(SMBAccountField.problem(String(repeating: "a", count: 257), field: "--user") != nil)
+        #expect(throws: Never.self) { try Credential.check(username: "alice") }
+        #expect { try Credential.check(username: "alice,uid=0") } throws: { "\($0)".contains("','") }
+        #expect(throws: CredentialFieldError.self) { try Credential.check(username: "a\nb") }
+        #expect(throws: CredentialFieldError.self) { try Credential.check(username: "") }
+        #expect(throws: CredentialFieldError.self) { try Credential.check(username: String(repeating: "a", count: 257)) }
     }
 
     @Test func deadlineRoundsUp() {

@@ -40,14 +40,15 @@ public struct Credential: Sendable, Equatable {
         guard isValidName(name) else { throw .invalidName(name) }
     }
 
-    static func check(username: String) throws(CredentialFieldError) {
+    /// mount.cifs's rules for a user name; also used for `discover --user` and mount options.
+    public static func check(username: String) throws(CredentialFieldError) {
         try checkCommon(username, field: .username)
         try checkNoEdgeBlanks(username, field: .username)
         guard !username.contains(",") else { throw .comma(.username) }
         guard username.utf8.count <= maximumUsernameBytes else { throw .tooLong(.username, limit: maximumUsernameBytes) }
     }
 
-    static func check(domain: String) throws(CredentialFieldError) {
+    public static func check(domain: String) throws(CredentialFieldError) {
         try checkCommon(domain, field: .domain)
         try checkNoEdgeBlanks(domain, field: .domain)
         guard !domain.contains(",") else { throw .comma(.domain) }
@@ -96,7 +97,7 @@ public enum CredentialFieldError: Error, Equatable, CustomStringConvertible {
         case .controlCharacter(let field):
             return "the \(field.rawValue) contains a line break, carriage return or NUL, which the file format cannot hold"
         case .comma(let field):
-            return "the \(field.rawValue) contains ',', which mount.cifs would pass on unescaped as extra mount options"
+            return "the \(field.rawValue) contains ',', which mount.cifs passes on unescaped: it would smuggle extra mount options"
         case .edgeBlank(let field):
             return "the \(field.rawValue) starts or ends with a space or tab"
         case .tooLong(let field, let limit):

@@ -38,12 +38,14 @@ public struct CIFSOptions: Sendable, Equatable {
     public func optionString() throws(MountOptionError) -> String {
         var options = [readOnly ? "ro" : "rw"]
         if let username {
-            if let problem = SMBAccountField.problem(username, field: "the username") { throw .badAccount(problem) }
-            options.append("username=\(username)")
-            if let domain {
-                if let problem = SMBAccountField.problem(domain, field: "the domain") { throw .badAccount(problem) }
-                options.append("domain=\(domain)")
+            do throws(CredentialFieldError) {
+                try Credential.check(username: username)
+                if let domain { try Credential.check(domain: domain) }
+            } catch {
+                throw .badAccount(error.description)
             }
+            options.append("username=\(username)")
+            if let domain { options.append("domain=\(domain)") }
         } else {
             options.append("guest")
         }
