@@ -19,7 +19,7 @@ struct Selection: ParsableArguments {
         if all { return file.definitions }
         return try names.map { name in
             guard let definition = file.definition(named: name) else {
-                StandardStream.error.write("extlib-net: no mount named '\(name)' in \(store.path); list them with: extlib-net list\n")
+                StandardStream.error.write("extlib-net: \(MountStoreError.notFound(name: name, path: store.path))\n")
                 throw ExitCode(MountStatus.usage.rawValue)
             }
             return definition

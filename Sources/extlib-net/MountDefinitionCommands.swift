@@ -92,7 +92,7 @@ struct Add: ParsableCommand {
         definition.gid = gid
         for (flag, text, keyPath) in [("--file-mode", fileMode, \MountDefinition.fileMode), ("--dir-mode", dirMode, \MountDefinition.directoryMode)] {
             guard let text else { continue }
-            guard let mode = UInt16(text, radix: 8), mode <= 0o7777 else { throw ValidationError("\(flag) must be an octal mode such as 0644, not '\(text)'") }
+            guard let mode = CIFSOptions.parseMode(text) else { throw ValidationError("\(flag) must be an octal mode such as 0644, not '\(text)'") }
             definition[keyPath: keyPath] = mode
         }
         if let options, !options.isEmpty { definition.options = options.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }

@@ -8,10 +8,6 @@ import Testing
 struct DeadlineTests {
     static let loopback = "127.0.0.1"
 
-    func shareNames(_ json: [String: Any]) throws -> [String] {
-        let smb = try #require(json["smb"] as? [String: Any])
-        return try #require(smb["shares"] as? [[String: Any]]).compactMap { $0["name"] as? String }
-    }
 
     @Test(arguments: [1.0, 2.0])
     func hungServerStillEndsInTime(_ timeout: Double) async throws {

@@ -13,9 +13,6 @@ struct DiscoverServerTests {
         return try #require(smb["shares"] as? [[String: Any]])
     }
 
-    func shareNames(_ json: [String: Any]) throws -> [String] {
-        try shares(json).compactMap { $0["name"] as? String }
-    }
 
     @Test func listsGuestSharesAndExports() async throws {
         let outcome = try await CLI.run(["discover", Self.loopback, "--json"], namespace: try Testbed.value("LIVE_NS"))

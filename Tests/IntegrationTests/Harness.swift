@@ -114,3 +114,9 @@ extension FileDescriptor {
         return descriptor
     }
 }
+
+/// The share names in `discover --json` output.
+func shareNames(_ json: [String: Any]) throws -> [String] {
+    let smb = try #require(json["smb"] as? [String: Any])
+    return try #require(smb["shares"] as? [[String: Any]]).compactMap { $0["name"] as? String }
+}

@@ -58,6 +58,12 @@ public struct CIFSOptions: Sendable, Equatable {
         return options.joined(separator: ",")
     }
 
+    /// An octal permission as typed (`0644`, `755`); `nil` unless it is at most 7777.
+    public static func parseMode(_ text: String) -> UInt16? {
+        guard let mode = UInt16(text, radix: 8), mode <= 0o7777 else { return nil }
+        return mode
+    }
+
     static func checkedMode(_ mode: UInt16) throws(MountOptionError) -> UInt16 {
         guard mode <= 0o7777 else { throw .badMode(mode) }
         return mode

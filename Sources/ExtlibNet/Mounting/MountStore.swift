@@ -10,7 +10,6 @@ public struct MountStore: Sendable {
         self.logger = logger
     }
 
-    public var directory: String { root.path(SystemRoot.Known.configDirectory) }
     public var path: String { root.path(SystemRoot.Known.mountsFile) }
 
     public func load() throws(MountStoreError) -> MountsFile {

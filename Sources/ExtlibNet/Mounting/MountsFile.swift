@@ -71,7 +71,7 @@ public struct MountsFile: Sendable {
         }
         func mode(_ key: String) throws -> UInt16? {
             guard let text = try string(key) else { return nil }
-            guard let value = UInt16(text, radix: 8), value <= 0o7777 else {
+            guard let value = CIFSOptions.parseMode(text) else {
                 throw MountsFileError(line: nil, problem: "\(key) must be an octal mode in quotes, like \"0644\"")
             }
             return value

@@ -19,5 +19,4 @@ public enum StandardStream: Int32, Sendable {
         }
     }
 
-    public var isTerminal: Bool { isatty(rawValue) == 1 }
 }
