@@ -75,7 +75,12 @@ struct Mount: ParsableCommand {
         }
         let lock = try holdingLock(service)
         defer { withExtendedLifetime(lock) {} }
-        let results = service.mount(definitions, wait: DurationText.parse(wait)!) { line in StandardStream.error.write(line + "\n") }
+        // Several shares on a terminal: one line each, redrawn in place. Otherwise one line per failed attempt.
+        let board = definitions.count > 1 ? MountProgressBoard.forStandardError(names: definitions.map(\.name)) : nil
+        let results = service.mount(definitions, wait: DurationText.parse(wait)!) { event in
+            if let board { return board.handle(event) }
+            if case .attemptFailed(_, let line) = event { StandardStream.error.write(line + "\n") }
+        }
         var failed = 0
         for (definition, result) in zip(definitions, results) {
             switch result {

@@ -486,3 +486,52 @@ final class FakeRunner: ProcessRunner, @unchecked Sendable {
         #expect(Mounter.matches(entry("nfs4", "127.0.0.1:/"), try definition("nfs://127.0.0.1/")))
     }
 }
+
+@Suite struct MountProgressBoardTests {
+    final class Screen: @unchecked Sendable {
+        var written = ""
+    }
+
+    /// Replays what the board wrote through a minimal terminal: cursor up, carriage return, clear line.
+    static func render(_ bytes: String) -> [String] {
+        var lines: [String] = [""]
+        var row = 0
+        var rest = Substring(bytes)
+        while let character = rest.first {
+            rest = rest.dropFirst()
+            switch character {
+            case "\u{1B}":
+                let command = rest.prefix { !$0.isLetter }
+                let letter = rest.dropFirst(command.count).first
+                rest = rest.dropFirst(command.count + 1)
+                if letter == "A" { row -= Int(command.dropFirst()) ?? 1 }
+                if letter == "K" { lines[row] = "" }
+            case "\r": break
+            case "\n":
+                row += 1
+                if row == lines.count { lines.append("") }
+            default: lines[row].append(character)
+            }
+        }
+        return Array(lines.dropLast())
+    }
+
+    @Test func oneLinePerShareRedrawnInPlace() {
+        let screen = Screen()
+        let board = MountProgressBoard(names: ["photos", "videos"], width: 60) { screen.written += $0 }
+        board.handle(.started(name: "videos"))
+        #expect(Self.render(screen.written) == ["photos: waiting", "videos: mounting ..."])
+        board.handle(.attemptFailed(name: "videos", line: "videos: attempt 1 failed: connection refused; next try in 0.8 s"))
+        board.handle(.started(name: "photos"))
+        let share = MountedShare(name: "photos", target: "/r/photos", immichPath: "/r/photos", source: "//nas/p", wasMounted: false)
+        board.handle(.finished(name: "photos", .success(share)))
+        let lines = Self.render(screen.written)
+        #expect(lines[0] == "photos: mounted on /r/photos")
+        // Cut to the width less one, so a line never wraps and the cursor arithmetic stays right.
+        #expect(lines[1] == String("videos: attempt 1 failed: connection refused; next try in 0.8 s".prefix(59)))
+        board.handle(.finished(name: "videos", .failure(.credentials("no such credential"))))
+        #expect(Self.render(screen.written) == ["photos: mounted on /r/photos", "videos: FAILED: no such credential"])
+        board.handle(.started(name: "unknown"))
+        #expect(Self.render(screen.written).count == 2)
+    }
+}

@@ -28,7 +28,7 @@ public struct MountService: Sendable {
     }
 
     /// Mounts each definition (concurrently, bounded); results in the order given.
-    public func mount(_ definitions: [MountDefinition], wait: Duration, progress: @escaping @Sendable (String) -> Void) -> [Result<MountedShare, MountError>] {
+    public func mount(_ definitions: [MountDefinition], wait: Duration, events: @escaping @Sendable (MountEvent) -> Void) -> [Result<MountedShare, MountError>] {
         let results = Mutex<[Result<MountedShare, MountError>?]>(Array(repeating: nil, count: definitions.count))
         let slots = DispatchSemaphore(value: max(1, concurrency))
         let group = DispatchGroup()
@@ -36,8 +36,10 @@ public struct MountService: Sendable {
             slots.wait()
             group.enter()
             Thread.detach {
-                let result = self.mounter.mount(definition, wait: wait, progress: progress)
+                events(.started(name: definition.name))
+                let result = self.mounter.mount(definition, wait: wait) { events(.attemptFailed(name: definition.name, line: $0)) }
                 self.record(definition.name, result)
+                events(.finished(name: definition.name, result))
                 results.withLock { $0[index] = result }
                 slots.signal()
                 group.leave()

@@ -1,0 +1,72 @@
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// What happens to one definition during `mount`.
+public enum MountEvent: Sendable {
+    /// A worker picked it up (with `--all`, at most `concurrency` at a time).
+    case started(name: String)
+    /// One failed attempt, as logged: what failed and when the next try is.
+    case attemptFailed(name: String, line: String)
+    case finished(name: String, Result<MountedShare, MountError>)
+}
+
+/// One line per share, redrawn in place on a terminal as events arrive; without a terminal (boot,
+/// journal, pipes) each failed attempt is simply written as a line of its own.
+public final class MountProgressBoard: Sendable {
+    private struct State {
+        var lines: [String]
+        var drawn = 0
+    }
+    private let names: [String]
+    private let state: Mutex<State>
+    private let width: Int
+    private let write: @Sendable (String) -> Void
+
+    /// `width`: the terminal's columns; longer lines are cut so the cursor arithmetic stays right.
+    public init(names: [String], width: Int, write: @escaping @Sendable (String) -> Void) {
+        self.names = names
+        self.width = max(20, width)
+        self.write = write
+        state = Mutex(State(lines: names.map { "\($0): waiting" }))
+    }
+
+    /// A board for standard error when it is a terminal, else `nil`.
+    public static func forStandardError(names: [String]) -> MountProgressBoard? {
+        guard isatty(2) == 1 else { return nil }
+        var size = winsize()
+        let columns = ioctl(2, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 ? Int(size.ws_col) : 80
+        return MountProgressBoard(names: names, width: columns) { StandardStream.error.write($0) }
+    }
+
+    public func handle(_ event: MountEvent) {
+        let (name, text) = Self.line(for: event)
+        guard let index = names.firstIndex(of: name) else { return }
+        let output = state.withLock { state -> String in
+            state.lines[index] = text
+            // Cursor up over what was drawn, then every line cleared and rewritten.
+            var output = state.drawn > 0 ? "\u{1B}[\(state.drawn)A" : ""
+            for line in state.lines { output += "\r\u{1B}[K" + String(line.prefix(width - 1)) + "\n" }
+            state.drawn = state.lines.count
+            return output
+        }
+        write(output)
+    }
+
+    static func line(for event: MountEvent) -> (String, String) {
+        switch event {
+        case .started(let name):
+            return (name, "\(name): mounting ...")
+        case .attemptFailed(let name, let line):
+            return (name, line)
+        case .finished(let name, .success(let share)):
+            return (name, "\(name): \(share.wasMounted ? "already mounted" : "mounted") on \(share.target)")
+        case .finished(let name, .failure(let error)):
+            return (name, "\(name): FAILED: \(error)")
+        }
+    }
+}
