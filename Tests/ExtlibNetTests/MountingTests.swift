@@ -451,6 +451,25 @@ final class FakeRunner: ProcessRunner, @unchecked Sendable {
         }
     }
 
+    @Test func anExportPathMissingOverNFSv4IsTriedOverNFSv3() throws {
+        try withListener { port in
+            let notFound = "mount.nfs: mounting 127.0.0.1:/srv/export failed, reason given by server: No such file or directory\n"
+            let runner = FakeRunner { call in
+                call.arguments[3].contains("vers=3") ? ProcessResult(status: 0, standardError: "") : ProcessResult(status: 32, standardError: notFound)
+            }
+            let outcome = try mounter(runner).attempt(try definition("nfs://127.0.0.1:\(port)/srv/export"), target: "/t", account: nil)
+            guard case .success = outcome else { Issue.record("\(outcome)"); return }
+            #expect(runner.calls.count == 4)
+
+            let nowhere = FakeRunner { _ in ProcessResult(status: 32, standardError: notFound) }
+            let missing = try mounter(nowhere).attempt(try definition("nfs://127.0.0.1:\(port)/srv/export"), target: "/t", account: nil)
+            guard case .failure(let failure) = missing else { Issue.record("mounted?"); return }
+            #expect(failure.kind == .permanent)
+            #expect(failure.reason.contains("No such file"))
+            #expect(nowhere.calls.count == 4)
+        }
+    }
+
     @Test func closedPortIsTransientAndNoHelperRuns() throws {
         var port: UInt16 = 0
         try withListener { port = $0 }  // closed once the listener is gone

@@ -135,6 +135,7 @@ public struct Mounter: Sendable {
 
         let plans = Self.plans(for: definition, address: address, target: target, account: account)
         var unsupported: [String] = []
+        var notFoundOverNFSv4: MountFailure?
         for plan in plans {
             let result = runner.run(plan.helper, plan.arguments, secret: account?.password, until: .after(helperTimeout))
             if result.status == 0 { return .success(plan.source) }
@@ -143,9 +144,16 @@ public struct Mounter: Sendable {
             }
             let failure = MountFailure.classify(status: result.status, standardError: result.standardError)
             logger.info("mount helper failed", metadata: ["name": "\(definition.name)", "version": "\(plan.version)", "error": "\(failure.reason)"])
+            // An NFSv4 server may root its pseudo file system elsewhere (Linux `fsid=0`), so the export path
+            // discover lists (from the NFSv3 MOUNT protocol) can be missing over v4 and still mount over v3.
+            if plan.isNFSv4, failure.reason.lowercased().contains("no such file or directory"), plan != plans.last {
+                notFoundOverNFSv4 = notFoundOverNFSv4 ?? failure
+                continue
+            }
             guard failure.kind == .unsupportedVersion else { return .failure(failure) }
             unsupported.append(plan.version)
         }
+        if let notFoundOverNFSv4 { return .failure(notFoundOverNFSv4) }
         return .failure(MountFailure(.permanent, "the server speaks none of the protocol versions tried (\(unsupported.joined(separator: ", ")))"))
     }
 
@@ -155,6 +163,8 @@ public struct Mounter: Sendable {
         let arguments: [String]
         let source: String
         let version: String
+
+        var isNFSv4: Bool { version.hasPrefix("NFS 4") }
     }
 
     static func port(of definition: MountDefinition) -> UInt16 {

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The guest half of benchmarks/mount: EXTLIB_NET ROUNDS. Prints one line per round and the medians.
+set -euo pipefail
+. "$(dirname "$0")/../Tests/vm/guest-lib.sh"
+BIN=$1 ROUNDS=$2
+vm_setup
+vm_smbd_start
+vm_nfsd_start
+
+SYS=$VM_ROOT/bench
+mkdir -p "$SYS" "$VM_MNT/plain"
+X() { "$BIN" --root "$SYS" "$@"; }
+for i in 1 2 3 4 5 6; do
+  mkdir -p "$VM_ROOT/shares/$VM_SMB_PUBLIC/d$i" "$VM_NFS3_PATH/d$i"
+  X add "smb$i" "smb://$VM_ADDR/$VM_SMB_PUBLIC/d$i" >/dev/null
+  X add "nfs$i" "nfs://$VM_ADDR$VM_NFS3_PATH/d$i" >/dev/null
+done
+
+now() { date +%s.%N; }
+timed() { # prints seconds taken by CMD..., which must succeed
+  local t0; t0=$(now)
+  "$@" >/dev/null
+  awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'
+}
+plain_cifs() { mount -t cifs "//$VM_ADDR/$VM_SMB_PUBLIC" "$VM_MNT/plain" -o guest,ro; }
+plain_nfs() { mount -t nfs "$VM_ADDR:$VM_NFS3_PATH" "$VM_MNT/plain" -o ro; }
+
+# One warm-up of each, not counted (first mounts load code paths and establish the NFSv4 client).
+plain_cifs; umount "$VM_MNT/plain"; plain_nfs; umount "$VM_MNT/plain"
+X mount --all >/dev/null; X unmount --all >/dev/null
+
+: >"$VM_OUTDIR/rounds.dat"
+for round in $(seq "$ROUNDS"); do
+  c=$(timed plain_cifs); umount "$VM_MNT/plain"
+  n=$(timed plain_nfs); umount "$VM_MNT/plain"
+  a=$(timed X mount --all)
+  [ "$(grep -c " $SYS/" /proc/self/mountinfo)" = 12 ] || vm_die "mount --all did not mount all 12"
+  X unmount --all >/dev/null
+  echo "round $round: mount -t cifs ${c}s, mount -t nfs ${n}s, extlib-net mount --all (12) ${a}s"
+  echo "$c $n $a" >>"$VM_OUTDIR/rounds.dat"
+done
+awk '
+  { c[NR] = $1; n[NR] = $2; a[NR] = $3 }
+  function median(v, k,   i, j, t) { for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+    return k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2 }
+  END {
+    mc = median(c, NR); mn = median(n, NR); ma = median(a, NR); one = (mc + mn) / 2
+    printf "median: one mount -t cifs %.3fs, one mount -t nfs %.3fs, extlib-net mount --all of 12: %.3fs\n", mc, mn, ma
+    printf "ratio: mount --all of 12 / one mount (mean of cifs and nfs) = %.2fx (target <= 2x)\n", ma / one
+  }' "$VM_OUTDIR/rounds.dat"
