@@ -13,7 +13,7 @@ X() { "$BIN" --root "$SYS" "$@"; }
 for i in 1 2 3 4 5 6; do
   mkdir -p "$VM_ROOT/shares/$VM_SMB_PUBLIC/d$i" "$VM_NFS3_PATH/d$i"
   X add "smb$i" "smb://$VM_ADDR/$VM_SMB_PUBLIC/d$i" >/dev/null
-  X add "nfs$i" "nfs://$VM_ADDR$VM_NFS3_PATH/d$i" >/dev/null
+  X add "nfs$i" "nfs://$VM_ADDR$VM_NFS4_SUBPATH/d$i" >/dev/null   # the path NFSv4 (tried first) sees
 done
 
 now() { date +%s.%N; }
@@ -23,7 +23,7 @@ timed() { # prints seconds taken by CMD..., which must succeed
   awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'
 }
 plain_cifs() { mount -t cifs "//$VM_ADDR/$VM_SMB_PUBLIC" "$VM_MNT/plain" -o guest,ro; }
-plain_nfs() { mount -t nfs "$VM_ADDR:$VM_NFS3_PATH" "$VM_MNT/plain" -o ro; }
+plain_nfs() { mount -t nfs "$VM_ADDR:$VM_NFS4_SUBPATH" "$VM_MNT/plain" -o ro; }
 
 # One warm-up of each, not counted (first mounts load code paths and establish the NFSv4 client).
 plain_cifs; umount "$VM_MNT/plain"; plain_nfs; umount "$VM_MNT/plain"

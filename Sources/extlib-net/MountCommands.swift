@@ -147,7 +147,8 @@ struct Status: ParsableCommand {
             let items = statuses.map { status in
                 JSON.object([
                     ("name", .string(status.definition.name)), ("target", .string(status.target)), ("mounted", .bool(status.mounted)),
-                    ("healthy", status.healthy.map(JSON.bool) ?? .null), ("serverReachable", .bool(status.serverReachable)),
+                    ("healthy", status.healthy.map(JSON.bool) ?? .null),
+                    ("health", status.health.map { .string($0.description) } ?? .null), ("serverReachable", .bool(status.serverReachable)),
                     ("lastError", .optional(status.lastError)),
                 ])
             }
@@ -159,9 +160,55 @@ struct Status: ParsableCommand {
             return
         }
         let rows = statuses.map { status in
-            [status.definition.name, status.mounted ? "yes" : "no", status.healthy.map { $0 ? "yes" : "NO (hung or stale)" } ?? "-",
+            [status.definition.name, status.mounted ? "yes" : "no", status.health.map { $0.isHealthy ? "yes" : "NO: \($0)" } ?? "-",
              status.serverReachable ? "yes" : "no", status.lastError ?? "-"]
         }
         StandardStream.output.write(TextTable.render(header: ["NAME", "MOUNTED", "HEALTHY", "SERVER", "LAST ERROR"], rows: rows, indent: "").joined(separator: "\n") + "\n")
+    }
+}
+
+struct Heal: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Remount mounts that went stale; healthy ones are left alone.",
+        discussion: """
+            A mount is stale when statfs (in a child, bounded) does not answer in time or fails with ESTALE, \
+            EIO, ENOTCONN, EHOSTDOWN, ETIMEDOUT or EAGAIN. Stale mounts are detached (umount --lazy) and mounted \
+            again with the usual retries; the outcome is kept as the last error shown by `extlib-net status`. \
+            Definitions that are not mounted are left alone (use extlib-net mount). `boot enable --heal-every` \
+            runs this from a systemd timer.
+
+            \(mountExitStatusHelp)
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var selection: Selection
+
+    @Option(help: ArgumentHelp("Keep retrying each remount for this long (90, 30s, 2min).", valueName: "duration"))
+    var wait: String = "15s"
+
+    func validate() throws {
+        guard DurationText.parse(wait) != nil else { throw ValidationError("--wait must be a duration such as 90, 30s or 2min, not '\(wait)'") }
+    }
+
+    func run() throws {
+        let (service, store) = try makeService(global)
+        let definitions = try selection.resolve(in: store)
+        let lock = try holdingLock(service)
+        defer { withExtendedLifetime(lock) {} }
+        let outcomes = Healer(service: service).heal(definitions, wait: DurationText.parse(wait)!) { StandardStream.error.write($0 + "\n") }
+        for (definition, outcome) in zip(definitions, outcomes) {
+            switch outcome {
+            case .healthy: StandardStream.output.write("\(definition.name): healthy, left alone\n")
+            case .notMounted: StandardStream.output.write("\(definition.name): not mounted, left alone (extlib-net mount \(definition.name))\n")
+            case .healed(let was): StandardStream.output.write("\(definition.name): was stale (\(was)); mounted again\n")
+            case .unhealthyLeftAlone(let health):
+                StandardStream.error.write("extlib-net: \(definition.name): \(health); a remount would not cure this, left alone\n")
+            case .failed(let was, let error):
+                StandardStream.error.write("extlib-net: \(definition.name): was stale (\(was)); could not mount it again: \(error)\n")
+            }
+        }
+        let failed = outcomes.filter(\.isFailure).count
+        if failed > 0, failed == outcomes.count { throw ExitCode(MountStatus.mountFailure.rawValue) }
+        if failed > 0 { throw ExitCode(MountStatus.someSucceeded.rawValue) }
     }
 }

@@ -145,7 +145,7 @@ struct List: ParsableCommand {
         let root = try global.systemRoot()
         let store = MountStore(root: root, logger: global.makeLogger())
         let file = try reportingMountStoreErrors { () throws(MountStoreError) in try store.load() }
-        let table = MountTable.current()
+        let table = MountTable.system.current()
         let rows = file.definitions.map { definition in
             let target = root.path(definition.effectiveSandbox.path + "/" + definition.name)
             return (definition, target, MountTable.entry(at: target, in: table) != nil)
@@ -188,7 +188,7 @@ struct Remove: ParsableCommand {
         let store = MountStore(root: root, logger: global.makeLogger())
         let definition = try reportingMountStoreErrors { () throws(MountStoreError) in try store.definition(named: name) }
         let target = root.path(definition.effectiveSandbox.path + "/" + definition.name)
-        if MountTable.entry(at: target) != nil {
+        if MountTable.system.entry(at: target) != nil {
             StandardStream.error.write("extlib-net: '\(name)' is mounted at \(target); unmount it first with: extlib-net unmount \(name)\n")
             throw ExitCode(MountStatus.usage.rawValue)
         }

@@ -29,36 +29,25 @@ public struct MountService: Sendable {
 
     /// Mounts each definition (concurrently, bounded); results in the order given.
     public func mount(_ definitions: [MountDefinition], wait: Duration, events: @escaping @Sendable (MountEvent) -> Void) -> [Result<MountedShare, MountError>] {
-        let results = Mutex<[Result<MountedShare, MountError>?]>(Array(repeating: nil, count: definitions.count))
-        let slots = DispatchSemaphore(value: max(1, concurrency))
-        let group = DispatchGroup()
-        for (index, definition) in definitions.enumerated() {
-            slots.wait()
-            group.enter()
-            Thread.detach {
-                events(.started(name: definition.name))
-                let result = self.mounter.mount(definition, wait: wait) { events(.attemptFailed(name: definition.name, line: $0)) }
-                self.record(definition.name, result)
-                events(.finished(name: definition.name, result))
-                results.withLock { $0[index] = result }
-                slots.signal()
-                group.leave()
-            }
+        concurrentMap(definitions, limit: concurrency) { definition in
+            events(.started(name: definition.name))
+            let result = self.mounter.mount(definition, wait: wait) { events(.attemptFailed(name: definition.name, line: $0)) }
+            self.record(definition.name, result)
+            events(.finished(name: definition.name, result))
+            return result
         }
-        group.wait()
-        return results.withLock { $0.map { $0! } }
     }
 
     /// Unmounts with umount(8) under a deadline: unmounting a hard NFS mount of a dead server can block
     /// forever, which `--lazy` (MNT_DETACH) avoids.
     public func unmount(_ definition: MountDefinition, lazy: Bool, timeout: Duration = .seconds(10)) -> Result<Bool, MountError> {
         let target = mounter.target(of: definition)
-        guard MountTable.entry(at: target) != nil else { return .success(false) }
+        guard mounter.mountTable.entry(at: target) != nil else { return .success(false) }
         let result = mounter.runner.run("/bin/umount", (lazy ? ["--lazy"] : []) + ["--", target], secret: nil, until: .after(timeout))
         if result.status == 0 { return .success(true) }
         // A lazy unmount of a hung CIFS mount detaches at once, but umount itself then waits minutes on the
         // dead server (measured in the VM): what counts is that the mount is gone.
-        if lazy, MountTable.entry(at: target) == nil { return .success(true) }
+        if lazy, mounter.mountTable.entry(at: target) == nil { return .success(true) }
         if result.timedOut {
             return .failure(.failed(MountFailure(.transient, "umount did not finish within \(formatSeconds(timeout.seconds)) (is the server hung?); try --lazy")))
         }
@@ -72,7 +61,8 @@ public struct MountService: Sendable {
         public let target: String
         public let mounted: Bool
         /// `nil` when not mounted.
-        public let healthy: Bool?
+        public let health: FileSystemHealth?
+        public var healthy: Bool? { health.map(\.isHealthy) }
         public let serverReachable: Bool
         public let lastError: String?
     }
@@ -80,23 +70,13 @@ public struct MountService: Sendable {
     /// Checks every definition at once; each check is bounded, so this returns within a few seconds
     /// even when servers hang.
     public func status(_ definitions: [MountDefinition]) -> [Status] {
-        let table = MountTable.current()
-        let results = Mutex<[Status?]>(Array(repeating: nil, count: definitions.count))
-        let group = DispatchGroup()
-        for (index, definition) in definitions.enumerated() {
-            group.enter()
-            Thread.detach {
-                let target = self.mounter.target(of: definition)
-                let mounted = MountTable.entry(at: target, in: table).map { Mounter.matches($0, definition) } ?? false
-                let healthy = mounted ? self.mounter.healthy(target) : nil
-                let status = Status(definition: definition, target: target, mounted: mounted, healthy: healthy,
-                                    serverReachable: self.reachable(definition), lastError: self.lastError(definition.name))
-                results.withLock { $0[index] = status }
-                group.leave()
-            }
+        let table = mounter.mountTable.current()
+        return concurrentMap(definitions, limit: definitions.count) { definition in
+            let target = self.mounter.target(of: definition)
+            let mounted = MountTable.entry(at: target, in: table).map { Mounter.matches($0, definition) } ?? false
+            return Status(definition: definition, target: target, mounted: mounted, health: mounted ? self.mounter.health(target) : nil,
+                          serverReachable: self.reachable(definition), lastError: self.lastError(definition.name))
         }
-        group.wait()
-        return results.withLock { $0.map { $0! } }
     }
 
     func reachable(_ definition: MountDefinition) -> Bool {
@@ -108,19 +88,42 @@ public struct MountService: Sendable {
 
     /// The last mount error per definition lives in /run (forgotten at reboot, like the mounts).
     func record(_ name: String, _ result: Result<MountedShare, MountError>) {
-        _ = mkdir(root.path(SystemRoot.Known.runDirectory), 0o755)
-        _ = mkdir(stateDirectory, 0o700)
         let path = stateDirectory + "/\(name).error"
         switch result {
         case .success: unlink(path)
-        case .failure(let error): try? SecureFile.writePrivate(Array(error.description.utf8), to: path)
+        case .failure(let error): recordError(name, error.description)
         }
+    }
+
+    func recordError(_ name: String, _ message: String) {
+        _ = mkdir(root.path(SystemRoot.Known.runDirectory), 0o755)
+        _ = mkdir(stateDirectory, 0o700)
+        try? SecureFile.writePrivate(Array(message.utf8), to: stateDirectory + "/\(name).error")
     }
 
     func lastError(_ name: String) -> String? {
         guard let bytes = try? SecureFile.readPrivate(stateDirectory + "/\(name).error") else { return nil }
         return String(decoding: bytes, as: UTF8.self)
     }
+}
+
+/// `body` over `items` on at most `limit` threads at once; results in the order of `items`.
+func concurrentMap<Item: Sendable, Output: Sendable>(_ items: [Item], limit: Int, _ body: @escaping @Sendable (Item) -> Output) -> [Output] {
+    let results = Mutex<[Output?]>(Array(repeating: nil, count: items.count))
+    let slots = DispatchSemaphore(value: max(1, limit))
+    let group = DispatchGroup()
+    for (index, item) in items.enumerated() {
+        slots.wait()
+        group.enter()
+        Thread.detach {
+            let output = body(item)
+            results.withLock { $0[index] = output }
+            slots.signal()
+            group.leave()
+        }
+    }
+    group.wait()
+    return results.withLock { $0.map { $0! } }
 }
 
 /// A thread of its own for blocking work (mount helpers, retries that sleep, statfs children): a

@@ -20,14 +20,23 @@ public enum MountStatus: Int32, Sendable, CaseIterable {
 }
 
 /// What is mounted now, from `/proc/self/mountinfo`.
-public enum MountTable {
-    public static func current() -> [MountInfoEntry] {
+/// Where the current mounts come from: the kernel's /proc/self/mountinfo, or a test's table.
+public struct MountTable: Sendable {
+    public let read: @Sendable () -> [MountInfoEntry]
+
+    public init(read: @escaping @Sendable () -> [MountInfoEntry]) { self.read = read }
+
+    public static let system = MountTable {
         guard let bytes = try? SecureFile.readProcFile("/proc/self/mountinfo") else { return [] }
         return MountInfo.parse(String(decoding: bytes, as: UTF8.self))
     }
 
+    public func current() -> [MountInfoEntry] { read() }
+
     /// The entry mounted at `path`, the last one when mounts are stacked.
-    public static func entry(at path: String, in table: [MountInfoEntry] = current()) -> MountInfoEntry? {
+    public func entry(at path: String) -> MountInfoEntry? { Self.entry(at: path, in: current()) }
+
+    public static func entry(at path: String, in table: [MountInfoEntry]) -> MountInfoEntry? {
         table.last { $0.mountPoint == path }
     }
 }

@@ -4,9 +4,6 @@ import Logging
 public enum MountHelper {
     public static let cifs = "/sbin/mount.cifs"
     public static let nfs = "/sbin/mount.nfs"
-    /// statfs in a child process: a dead server can leave the caller stuck in the kernel, and a stuck
-    /// child is simply abandoned (a stuck thread would keep the tool from exiting).
-    public static let stat = "/usr/bin/stat"
 }
 
 /// A definition that is mounted now.
@@ -51,6 +48,9 @@ public struct Mounter: Sendable {
     /// Bounds one run of mount.cifs / mount.nfs.
     public var helperTimeout: Duration = .seconds(30)
     public var healthTimeout: Duration = .seconds(3)
+    /// Runs the bounded statfs (see HealthChecker): this very program, unless a test says otherwise.
+    public var healthExecutable = SelfExecutable.path
+    public var mountTable = MountTable.system
 
     public init(root: SystemRoot, logger: Logger, runner: any ProcessRunner = SystemProcessRunner(), clock: any RetryClock = SystemRetryClock()) {
         self.root = root
@@ -71,7 +71,7 @@ public struct Mounter: Sendable {
     /// line per failed attempt.
     public func mount(_ definition: MountDefinition, wait: Duration, progress: @escaping (String) -> Void = { _ in }) -> Result<MountedShare, MountError> {
         let target = target(of: definition)
-        if let entry = MountTable.entry(at: target) {
+        if let entry = mountTable.entry(at: target) {
             guard Self.matches(entry, definition) else { return .failure(.occupied(target: target, source: entry.source)) }
             return .success(MountedShare(name: definition.name, target: target, immichPath: immichPath(of: definition), source: entry.source, wasMounted: true))
         }
@@ -101,12 +101,11 @@ public struct Mounter: Sendable {
         case .failure(let failure):
             return .failure(.failed(failure))
         case .success(let source):
-            guard let entry = MountTable.entry(at: target), Self.matches(entry, definition) else {
+            guard let entry = mountTable.entry(at: target), Self.matches(entry, definition) else {
                 return .failure(.notVerified("the mount helper succeeded but \(target) is not in /proc/self/mountinfo"))
             }
-            guard healthy(target) else {
-                return .failure(.notVerified("\(target) is mounted but does not answer statfs within \(formatSeconds(healthTimeout.seconds))"))
-            }
+            let health = health(target)
+            guard health.isHealthy else { return .failure(.notVerified("\(target) is mounted but unhealthy: \(health)")) }
             return .success(MountedShare(name: definition.name, target: target, immichPath: immichPath(of: definition), source: source, wasMounted: false))
         }
     }
@@ -137,6 +136,9 @@ public struct Mounter: Sendable {
         var unsupported: [String] = []
         var notFoundOverNFSv4: MountFailure?
         for plan in plans {
+            // Every NFSv4 minor version sees the same pseudo file system: once one says the path is
+            // missing, only v3 is left to try.
+            if notFoundOverNFSv4 != nil, plan.isNFSv4 { continue }
             let result = runner.run(plan.helper, plan.arguments, secret: account?.password, until: .after(helperTimeout))
             if result.status == 0 { return .success(plan.source) }
             if result.timedOut {
@@ -147,7 +149,7 @@ public struct Mounter: Sendable {
             // An NFSv4 server may root its pseudo file system elsewhere (Linux `fsid=0`), so the export path
             // discover lists (from the NFSv3 MOUNT protocol) can be missing over v4 and still mount over v3.
             if plan.isNFSv4, failure.reason.lowercased().contains("no such file or directory"), plan != plans.last {
-                notFoundOverNFSv4 = notFoundOverNFSv4 ?? failure
+                notFoundOverNFSv4 = failure
                 continue
             }
             guard failure.kind == .unsupportedVersion else { return .failure(failure) }
@@ -225,9 +227,8 @@ public struct Mounter: Sendable {
         }
     }
 
-    /// statfs through `stat -f` in a child process, bounded by `healthTimeout`.
-    public func healthy(_ path: String) -> Bool {
-        let result = runner.run(MountHelper.stat, ["-f", "--", path], secret: nil, until: .after(healthTimeout))
-        return result.status == 0 && !result.timedOut
+    /// statfs of the mount point in a child process, bounded by `healthTimeout`.
+    public func health(_ path: String) -> FileSystemHealth {
+        HealthChecker(runner: runner, executable: healthExecutable, timeout: healthTimeout).check(path)
     }
 }

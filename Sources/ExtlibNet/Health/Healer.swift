@@ -1,0 +1,53 @@
+/// Finds mounts that went bad (statfs hangs, or fails with ESTALE, EIO, ENOTCONN, EHOSTDOWN,
+/// ETIMEDOUT, EAGAIN), detaches them lazily and mounts them again. Healthy mounts are left alone, and
+/// so are definitions that are not mounted: an unmount may well have been on purpose.
+public struct Healer: Sendable {
+    public let service: MountService
+
+    public init(service: MountService) { self.service = service }
+
+    public enum Outcome: Sendable, Equatable {
+        case healthy
+        case notMounted
+        /// Mounted, unhealthy, but not in a way a remount cures (for example EACCES): left alone.
+        case unhealthyLeftAlone(FileSystemHealth)
+        case healed(was: FileSystemHealth)
+        case failed(was: FileSystemHealth, MountError)
+
+        public var isFailure: Bool {
+            switch self {
+            case .failed, .unhealthyLeftAlone: return true
+            case .healthy, .notMounted, .healed: return false
+            }
+        }
+    }
+
+    /// Checks every definition at once (each check bounded), then heals the stale ones concurrently.
+    public func heal(_ definitions: [MountDefinition], wait: Duration, progress: @escaping @Sendable (String) -> Void) -> [Outcome] {
+        let mounter = service.mounter
+        let table = mounter.mountTable.current()
+        return concurrentMap(definitions, limit: service.concurrency) { definition in
+            let target = mounter.target(of: definition)
+            guard let entry = MountTable.entry(at: target, in: table), Mounter.matches(entry, definition) else { return .notMounted }
+            let health = mounter.health(target)
+            if health.isHealthy { return .healthy }
+            guard health.isStale else { return .unhealthyLeftAlone(health) }
+            progress("\(definition.name): \(health); unmounting (lazy) and mounting again")
+            mounter.logger.notice("healing a stale mount", metadata: ["name": "\(definition.name)", "health": "\(health)"])
+            if case .failure(let error) = service.unmount(definition, lazy: true) {
+                let failure = MountError.failed(MountFailure(.transient, "\(health); the lazy unmount failed: \(error)"))
+                service.recordError(definition.name, failure.description)
+                return .failed(was: health, failure)
+            }
+            let result = mounter.mount(definition, wait: wait, progress: progress)
+            switch result {
+            case .success:
+                service.recordError(definition.name, "was stale (\(health)); healed by a remount at \(Timestamp.now())")
+                return .healed(was: health)
+            case .failure(let error):
+                service.recordError(definition.name, "was stale (\(health)); the remount failed: \(error)")
+                return .failed(was: health, error)
+            }
+        }
+    }
+}
