@@ -19,6 +19,8 @@ let package = Package(
         // System libraries: a modulemap and a shim header each, nothing else.
         // No pkgConfig here: its --libs would link libsmbclient, which is dlopen'ed instead.
         .systemLibrary(name: "CSMBClient"),
+        // setns and capabilities for the doctor's child process (no library to link).
+        .systemLibrary(name: "CLinux"),
         .systemLibrary(
             name: "CNFS",
             pkgConfig: "libnfs",
@@ -30,6 +32,7 @@ let package = Package(
             dependencies: [
                 "CSMBClient",
                 "CNFS",
+                "CLinux",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "TOMLKit", package: "TOMLKit"),

@@ -18,7 +18,7 @@ struct ExtlibNetCommand: ParsableCommand {
             Usage errors exit with status 1.
             """,
         subcommands: [Discover.self, CredentialsCommand.self, Add.self, List.self, Remove.self, Mount.self, Unmount.self, Status.self, Heal.self,
-                      StatfsChild.self]
+                      DoctorCommand.self, ImmichViewChild.self]
     )
 
     /// Runs the command line, mapping usage errors to exit status 1 as mount(8) does.

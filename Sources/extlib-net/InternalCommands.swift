@@ -1,15 +1,20 @@
 import ArgumentParser
 import ExtlibNet
 
-/// `extlib-net __statfs PATH`: the child HealthChecker runs, so a statfs stuck on a dead server blocks
-/// a process that can be abandoned, never the tool. Exits 0, or with statfs's errno.
-struct StatfsChild: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: HealthChecker.statfsCommand, shouldDisplay: false)
+/// `extlib-net __immich-view ...`: the doctor's child. Enters the snap's mount namespace and drops
+/// CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH, which must never happen in the tool's own process.
+struct ImmichViewChild: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: ImmichView.command, shouldDisplay: false)
 
-    @Argument var path: String
+    @Option var namespace: String?
+    @Option var mountPoint: String?
+    @Option var sample: String?
+    @Option var limit = 20
 
     func run() throws {
-        let status = HealthChecker.statfsStatus(path)
+        var request = ImmichView.Request(namespace: namespace, mountPoint: mountPoint, sample: sample)
+        request.limit = limit
+        let status = ImmichView.runChild(request) { StandardStream.output.write($0) }
         if status != 0 { throw ExitCode(status) }
     }
 }

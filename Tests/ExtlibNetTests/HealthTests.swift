@@ -4,19 +4,11 @@ import SystemPackage
 import Testing
 @testable import ExtlibNet
 
-@Suite struct HealthCheckerTests {
-    func health(_ result: ProcessResult) -> FileSystemHealth {
-        HealthChecker(runner: FakeRunner { _ in result }, executable: "/x/extlib-net").check("/m")
-    }
-
-    @Test func exitStatusIsTheErrnoOfStatfs() {
-        #expect(health(ProcessResult(status: 0, standardError: "")) == .healthy)
-        #expect(health(ProcessResult(status: ESTALE, standardError: "")) == .failed(.staleNFSFileHandle))
-        #expect(health(ProcessResult(status: 137, standardError: "", timedOut: true)) == .timedOut(.seconds(3)))
-        guard case .uncheckable = health(ProcessResult(status: 127, standardError: "/x/extlib-net: No such file or directory")) else {
-            Issue.record("a child that cannot start is not a verdict on the mount")
-            return
-        }
+@Suite struct HealthTests {
+    @Test func forkedStatfsReportsTheErrno() {
+        #expect(ForkedStatfs().statfs("/", timeout: .seconds(5)) == .healthy)
+        #expect(ForkedStatfs().statfs("/no/such/path/here", timeout: .seconds(5)) == .failed(.noSuchFileOrDirectory))
+        #expect(ForkedStatfs().statfs("/etc/hostname/x", timeout: .seconds(5)) == .failed(.notDirectory))
     }
 
     @Test func onlyCurableFailuresCountAsStale() {
@@ -28,39 +20,32 @@ import Testing
         #expect(!FileSystemHealth.healthy.isStale)
         #expect(!FileSystemHealth.uncheckable("?").isStale)
     }
-
-    @Test func theChildRunsTheHiddenCommandOnThePath() {
-        let runner = FakeRunner { _ in ProcessResult(status: 0, standardError: "") }
-        _ = HealthChecker(runner: runner, executable: "/x/extlib-net").check("/a b")
-        #expect(runner.calls.map(\.executable) == ["/x/extlib-net"])
-        #expect(runner.calls.first?.arguments == ["__statfs", "--", "/a b"])
-    }
-
-    @Test func statfsStatusReportsErrno() {
-        #expect(HealthChecker.statfsStatus("/") == 0)
-        #expect(HealthChecker.statfsStatus("/no/such/path/here") == ENOENT)
-    }
 }
 
 /// The kernel's side of mounting, for the healer: a mount table, statfs answers per mount point, and
 /// umount / mount.nfs that change the table. Thread-safe: the healer checks mounts concurrently.
-final class FakeHost: ProcessRunner, Sendable {
+final class FakeHost: ProcessRunner, StatfsProbe, Sendable {
     struct State {
         var table: [MountInfoEntry] = []
-        var health: [String: ProcessResult] = [:]
+        var health: [String: FileSystemHealth] = [:]
         var calls: [[String]] = []
         var mountResult = ProcessResult(status: 0, standardError: "")
     }
     let state = Mutex(State())
-    static let executable = "/fake/extlib-net"
-
     var table: MountTable { MountTable { self.state.withLock { $0.table } } }
     var calls: [[String]] { state.withLock { $0.calls } }
 
-    func mountNFS(_ source: String, at target: String, health: ProcessResult) {
+    func mountNFS(_ source: String, at target: String, health: FileSystemHealth) {
         state.withLock {
             $0.table.append(MountInfo.parse("1 2 0:1 / \(target) rw - nfs4 \(source) rw").first!)
             $0.health[target] = health
+        }
+    }
+
+    func statfs(_ path: String, timeout: Duration) -> FileSystemHealth {
+        state.withLock { state in
+            state.calls.append(["statfs", path])
+            return state.health[path] ?? .failed(.noSuchFileOrDirectory)
         }
     }
 
@@ -68,15 +53,13 @@ final class FakeHost: ProcessRunner, Sendable {
         state.withLock { state in
             state.calls.append([executable] + arguments)
             switch executable {
-            case Self.executable:
-                return state.health[arguments.last!] ?? ProcessResult(status: ENOENT, standardError: "")
             case "/bin/umount":
                 state.table.removeAll { $0.mountPoint == arguments.last! }
                 return ProcessResult(status: 0, standardError: "")
             case MountHelper.nfs:
                 guard state.mountResult.status == 0 else { return state.mountResult }
                 state.table.append(MountInfo.parse("9 2 0:9 / \(arguments[1]) rw - nfs4 \(arguments[0]) rw").first!)
-                state.health[arguments[1]] = ProcessResult(status: 0, standardError: "")
+                state.health[arguments[1]] = .healthy
                 return ProcessResult(status: 0, standardError: "")
             default:
                 return ProcessResult(status: 127, standardError: "unexpected \(executable)")
@@ -91,7 +74,7 @@ final class FakeHost: ProcessRunner, Sendable {
         let temp = try TemporaryRoot()
         let host = FakeHost()
         var mounter = Mounter(root: temp.root, logger: .init(label: "test"), runner: host, clock: FakeClock())
-        mounter.healthExecutable = FakeHost.executable
+        mounter.statfsProbe = host
         mounter.mountTable = host.table
         let healer = Healer(service: MountService(mounter: mounter))
         try body(healer, host, { mounter.target(of: MountDefinition(name: $0, url: try! MountURL.parse("nfs://h/x"))) }, port)
@@ -106,14 +89,14 @@ final class FakeHost: ProcessRunner, Sendable {
 
     @Test func remountsStaleMountsAndLeavesTheRestAlone() throws {
         try setUp { healer, host, target, port in
-            host.mountNFS("127.0.0.1:/export/stale", at: target("stale"), health: ProcessResult(status: ESTALE, standardError: ""))
-            host.mountNFS("127.0.0.1:/export/fine", at: target("fine"), health: ProcessResult(status: 0, standardError: ""))
-            host.mountNFS("127.0.0.1:/export/denied", at: target("denied"), health: ProcessResult(status: EACCES, standardError: ""))
+            host.mountNFS("127.0.0.1:/export/stale", at: target("stale"), health: .failed(.staleNFSFileHandle))
+            host.mountNFS("127.0.0.1:/export/fine", at: target("fine"), health: .healthy)
+            host.mountNFS("127.0.0.1:/export/denied", at: target("denied"), health: .failed(.permissionDenied))
             let definitions = try ["stale", "fine", "gone", "denied"].map { try nfs($0, port) }
             let outcomes = healer.heal(definitions, wait: .seconds(5)) { _ in }
             #expect(outcomes == [.healed(was: .failed(.staleNFSFileHandle)), .healthy, .notMounted, .unhealthyLeftAlone(.failed(.permissionDenied))])
 
-            let changes = host.calls.filter { $0[0] != FakeHost.executable }
+            let changes = host.calls.filter { $0[0] != "statfs" }
             #expect(changes == [["/bin/umount", "--lazy", "--", target("stale")],
                                 [MountHelper.nfs, "127.0.0.1:/export/stale", target("stale"), "-o", "ro,vers=4.2,port=\(port)"]])
             #expect(host.table.current().filter { $0.mountPoint == target("stale") }.count == 1)
@@ -124,7 +107,7 @@ final class FakeHost: ProcessRunner, Sendable {
 
     @Test func aHungMountWhoseRemountFailsIsReported() throws {
         try setUp { healer, host, target, port in
-            host.mountNFS("127.0.0.1:/export/hung", at: target("hung"), health: ProcessResult(status: 137, standardError: "", timedOut: true))
+            host.mountNFS("127.0.0.1:/export/hung", at: target("hung"), health: .timedOut(.seconds(3)))
             host.state.withLock { $0.mountResult = ProcessResult(status: 32, standardError: "mount.nfs: access denied by server while mounting") }
             let outcomes = healer.heal([try nfs("hung", port)], wait: .seconds(5)) { _ in }
             guard case .failed(let was, let error) = outcomes[0] else { Issue.record("\(outcomes)"); return }

@@ -40,43 +40,50 @@ public enum FileSystemHealth: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Checks mount points with `statfs` in a child process (this executable's hidden `__statfs`
-/// command), never in the tool's own process: a statfs on a dead server can sit in the kernel for
-/// minutes (hard NFS: forever), and a stuck child is simply abandoned at the deadline.
-public struct HealthChecker: Sendable {
-    public let runner: any ProcessRunner
-    public let executable: String
-    public var timeout: Duration
+/// A bounded statfs of a path: the seam unit tests replace.
+public protocol StatfsProbe: Sendable {
+    func statfs(_ path: String, timeout: Duration) -> FileSystemHealth
+}
 
-    /// The hidden command the child runs; it exits 0 or with the errno of statfs.
-    public static let statfsCommand = "__statfs"
+/// statfs in a forked child, never in the tool's own process: a statfs on a dead server can sit in the
+/// kernel for minutes (hard NFS: forever), and a stuck child is simply abandoned at the deadline (a
+/// stuck thread would keep the tool from exiting). The child only calls statfs and _exit, both safe
+/// after fork in a multithreaded process, and costs far less than starting a program.
+public struct ForkedStatfs: StatfsProbe {
+    public init() {}
 
-    public init(runner: any ProcessRunner, executable: String = SelfExecutable.path, timeout: Duration = .seconds(3)) {
-        self.runner = runner
-        self.executable = executable
-        self.timeout = timeout
-    }
-
-    public func check(_ path: String) -> FileSystemHealth {
-        let result = runner.run(executable, [Self.statfsCommand, "--", path], secret: nil, until: .after(timeout))
-        if result.timedOut { return .timedOut(timeout) }
-        switch result.status {
-        case 0: return .healthy
-        case 1..<126: return .failed(Errno(rawValue: result.status))
-        default:
-            let detail = result.standardError.split(separator: "\n").first.map(String.init) ?? "exit status \(result.status)"
-            return .uncheckable("\(executable): \(detail)")
+    public func statfs(_ path: String, timeout: Duration) -> FileSystemHealth {
+        let deadline = Deadline.after(timeout)
+        let pid: pid_t = path.withCString { cPath in
+            // Everything the child touches is prepared before fork: no allocation, no locks after it.
+            var info = statvfs()
+            let pid = fork()
+            if pid == 0 {
+                while statvfs(cPath, &info) != 0 {
+                    let code = errno
+                    if code != EINTR { _exit(code) }
+                }
+                _exit(0)
+            }
+            return pid
         }
-    }
-
-    /// What the child does: statfs in this process; the errno, or 0.
-    public static func statfsStatus(_ path: String) -> Int32 {
-        // statvfs is statfs(2) underneath, with the same errors.
-        var info = statvfs()
-        while statvfs(path, &info) != 0 {
-            if errno != EINTR { return errno }
+        guard pid > 0 else { return .uncheckable("fork: \(Errno(rawValue: errno))") }
+        var status: Int32 = 0
+        while true {
+            let reaped = waitpid(pid, &status, WNOHANG)
+            if reaped == pid { break }
+            if reaped < 0, errno != EINTR { return .uncheckable("waitpid: \(Errno(rawValue: errno))") }
+            if deadline.hasPassed {
+                kill(pid, SIGKILL)
+                // Reaped if it died at once; a child stuck in the kernel is left to init.
+                _ = waitpid(pid, &status, WNOHANG)
+                return .timedOut(timeout)
+            }
+            usleep(2000)
         }
-        return 0
+        guard status & 0x7f == 0 else { return .uncheckable("the statfs child died of signal \(status & 0x7f)") }
+        let code = (status >> 8) & 0xff
+        return code == 0 ? .healthy : .failed(Errno(rawValue: code))
     }
 }
 

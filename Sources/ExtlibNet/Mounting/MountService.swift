@@ -13,7 +13,7 @@ import Musl
 public struct MountService: Sendable {
     public let mounter: Mounter
     /// How many shares `mount --all` mounts at once.
-    public var concurrency = 4
+    public var concurrency = 8
 
     public init(mounter: Mounter) { self.mounter = mounter }
 

@@ -48,8 +48,7 @@ public struct Mounter: Sendable {
     /// Bounds one run of mount.cifs / mount.nfs.
     public var helperTimeout: Duration = .seconds(30)
     public var healthTimeout: Duration = .seconds(3)
-    /// Runs the bounded statfs (see HealthChecker): this very program, unless a test says otherwise.
-    public var healthExecutable = SelfExecutable.path
+    public var statfsProbe: any StatfsProbe = ForkedStatfs()
     public var mountTable = MountTable.system
 
     public init(root: SystemRoot, logger: Logger, runner: any ProcessRunner = SystemProcessRunner(), clock: any RetryClock = SystemRetryClock()) {
@@ -227,8 +226,8 @@ public struct Mounter: Sendable {
         }
     }
 
-    /// statfs of the mount point in a child process, bounded by `healthTimeout`.
+    /// statfs of the mount point in a child process (see ForkedStatfs), bounded by `healthTimeout`.
     public func health(_ path: String) -> FileSystemHealth {
-        HealthChecker(runner: runner, executable: healthExecutable, timeout: healthTimeout).check(path)
+        statfsProbe.statfs(path, timeout: healthTimeout)
     }
 }

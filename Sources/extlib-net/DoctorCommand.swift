@@ -1,0 +1,59 @@
+import ArgumentParser
+import ExtlibNet
+
+struct DoctorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "doctor",
+        abstract: "Check that Immich can really read the mounted shares, and say how to fix what is wrong.",
+        discussion: """
+            Checks: the Immich Distribution snap is installed and its services are known; each mount is under \
+            the sandbox and not in Immich's media folder (upload/); it is mounted and answers statfs; it is \
+            visible inside the snap's mount namespace (/run/snapd/ns/immich-distribution.mnt, entered by a \
+            child process); a sample of files can be read the way Immich reads them (a child without \
+            CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH); under /root/snap files appear owned by root (snapd's \
+            AppArmor rules there are owner-qualified). Without the snap, the other checks still run.
+
+            Exit status:
+              0   every check passed (warnings and notes may be printed)
+              1   incorrect invocation (bad arguments, unknown name)
+              2   at least one check failed
+              16  /etc/extlib-net/mounts.toml is malformed or unsafe
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Mount names to check (default: all).")
+    var names: [String] = []
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    @Option(help: ArgumentHelp("The snap's mount namespace file (default: /run/snapd/ns/immich-distribution.mnt under --root).", valueName: "file"))
+    var namespace: String?
+
+    func validate() throws {
+        for name in names where !Credential.isValidName(name) { throw ValidationError(MountDefinitionError.invalidName(name).description) }
+    }
+
+    func run() throws {
+        let (service, store) = try makeService(global)
+        let selection = Selection(names: names, all: names.isEmpty)
+        let definitions = try selection.resolve(in: store)
+        let findings = Doctor(mounter: service.mounter, namespace: namespace).examine(definitions)
+        if json {
+            let items = findings.map { finding in
+                JSON.object([
+                    ("subject", .string(finding.subject)), ("check", .string(finding.check)), ("verdict", .string(finding.verdict.rawValue)),
+                    ("detail", .string(finding.detail)), ("fix", .optional(finding.fix)),
+                ])
+            }
+            let ok = !findings.contains { $0.verdict == .fail }
+            StandardStream.output.write(JSON.object([("ok", .bool(ok)), ("findings", .array(items))]).serialized() + "\n")
+        } else {
+            for finding in findings {
+                StandardStream.output.write("[\(finding.verdict.rawValue.uppercased())] \(finding.subject): \(finding.check): \(finding.detail)\n")
+                if let fix = finding.fix, finding.verdict != .pass { StandardStream.output.write("       fix: \(fix)\n") }
+            }
+        }
+        if findings.contains(where: { $0.verdict == .fail }) { throw ExitCode(2) }
+    }
+}
