@@ -5,6 +5,7 @@
 set -uo pipefail
 . "$(dirname "$0")/guest-lib.sh"
 BIN=$1
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
 vm_setup
 vm_smbd_start
 vm_nfsd_start
@@ -104,6 +105,85 @@ took=$(vm_since "$start")
 vm_smbd_resume
 check "status with a hung server exits 0" test "$rc" = 0
 check "status with a hung server is quick (${took}s)" awk -v t="$took" 'BEGIN { exit !(t < 10) }'
+X unmount --all --lazy >/dev/null 2>&1
+X remove wrong >/dev/null
+
+# --- status says why a mount is unhealthy; progress lines on a terminal
+X mount --all >/dev/null 2>&1
+script -qec "$BIN --root $SYS unmount --all >/dev/null; $BIN --root $SYS mount --all" /dev/null >"$out/terminal.out" 2>&1
+check "mount --all on a terminal redraws one line per share" grep -q $'\e\[[0-9]*A' "$out/terminal.out"
+check "every share shows its result on the terminal" test "$(grep -c 'mounted on' "$out/terminal.out")" -ge 4
+
+# --- boot: the plain boot script (what the systemd unit runs too: mount --all --wait) with both
+# servers started 10 s after it
+X unmount --all >/dev/null
+vm_smbd_stop
+vm_nfsd_stop
+EXTLIB_NET="$BIN" EXTLIB_NET_ROOT="$SYS" EXTLIB_NET_WAIT=150s sh "$REPO/contrib/extlib-net-boot" >"$out/boot.out" 2>"$out/boot.err" &
+booter=$!
+sleep 10
+vm_smbd_start
+vm_nfsd_start
+wait "$booter"
+rc=$?
+check "boot script mounts everything once the servers come up (rc $rc)" test "$rc" = 0
+for name in public secure v3 v42; do
+  check "boot mounted $name" grep -q "^$name: mounted" "$out/boot.out"
+done
+check "boot logged backoff attempts" grep -q "attempt 1 failed: .*next try in" "$out/boot.err"
+
+# --- heal: an NFS export re-exported as another file system (stale handles) is remounted; the SMB
+# mount, which survives a server restart on its own, is left untouched
+X unmount v42 >/dev/null
+smb_id=$(awk -v p="$SMBBASE/public" '$5 == p { print $1 }' /proc/self/mountinfo)
+vm_smbd_stop
+vm_smbd_start
+timeout 60 stat -f "$SMBBASE/public" >/dev/null   # the CIFS client reconnects on its own
+vm_nfsd_stop
+vm_nfsd_start
+sed -i "s/fsid=1)/fsid=7)/" /etc/exports
+exportfs -ra
+stat -f "$NFSBASE/v3" >/dev/null 2>"$out/stale.err"
+check "the NFS mount is stale before healing" grep -qi "stale" "$out/stale.err"
+X heal --all >"$out/heal.out" 2>"$out/heal.err"
+rc=$?
+check "heal succeeds (rc $rc)" test "$rc" = 0
+check "heal remounted the stale NFS mount" grep -q "^v3: was stale" "$out/heal.out"
+check "the healed NFS mount reads" test "$(cat "$NFSBASE/v3/$VM_NFS_FILE")" = "$VM_NFS_CONTENT"
+check "heal left the healthy SMB mount alone" grep -q "^public: healthy, left alone" "$out/heal.out"
+check "the SMB mount is the same mount as before" test "$(awk -v p="$SMBBASE/public" '$5 == p { print $1 }' /proc/self/mountinfo)" = "$smb_id"
+X status >"$out/status-after-heal.out"
+check "status shows the healing as the last event" grep -q "v3 .*was stale" "$out/status-after-heal.out"
+
+# --- doctor: read as Immich (no DAC override) and the owner rule
+X doctor public >"$out/doctor-public.out"
+check "doctor: a root-owned CIFS mount is readable as Immich" grep -q "^\[PASS\] public: readable by Immich" "$out/doctor-public.out"
+check "doctor: a root-owned CIFS mount passes the owner rule" grep -q "^\[PASS\] public: owner rule" "$out/doctor-public.out"
+X add other "smb://$VM_ADDR/$VM_SMB_PUBLIC" --uid 1000 --file-mode 0600 >/dev/null
+X mount other >/dev/null 2>&1
+X doctor other >"$out/doctor-other.out"
+rc=$?
+check "doctor fails on files of another user, mode 0600 (rc $rc)" test "$rc" = 2
+check "doctor: not readable as Immich" grep -q "^\[FAIL\] other: readable by Immich" "$out/doctor-other.out"
+check "doctor: says the fix" grep -q "fix: extlib-net remove other, then add it again without --uid" "$out/doctor-other.out"
+check "doctor: owner rule fails" grep -q "^\[FAIL\] other: owner rule" "$out/doctor-other.out"
+X unmount other >/dev/null
+
+# --- doctor: the namespace check, against namespaces that do and do not see the mount
+X unmount public >/dev/null
+unshare --mount --propagation private sleep 600 &
+blind=$!
+sleep 1
+X mount public >/dev/null 2>&1
+unshare --mount --propagation private sleep 600 &
+seeing=$!
+sleep 1
+X doctor public --namespace "/proc/$blind/ns/mnt" >"$out/doctor-blind.out"
+X doctor public --namespace "/proc/$seeing/ns/mnt" >"$out/doctor-seeing.out"
+kill "$blind" "$seeing"
+check "doctor: a namespace without the mount fails the visibility check" grep -q "^\[FAIL\] public: visible in the snap" "$out/doctor-blind.out"
+check "doctor: a namespace with the mount passes it" grep -q "^\[PASS\] public: visible in the snap" "$out/doctor-seeing.out"
+check "doctor reads as Immich inside that namespace" grep -q "^\[PASS\] public: readable by Immich" "$out/doctor-seeing.out"
 X unmount --all --lazy >/dev/null 2>&1
 
 cat "$out"/*.err >&2 2>/dev/null || true

@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+@testable import ExtlibNet
+
+@Suite struct DoctorTests {
+    /// The child's answers, by request: visibility, and the sampled files as protocol lines.
+    struct Scene {
+        var visible = true
+        var files: [String] = []
+        var snapInstalled = false
+        var namespaceExists = true
+    }
+
+    func run(_ definition: MountDefinition, _ scene: Scene) throws -> [DoctorFinding] {
+        let temp = try TemporaryRoot()
+        let host = FakeHost()
+        var mounter = Mounter(root: temp.root, logger: .init(label: "test"), runner: host, clock: FakeClock())
+        mounter.statfsProbe = host
+        mounter.mountTable = host.table
+        let target = mounter.target(of: definition)
+        let source = definition.isSMB ? "//nas/photos" : "nas:/volume1/photos"
+        host.state.withLock {
+            $0.table.append(MountInfo.parse("1 2 0:1 / \(target) rw - \(definition.isSMB ? "cifs" : "nfs4") \(source) rw").first!)
+            $0.health[target] = .healthy
+        }
+        if scene.snapInstalled {
+            try FileManager.default.createDirectory(atPath: temp.path + "/snap/immich-distribution/current", withIntermediateDirectories: true)
+        }
+        let namespace = temp.path + "/ns.mnt"
+        if scene.namespaceExists { FileManager.default.createFile(atPath: namespace, contents: nil) }
+        let view = ImmichView(runner: FakeRunner { call in
+            if call.arguments.contains("--mount-point") { return ProcessResult(status: 0, standardError: "visible \(scene.visible ? 1 : 0)\n") }
+            return ProcessResult(status: 0, standardError: scene.files.map { $0 + "\n" }.joined())
+        }, executable: "/x/extlib-net")
+        let findings = Doctor(mounter: mounter, view: view, namespace: namespace).examine([definition])
+        withExtendedLifetime(temp) {}
+        return findings
+    }
+
+    func smb() throws -> MountDefinition { MountDefinition(name: "photos", url: try MountURL.parse("smb://nas/photos")) }
+    func nfs() throws -> MountDefinition { MountDefinition(name: "photos", url: try MountURL.parse("nfs://nas/volume1/photos")) }
+
+    func finding(_ findings: [DoctorFinding], _ check: String) -> DoctorFinding? {
+        findings.first { $0.check == check }
+    }
+
+    @Test func aRootOwnedReadableSMBMountPasses() throws {
+        var scene = Scene()
+        scene.files = ["file 0 755 0 /r/photos/a.jpg", "file 0 755 0 /r/photos/2024/b\\040c.jpg"]
+        let findings = try run(try smb(), scene)
+        for check in ["location", "mounted", "healthy", "visible in the snap", "readable by Immich", "owner rule"] {
+            #expect(finding(findings, check)?.verdict == .pass, "\(check): \(String(describing: finding(findings, check)))")
+        }
+        #expect(finding(findings, "snap installed")?.verdict == .fail)
+        #expect(finding(findings, "snap installed")?.fix == "sudo snap install immich-distribution")
+        #expect(finding(findings, "folder watching")?.verdict == .note)
+    }
+
+    @Test func filesOfAnotherUserMode0600FailWithTheFix() throws {
+        var scene = Scene()
+        scene.files = ["file 1000 600 13 /r/photos/a.jpg", "file 0 644 0 /r/photos/b.jpg"]
+        let findings = try run(try smb(), scene)
+        let readable = try #require(finding(findings, "readable by Immich"))
+        #expect(readable.verdict == .fail)
+        #expect(readable.detail.contains("1 of 2 sampled files"))
+        #expect(readable.detail.contains("/r/photos/a.jpg: Permission denied"))
+        #expect(readable.fix?.contains("without --uid/--gid/--file-mode") == true)
+        let owner = try #require(finding(findings, "owner rule"))
+        #expect(owner.verdict == .fail)
+        #expect(owner.detail.contains("owner 1000"))
+    }
+
+    @Test func nfsUnderVarHasNoOwnerRuleButUnderRootItDoes() throws {
+        var scene = Scene()
+        scene.files = ["file 1026 644 0 /r/photos/a.jpg"]
+        #expect(finding(try run(try nfs(), scene), "owner rule") == nil)
+        var underRoot = try nfs()
+        underRoot.sandbox = .root
+        let owner = try #require(finding(try run(underRoot, scene), "owner rule"))
+        #expect(owner.verdict == .fail)
+        #expect(owner.fix?.contains("--sandbox var") == true)
+    }
+
+    @Test func aMountTheSnapDoesNotSeeFailsWithTheFix() throws {
+        var scene = Scene()
+        scene.visible = false
+        scene.files = ["file 0 644 0 /r/photos/a.jpg"]
+        let visible = try #require(finding(try run(try smb(), scene), "visible in the snap"))
+        #expect(visible.verdict == .fail)
+        #expect(visible.fix?.contains("snap-discard-ns immich-distribution") == true)
+    }
+
+    @Test func withoutTheSnapTheNamespaceCheckIsSkippedAndTheRestRuns() throws {
+        var scene = Scene()
+        scene.namespaceExists = false
+        scene.files = ["file 0 644 0 /r/photos/a.jpg"]
+        let findings = try run(try smb(), scene)
+        #expect(finding(findings, "visible in the snap")?.verdict == .skip)
+        #expect(finding(findings, "readable by Immich")?.verdict == .pass)
+    }
+
+    @Test func anEmptyMountIsAWarning() throws {
+        let findings = try run(try smb(), Scene())
+        #expect(finding(findings, "readable by Immich")?.verdict == .warn)
+        #expect(finding(findings, "readable by Immich")?.detail.contains("empty library") == true)
+    }
+
+    @Test func anUnmountedDefinitionSaysHowToMountIt() throws {
+        let temp = try TemporaryRoot()
+        let host = FakeHost()
+        var mounter = Mounter(root: temp.root, logger: .init(label: "test"), runner: host, clock: FakeClock())
+        mounter.mountTable = host.table
+        mounter.statfsProbe = host
+        let findings = Doctor(mounter: mounter, namespace: "/nonexistent").examine([try smb()])
+        #expect(finding(findings, "mounted")?.verdict == .fail)
+        #expect(finding(findings, "mounted")?.fix == "extlib-net mount photos")
+        #expect(finding(findings, "readable by Immich") == nil)
+    }
+
+    @Test func theLineProtocolRoundTripsHostilePaths() {
+        let path = "/r/a b\\c\td\nü.jpg"
+        let line = "file 0 644 0 \(ImmichView.escape(path))"
+        #expect(!line.dropFirst().contains("\n"))
+        guard case .success(let report) = ImmichView.parse(line + "\n", status: 0) else { Issue.record("no report"); return }
+        #expect(report.files.first?.path == path)
+        guard case .failure(.namespace(let file, .noSuchFileOrDirectory)) = ImmichView.parse("failed namespace 2 /x\\040y\n", status: 3) else {
+            Issue.record("namespace failure not reported")
+            return
+        }
+        #expect(file == "/x y")
+    }
+}
