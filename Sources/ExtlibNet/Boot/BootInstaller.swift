@@ -132,13 +132,17 @@ public struct BootInstaller: Sendable {
     public let runner: any ProcessRunner
     /// Absolute path of systemctl; nil: not installed.
     public let systemctl: String?
+    /// systemctl acts on the running system (daemon-reload, is-active, no `--root=`); by default only
+    /// for the real root.
+    public let live: Bool
 
     public static let systemctlCandidates = ["/usr/bin/systemctl", "/bin/systemctl"]
     public static let systemctlTimeout: Duration = .seconds(30)
     static let queryTimeout: Duration = .seconds(5)
 
-    public init(root: SystemRoot, logger: Logger, runner: any ProcessRunner = SystemProcessRunner(), systemctl: String? = BootInstaller.findSystemctl()) {
+    public init(root: SystemRoot, logger: Logger, runner: any ProcessRunner = SystemProcessRunner(), systemctl: String? = BootInstaller.findSystemctl(), live: Bool? = nil) {
         self.root = root
+        self.live = live ?? (root == .real)
         self.logger = logger
         self.runner = runner
         self.systemctl = systemctl
@@ -207,7 +211,7 @@ public struct BootInstaller: Sendable {
         }
         try remove(leftOver, into: &report)
         guard reload else { return report }
-        if root == .real, !report.changedNothing {
+        if live, !report.changedNothing {
             guard record(&report, runSystemctl(["daemon-reload"])) else { return report }
         }
         // Even when no file changed: enabling is idempotent, and repairs an earlier failed enable.
@@ -240,14 +244,14 @@ public struct BootInstaller: Sendable {
             if !units.isEmpty { record(&report, runSystemctl(disableArguments(units))) }
         }
         try remove(ours, into: &report)
-        if reload, root == .real { record(&report, runSystemctl(["daemon-reload"])) }
+        if reload, live { record(&report, runSystemctl(["daemon-reload"])) }
         return report
     }
 
     /// `disable`, and on the real root `--now` too, so a heal timer stops firing at a removed service.
     /// (Stopping extlib-net.service only marks it inactive: it has no ExecStop, nothing is unmounted.)
     private func disableArguments(_ units: [String]) -> [String] {
-        (root == .real ? ["disable", "--now"] : ["disable"]) + units
+        (live ? ["disable", "--now"] : ["disable"]) + units
     }
 
     // MARK: status
@@ -275,7 +279,7 @@ public struct BootInstaller: Sendable {
         }
         var isEnabled: String?
         var isActive: String?
-        if root == .real, let systemctl {
+        if live, let systemctl {
             isEnabled = query(systemctl, "is-enabled")
             isActive = query(systemctl, "is-active")
         }
@@ -333,7 +337,7 @@ public struct BootInstaller: Sendable {
 
     /// The systemctl command line for `arguments` under this root (`--root=ROOT` when not the real root).
     public func systemctlCommand(_ arguments: [String]) -> [String] {
-        ["systemctl"] + (root == .real ? [] : ["--root=\(root.prefix)"]) + arguments
+        ["systemctl"] + (live ? [] : ["--root=\(root.prefix)"]) + arguments
     }
 
     private func runSystemctl(_ arguments: [String]) -> (command: [String], failure: BootError?) {

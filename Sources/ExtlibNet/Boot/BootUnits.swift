@@ -178,11 +178,11 @@ public enum BootUnits {
     }
 
     /// The executable as the first word of an `ExecStart=` line: plain when it holds only safe
-    /// characters, else double-quoted with `\\` and `\"` escaped; `%` (specifiers) and `$` (variables)
+    /// characters (`%` included, doubled anyway), else double-quoted with `\\` and `\"` escaped; `%` (specifiers) and `$` (variables)
     /// are doubled either way.
     static func execArgument(_ path: String) -> String {
         let escaped = path.replacingAll("%", with: "%%").replacingAll("$", with: "$$")
-        let safe = path.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "/._+-@:,=".unicodeScalars.contains($0)) }
+        let safe = path.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "/._+-@:,=%".unicodeScalars.contains($0)) }
         if safe { return escaped }
         return "\"" + escaped.replacingAll("\\", with: "\\\\").replacingAll("\"", with: "\\\"") + "\""
     }
