@@ -18,7 +18,7 @@ struct ExtlibNetCommand: ParsableCommand {
             Usage errors exit with status 1.
             """,
         subcommands: [Discover.self, CredentialsCommand.self, Add.self, List.self, Remove.self, Mount.self, Unmount.self, Status.self, Heal.self,
-                      DoctorCommand.self, ImmichViewChild.self]
+                      BootCommand.self, DoctorCommand.self, ImmichViewChild.self]
     )
 
     /// Runs the command line, mapping usage errors to exit status 1 as mount(8) does.
@@ -57,7 +57,8 @@ func globalOptionsAfterSubcommand(_ arguments: [String]) -> [String] {
     guard !leading.isEmpty, let subcommand = rest.first else { return arguments }
     var path = [subcommand]
     rest = rest.dropFirst()
-    if subcommand == "credentials", let verb = rest.first, ["add", "list", "remove", "check"].contains(verb) {
+    let verbs = ["credentials": ["add", "list", "remove", "check"], "boot": ["enable", "disable", "status"]]
+    if let known = verbs[subcommand], let verb = rest.first, known.contains(verb) {
         path.append(verb)
         rest = rest.dropFirst()
     }

@@ -135,6 +135,12 @@ public enum SecureFile {
     /// 0600 (never readable by others, not even empty), written, fsynced, renamed over `path`, and the
     /// directory fsynced. A crash leaves the old file or the new one.
     public static func writePrivate(_ bytes: [UInt8], to path: String) throws(SecureFileError) {
+        try writeAtomically(bytes, to: path, mode: 0o600)
+    }
+
+    /// Replaces `path` atomically the way `writePrivate` does, then leaves it with `mode` (0644 for systemd
+    /// unit files). The temporary file stays 0600 until its contents are complete.
+    public static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t) throws(SecureFileError) {
         let directory = parentDirectory(of: path)
         let temporary = "\(directory)/.\(baseName(of: path)).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
@@ -154,6 +160,8 @@ public enum SecureFile {
                 }
                 offset += written
             }
+            // Widened (when asked) only now that the contents are complete.
+            if mode != 0o600 { guard fchmod(fd, mode) == 0 else { throw SecureFileError(path: temporary, code: .system(Errno(rawValue: errno))) } }
             guard fsync(fd) == 0 else { throw SecureFileError(path: temporary, code: .system(Errno(rawValue: errno))) }
         }
         guard rename(temporary, path) == 0 else { throw SecureFileError(path: path, code: .system(Errno(rawValue: errno))) }
@@ -164,12 +172,26 @@ public enum SecureFile {
     /// Creates `path` (mode 0700) and any missing parents (0755), refusing symlinks along the way, and
     /// checks that an existing `path` is a root-owned directory closed to others.
     public static func ensurePrivateDirectory(_ path: String) throws(SecureFileError) {
+        let info = try makeDirectories(path, mode: 0o700)
+        guard info.st_uid == requiredOwner else { throw SecureFileError(path: path, code: .wrongOwner(uid: info.st_uid)) }
+        guard info.st_mode & 0o077 == 0 else { throw SecureFileError(path: path, code: .directoryTooOpen(mode: info.st_mode)) }
+    }
+
+    /// Creates `path` (mode 0755) and any missing parents (0755), and checks that `path` is a directory,
+    /// not a symlink to one. For directories others may read (/etc/systemd/system/UNIT.d).
+    public static func ensureDirectory(_ path: String) throws(SecureFileError) {
+        _ = try makeDirectories(path, mode: 0o755)
+    }
+
+    /// `mkdir -p` with `mode` for the last component and 0755 for missing parents; returns `lstat` of
+    /// `path`, which must be a directory.
+    private static func makeDirectories(_ path: String, mode: mode_t) throws(SecureFileError) -> stat {
         var prefix = ""
         let components = path.split(separator: "/")
         for (index, component) in components.enumerated() {
             prefix += "/" + component
             let isLast = index == components.count - 1
-            if mkdir(prefix, isLast ? 0o700 : 0o755) != 0, errno != EEXIST {
+            if mkdir(prefix, isLast ? mode : 0o755) != 0, errno != EEXIST {
                 throw SecureFileError(path: prefix, code: .system(Errno(rawValue: errno)))
             }
         }
@@ -177,8 +199,7 @@ public enum SecureFile {
         guard lstat(path, &info) == 0 else { throw SecureFileError(path: path, code: .system(Errno(rawValue: errno))) }
         guard info.st_mode & S_IFMT != S_IFLNK else { throw SecureFileError(path: path, code: .symlink) }
         guard info.st_mode & S_IFMT == S_IFDIR else { throw SecureFileError(path: path, code: .notRegularFile) }
-        guard info.st_uid == requiredOwner else { throw SecureFileError(path: path, code: .wrongOwner(uid: info.st_uid)) }
-        guard info.st_mode & 0o077 == 0 else { throw SecureFileError(path: path, code: .directoryTooOpen(mode: info.st_mode)) }
+        return info
     }
 
     /// Starts a read-modify-write of `path`: makes sure its directory exists and is private, takes the

@@ -1,0 +1,228 @@
+import ArgumentParser
+import ExtlibNet
+
+let bootExitStatusHelp = "Exit status:\n" + BootStatus.allCases.map { "  \($0.rawValue)  \($0.meaning)" }.joined(separator: "\n")
+
+struct BootCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "boot",
+        abstract: "Mount the shares at boot, before Immich starts (systemd units).",
+        discussion: """
+            enable writes /etc/systemd/system/extlib-net.service (runs extlib-net mount --all --wait \
+            DURATION once network-online.target is reached, before the Immich Distribution services) and \
+            a drop-in for snap.immich-distribution.immich-server.service that wants it and orders Immich \
+            after it. Wants, not Requires: Immich still starts when a NAS is down. Hosts without systemd: \
+            contrib/extlib-net-boot, from cron @reboot or rc.local.
+
+            \(bootExitStatusHelp)
+            """,
+        subcommands: [Enable.self, Disable.self, Show.self]
+    )
+
+    static func installer(_ global: GlobalOptions) throws -> BootInstaller {
+        BootInstaller(root: try global.systemRoot(), logger: global.makeLogger())
+    }
+
+    /// Runs `body`, turning boot errors into a message and their documented exit status.
+    static func reportingErrors<T>(_ body: () throws(BootError) -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            StandardStream.error.write("extlib-net: \(error)\n")
+            throw ExitCode(error.status.rawValue)
+        }
+    }
+
+    static func printChanges(_ report: BootReport) {
+        for change in report.changes {
+            switch change {
+            case .created(let path): StandardStream.output.write("wrote \(path)\n")
+            case .updated(let path): StandardStream.output.write("updated \(path)\n")
+            case .removed(let path): StandardStream.output.write("removed \(path)\n")
+            case .unchanged: break
+            case .keptForeign(let path):
+                StandardStream.error.write("extlib-net: warning: left \(path) alone: it was not written by extlib-net boot enable\n")
+            }
+        }
+        for command in report.commands where report.systemctlFailure == nil || command.joined(separator: " ") != failedCommand(report) {
+            StandardStream.output.write("ran \(command.joined(separator: " "))\n")
+        }
+    }
+
+    static func failedCommand(_ report: BootReport) -> String? {
+        if case .systemctlFailed(let command, _, _, _)? = report.systemctlFailure?.code { return command }
+        return nil
+    }
+
+    /// After the files were handled: systemctl's failure, where to go from here, and the exit status.
+    static func finish(_ report: BootReport) throws {
+        guard let failure = report.systemctlFailure else { return }
+        StandardStream.error.write("extlib-net: \(failure)\n")
+        throw ExitCode(failure.status.rawValue)
+    }
+
+    struct Enable: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the systemd units that mount the shares at boot, and enable them.",
+            discussion: """
+                Writes (under --root) /etc/systemd/system/extlib-net.service and \
+                /etc/systemd/system/snap.immich-distribution.immich-server.service.d/extlib-net.conf, \
+                and with --heal-every extlib-net-heal.service and extlib-net-heal.timer, all mode 0644 and \
+                atomically; files no longer asked for are removed. Running it again with the same options \
+                changes nothing. Then runs systemctl daemon-reload and systemctl enable (with --root other \
+                than /: systemctl --root=ROOT enable, no daemon-reload). Nothing is started now: run \
+                extlib-net mount --all, or reboot.
+
+                \(bootExitStatusHelp)
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(help: ArgumentHelp("At boot, keep retrying for this long (90, 30s, 5min).", valueName: "duration"))
+        var wait: String = "5min"
+
+        @Option(name: .customLong("heal-every"), help: ArgumentHelp(
+            "Also remount shares that went away, every DURATION (at least 1min), with a systemd timer running extlib-net heal --all.",
+            valueName: "duration"))
+        var healEvery: String?
+
+        @Flag(name: .customLong("no-reload"), help: "Only write the files: run no systemctl (no daemon-reload, no enable).")
+        var noReload = false
+
+        func validate() throws {
+            guard let duration = DurationText.parse(wait) else {
+                throw ValidationError("--wait must be a duration such as 90, 30s or 5min, not '\(wait)'")
+            }
+            guard duration >= .seconds(1) else { throw ValidationError("--wait must be at least 1s, not '\(wait)'") }
+            if let healEvery {
+                guard let interval = DurationText.parse(healEvery) else {
+                    throw ValidationError("--heal-every must be a duration such as 5min or 1h, not '\(healEvery)'")
+                }
+                guard interval >= BootOptions.minimumHealInterval else {
+                    throw ValidationError("--heal-every must be at least 1min (remounting more often only adds load), not '\(healEvery)'")
+                }
+            }
+        }
+
+        func run() throws {
+            let installer = try BootCommand.installer(global)
+            guard let executable = BootInstaller.currentExecutable() else {
+                StandardStream.error.write("extlib-net: cannot read /proc/self/exe to find this binary's path for ExecStart=\n")
+                throw ExitCode(BootStatus.fileProblem.rawValue)
+            }
+            let options = BootOptions(wait: DurationText.parse(wait)!, healEvery: healEvery.flatMap(DurationText.parse), executable: executable)
+            let report = try BootCommand.reportingErrors { () throws(BootError) in try installer.enable(options, reload: !noReload) }
+            BootCommand.printChanges(report)
+            if report.changedNothing {
+                StandardStream.output.write("already enabled, nothing changed\n")
+            } else if let previous = report.previous, previous != options {
+                StandardStream.output.write("changed: \(Self.differences(previous, options).joined(separator: "; "))\n")
+            }
+            if report.systemctlFailure != nil {
+                StandardStream.error.write("""
+                    extlib-net: the unit files are in place but not enabled. Fix systemctl and run boot enable again; \
+                    on a host without systemd, run contrib/extlib-net-boot from cron @reboot or rc.local instead.\n
+                    """)
+                try BootCommand.finish(report)
+            }
+            let unitSummary = BootUnits.unitsToEnable(options).joined(separator: " and ")
+            if noReload {
+                StandardStream.output.write("files only (--no-reload): run systemctl daemon-reload && systemctl enable \(BootUnits.unitsToEnable(options).joined(separator: " "))\n")
+            } else {
+                StandardStream.output.write("enabled \(unitSummary): at boot, shares are mounted (waiting up to \(BootUnits.systemdDuration(options.wait))) before Immich starts\n")
+            }
+            var hint = "nothing was started now: run extlib-net mount --all to mount now, or reboot"
+            if options.healEvery != nil { hint += "; start the heal timer now with: systemctl start \(BootUnits.healTimerName)" }
+            StandardStream.output.write(hint + "\n")
+        }
+
+        static func differences(_ old: BootOptions, _ new: BootOptions) -> [String] {
+            var lines: [String] = []
+            if old.wait != new.wait { lines.append("wait \(BootUnits.systemdDuration(old.wait)) -> \(BootUnits.systemdDuration(new.wait))") }
+            switch (old.healEvery, new.healEvery) {
+            case (nil, let interval?): lines.append("heal timer added (every \(BootUnits.systemdDuration(interval)))")
+            case (_?, nil): lines.append("heal timer removed")
+            case (let a?, let b?) where a != b: lines.append("heal every \(BootUnits.systemdDuration(a)) -> \(BootUnits.systemdDuration(b))")
+            default: break
+            }
+            if old.executable != new.executable { lines.append("binary \(old.executable) -> \(new.executable)") }
+            return lines
+        }
+    }
+
+    struct Disable: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove the systemd units boot enable wrote.",
+            discussion: """
+                Removes only files that begin with boot enable's header comment (a file of the same name \
+                without it is left alone, with a warning), and the drop-in folder if it is then empty. \
+                Unless --no-reload: systemctl disable first, daemon-reload after (with --root other than /: \
+                systemctl --root=ROOT disable, no daemon-reload). Mounted shares stay mounted.
+
+                \(bootExitStatusHelp)
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Flag(name: .customLong("no-reload"), help: "Only remove the files: run no systemctl.")
+        var noReload = false
+
+        func run() throws {
+            let installer = try BootCommand.installer(global)
+            let report = try BootCommand.reportingErrors { () throws(BootError) in try installer.disable(reload: !noReload) }
+            BootCommand.printChanges(report)
+            if report.changedNothing { StandardStream.output.write("not enabled, nothing to do\n") }
+            try BootCommand.finish(report)
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "status",
+            abstract: "Per unit file: present, missing, or modified; and what systemd says.",
+            discussion: """
+                A file is modified when it differs from what boot enable would write for the options \
+                recorded in extlib-net.service. systemctl is-enabled and is-active are asked (bounded) \
+                when systemctl exists and --root is /.
+
+                \(bootExitStatusHelp)
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Flag(help: "Print a JSON object.")
+        var json = false
+
+        func run() throws {
+            let installer = try BootCommand.installer(global)
+            let state = try BootCommand.reportingErrors { () throws(BootError) in try installer.status() }
+            if json {
+                let options: JSON = state.options.map { options in
+                    JSON.object([
+                        ("wait", .string(BootUnits.systemdDuration(options.wait))),
+                        ("healEvery", .optional(options.healEvery.map(BootUnits.systemdDuration))),
+                        ("executable", .string(options.executable)),
+                    ])
+                } ?? .null
+                let files = state.files.map { JSON.object([("path", .string($0.path)), ("state", .string($0.state.rawValue))]) }
+                let object = JSON.object([
+                    ("enabled", .bool(state.enabled)), ("options", options), ("files", .array(files)),
+                    ("isEnabled", .optional(state.isEnabled)), ("isActive", .optional(state.isActive)),
+                ])
+                StandardStream.output.write(object.serialized() + "\n")
+                return
+            }
+            if let options = state.options {
+                var line = "enabled: waits up to \(BootUnits.systemdDuration(options.wait)) at boot, runs \(options.executable)"
+                line += options.healEvery.map { "; heals every \(BootUnits.systemdDuration($0))" } ?? "; no heal timer"
+                StandardStream.output.write(line + "\n")
+            } else {
+                StandardStream.output.write("not enabled (enable with: extlib-net boot enable)\n")
+            }
+            let rows = state.files.map { [$0.path, $0.state.rawValue] }
+            StandardStream.output.write(TextTable.render(header: ["FILE", "STATE"], rows: rows, indent: "").joined(separator: "\n") + "\n")
+            if let isEnabled = state.isEnabled { StandardStream.output.write("systemctl is-enabled \(BootUnits.serviceName): \(isEnabled)\n") }
+            if let isActive = state.isActive { StandardStream.output.write("systemctl is-active \(BootUnits.serviceName): \(isActive)\n") }
+        }
+    }
+}

@@ -1,0 +1,414 @@
+import Foundation
+import Logging
+import Testing
+@testable import ExtlibNet
+
+/// A temporary root with `/etc/systemd/system`, as every systemd host has.
+struct BootRoot {
+    let path: String
+    let root: SystemRoot
+
+    init() throws {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("extlib-net-boot-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path + SystemRoot.Known.systemdUnitDirectory, withIntermediateDirectories: true)
+        root = try SystemRoot(path)
+    }
+
+    func file(_ absolutePath: String) -> String { root.path(absolutePath) }
+
+    func exists(_ absolutePath: String) -> Bool { FileManager.default.fileExists(atPath: file(absolutePath)) }
+
+    func write(_ text: String, to absolutePath: String) throws {
+        let path = file(absolutePath)
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try text.write(toFile: path, atomically: false, encoding: .utf8)
+    }
+
+    /// Every path under the root with its kind, mode and contents, for before/after comparisons.
+    func snapshot() throws -> [String: String] {
+        var result: [String: String] = [:]
+        let enumerator = try #require(FileManager.default.enumerator(atPath: path))
+        while let relative = enumerator.nextObject() as? String {
+            let full = path + "/" + relative
+            let attributes = try FileManager.default.attributesOfItem(atPath: full)
+            let mode = String((attributes[.posixPermissions] as? Int) ?? -1, radix: 8)
+            let type = attributes[.type] as? FileAttributeType
+            let contents = type == .typeRegular ? (try? String(contentsOfFile: full, encoding: .utf8)) ?? "?" : "\(type?.rawValue ?? "?")"
+            result[relative] = "\(mode) \(contents)"
+        }
+        return result
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// Stands in for systemctl: records every call and answers `status`.
+final class RecordingRunner: ProcessRunner, @unchecked Sendable {
+    private let lock = NSLock()
+    private var recorded: [[String]] = []
+    let status: (_ arguments: [String]) -> Int32
+
+    init(status: @escaping (_ arguments: [String]) -> Int32 = { _ in 0 }) { self.status = status }
+
+    var calls: [[String]] { lock.withLock { recorded } }
+
+    func run(_ executable: String, _ arguments: [String], secret: Secret?, until deadline: Deadline) -> ProcessResult {
+        lock.withLock { recorded.append([executable] + arguments) }
+        return ProcessResult(status: status(arguments), standardError: "")
+    }
+}
+
+/// The built extlib-net, next to the test bundle: a real executable for `ExecStart=`, so that
+/// `systemd-analyze verify` (which checks it) has a meaningful one.
+let builtExtlibNet: String = {
+    var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    while !FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent("extlib-net").path), directory.path != "/" {
+        directory = directory.deletingLastPathComponent()
+    }
+    return directory.appendingPathComponent("extlib-net").path
+}()
+
+func installer(_ root: BootRoot, runner: RecordingRunner = RecordingRunner(), systemctl: String? = "/usr/bin/systemctl", live: Bool? = nil) -> BootInstaller {
+    BootInstaller(root: root.root, logger: Logger(label: "test"), runner: runner, systemctl: systemctl, live: live)
+}
+
+func options(wait: Duration = BootOptions.defaultWait, healEvery: Duration? = nil) -> BootOptions {
+    BootOptions(wait: wait, healEvery: healEvery, executable: builtExtlibNet)
+}
+
+@Suite struct BootUnitsTests {
+    @Test func durationsAreWrittenTheWaySystemdAndDurationTextReadThem() {
+        let cases: [(Duration, String)] = [(.seconds(300), "5min"), (.seconds(90), "90s"), (.seconds(3600), "1h"), (.seconds(7200), "2h"),
+                                           (.seconds(420), "7min"), (.milliseconds(1500), "1500ms"), (.seconds(0), "0s"), (.seconds(5400), "90min")]
+        for (duration, text) in cases {
+            #expect(BootUnits.systemdDuration(duration) == text)
+            #expect(DurationText.parse(text) == duration)
+        }
+    }
+
+    @Test func serviceRunsMountBeforeImmichWithAMarginOverTheWait() {
+        let service = BootUnits.service(BootOptions(wait: .seconds(300), executable: "/usr/local/bin/extlib-net"))
+        #expect(service.hasPrefix(BootUnits.header + "\n"))
+        for line in ["Type=oneshot", "RemainAfterExit=yes", "Wants=network-online.target", "After=network-online.target",
+                     "ExecStart=/usr/local/bin/extlib-net mount --all --wait 5min", "TimeoutStartSec=7min", "WantedBy=multi-user.target",
+                     "Before=snap.immich-distribution.immich-server.service snap.immich-distribution.immich-machine-learning.service snap.immich-distribution.immich-microservices.service"] {
+            #expect(service.split(separator: "\n").contains(Substring(line)), "missing \(line)")
+        }
+        let dropIn = BootUnits.dropIn()
+        #expect(dropIn.contains("\nWants=extlib-net.service\nAfter=extlib-net.service\n"))
+        #expect(!dropIn.contains("Requires="))
+    }
+
+    @Test func optionsAndExecutableReadBackFromTheServiceFile() {
+        for executable in ["/usr/local/bin/extlib-net", "/opt/my tools/extlib-net", "/opt/100%/\"x\"\\y$HOME"] {
+            for healEvery in [nil, Duration.seconds(600)] {
+                let options = BootOptions(wait: .seconds(90), healEvery: healEvery, executable: executable)
+                #expect(BootUnits.recordedOptions(inService: BootUnits.service(options)) == options)
+            }
+        }
+        #expect(BootUnits.execArgument("/opt/my tools/x") == "\"/opt/my tools/x\"")
+        #expect(BootUnits.execArgument("/opt/100%/x") == "/opt/100%%/x")
+        #expect(BootUnits.recordedOptions(inService: "[Service]\nExecStart=/x\n") == nil)
+    }
+
+    @Test func healUnitsOnlyWhenAsked() {
+        #expect(BootUnits.files(for: options()).map(\.path) == [BootUnits.servicePath, BootUnits.dropInPath])
+        let files = BootUnits.files(for: options(healEvery: .seconds(600)))
+        #expect(files.map(\.path) == BootUnits.allPaths)
+        let timer = files[3].contents
+        #expect(timer.contains("\nOnBootSec=10min\nOnUnitActiveSec=10min\n"))
+        #expect(timer.contains("\nWantedBy=timers.target\n"))
+        #expect(files[2].contents.contains("\nExecStart=\(builtExtlibNet) heal --all\n"))
+        #expect(files[2].contents.contains("\nAfter=extlib-net.service network-online.target\n"))
+    }
+}
+
+/// `systemd-analyze verify` on the files `boot enable` writes. It exits 0 on mere warnings (an unknown
+/// key, an unparsable value) unless `--recursive-errors=yes`, so both the status and silence are required.
+@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze"), "needs systemd-analyze"))
+struct BootVerifyTests {
+    /// Runs `systemd-analyze verify --recursive-errors=yes UNITS` with the root's unit folder and
+    /// `stubs` searched first (then the system's own units: network-online.target, multi-user.target).
+    func verify(_ root: BootRoot, stubs: String, _ units: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
+        process.arguments = ["verify", "--recursive-errors=yes"] + units
+        var environment = ProcessInfo.processInfo.environment
+        environment["SYSTEMD_UNIT_PATH"] = "\(root.file(SystemRoot.Known.systemdUnitDirectory)):\(stubs):"
+        environment["SYSTEMD_LOG_COLOR"] = "0"
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// A stand-in for the snap's server unit, so its drop-in is loaded with it.
+    func stubs(_ root: BootRoot) throws -> String {
+        let directory = root.path + "-stubs"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try "[Unit]\nDescription=stand-in\n\n[Service]\nExecStart=/usr/bin/sleep infinity\n"
+            .write(toFile: directory + "/snap.immich-distribution.immich-server.service", atomically: false, encoding: .utf8)
+        return directory
+    }
+
+    @Test func everyWrittenUnitVerifiesCleanly() throws {
+        let root = try BootRoot()
+        let stubs = try stubs(root)
+        defer { root.remove(); try? FileManager.default.removeItem(atPath: stubs) }
+        #expect(FileManager.default.isExecutableFile(atPath: builtExtlibNet), "\(builtExtlibNet)")
+        _ = try installer(root).enable(options(healEvery: .seconds(600)), reload: false)
+        // The service by path; the heal units; the Immich server unit by name, which loads our drop-in and,
+        // recursively, extlib-net.service it wants. The Before= units need not exist: verify says nothing.
+        for units in [[root.file(BootUnits.servicePath)], [BootUnits.healServiceName, BootUnits.healTimerName],
+                      ["snap.immich-distribution.immich-server.service"]] {
+            let (status, output) = try verify(root, stubs: stubs, units)
+            #expect(status == 0 && output.isEmpty, "\(units): status \(status): \(output)")
+        }
+    }
+
+    @Test func brokenUnitsFailVerification() throws {
+        let root = try BootRoot()
+        let stubs = try stubs(root)
+        defer { root.remove(); try? FileManager.default.removeItem(atPath: stubs) }
+        _ = try installer(root).enable(options(), reload: false)
+        let service = root.file(BootUnits.servicePath)
+        let good = try String(contentsOfFile: service, encoding: .utf8)
+        let breakages = [("Type=oneshot", "Type=oneshoot"), ("ExecStart=\(builtExtlibNet)", "ExecStart=/nonexistent/extlib-net"), ("[Service]", "[Servce]")]
+        for (from, to) in breakages {
+            try good.replacingOccurrences(of: from, with: to).write(toFile: service, atomically: false, encoding: .utf8)
+            let (status, output) = try verify(root, stubs: stubs, [service])
+            #expect(status != 0, "\(to) passed: \(output)")
+            // Reached through the drop-in too (proof that verify loads it), except the missing executable:
+            // for units reached recursively, verify checks the configuration, not ExecStart's file.
+            guard !to.hasPrefix("ExecStart") else { continue }
+            let (viaDropIn, _) = try verify(root, stubs: stubs, ["snap.immich-distribution.immich-server.service"])
+            #expect(viaDropIn != 0, "\(to) passed through the drop-in")
+        }
+        try good.write(toFile: service, atomically: false, encoding: .utf8)
+        let dropIn = root.file(BootUnits.dropInPath)
+        try BootUnits.dropIn().replacingOccurrences(of: "Wants=", with: "Wantz=").write(toFile: dropIn, atomically: false, encoding: .utf8)
+        let (status, output) = try verify(root, stubs: stubs, ["snap.immich-distribution.immich-server.service"])
+        #expect(status != 0 && output.contains("Wantz"), "a broken drop-in passed: \(output)")
+    }
+}
+
+@Suite struct BootInstallerTests {
+    func inode(_ path: String) throws -> [String] {
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        return ["\(attributes[.systemFileNumber] ?? "")", "\(attributes[.modificationDate] ?? "")"]
+    }
+
+    @Test func enableWritesAllFiles0644AndTwiceChangesNothing() throws {
+        let root = try BootRoot()
+        defer { root.remove() }
+        let boot = installer(root)
+        let first = try boot.enable(options(healEvery: .seconds(600)), reload: false)
+        #expect(first.changes == BootUnits.allPaths.map { .created(root.file($0)) })
+        for path in BootUnits.allPaths {
+            let attributes = try FileManager.default.attributesOfItem(atPath: root.file(path))
+            #expect(attributes[.posixPermissions] as? Int == 0o644, "\(path)")
+        }
+        let dropInDirectory = try FileManager.default.attributesOfItem(atPath: root.file(BootUnits.dropInDirectory))
+        #expect(dropInDirectory[.posixPermissions] as? Int == 0o755)
+        let before = try BootUnits.allPaths.map { try inode(root.file($0)) }
+        let second = try boot.enable(options(healEvery: .seconds(600)), reload: false)
+        #expect(second.changedNothing)
+        #expect(second.previous == options(healEvery: .seconds(600)))
+        #expect(try BootUnits.allPaths.map { try inode(root.file($0)) } == before, "rewritten")
+    }
+
+    @Test func enableWithoutHealAfterEnableWithItRemovesTheTimer() throws {
+        let root = try BootRoot()
+        defer { root.remove() }
+        let boot = installer(root)
+        _ = try boot.enable(options(healEvery: .seconds(600)), reload: false)
+        let report = try boot.enable(options(wait: .seconds(60)), reload: false)
+        #expect(report.changes.contains(.updated(root.file(BootUnits.servicePath))))
+        #expect(report.changes.contains(.unchanged(root.file(BootUnits.dropInPath))))
+        #expect(report.changes.contains(.removed(root.file(BootUnits.healTimerPath))))
+        #expect(report.previous?.healEvery == .seconds(600))
+        #expect(!root.exists(BootUnits.healServicePath) && !root.exists(BootUnits.healTimerPath))
+        #expect(root.exists(BootUnits.servicePath) && root.exists(BootUnits.dropInPath))
+    }
+
+    @Test(arguments: [false, true])
+    func disableRemovesExactlyWhatEnableWrote(otherDropIn: Bool) throws {
+        let root = try BootRoot()
+        defer { root.remove() }
+        try root.write("[Service]\nExecStart=/bin/true\n", to: "/etc/systemd/system/other.service")
+        if otherDropIn { try root.write("[Unit]\nAfter=other.service\n", to: BootUnits.dropInDirectory + "/other.conf") }
+        let before = try root.snapshot()
+        let boot = installer(root)
+        _ = try boot.enable(options(healEvery: .seconds(600)), reload: false)
+        #expect(try root.snapshot() != before)
+        let report = try boot.disable(reload: false)
+        #expect(report.changes == BootUnits.allPaths.map { .removed(root.file($0)) })
+        #expect(try root.snapshot() == before)
+    }
+
+    @Test func foreignFilesAreNeverOverwrittenNorRemoved() throws {
+        let root = try BootRoot()
+        defer { root.remove() }
+        let mine = "[Timer]\nOnCalendar=daily\n"
+        try root.write(mine, to: BootUnits.healTimerPath)
+        let boot = installer(root)
+        // Not wanted: left alone, with a note.
+        let enabled = try boot.enable(options(), reload: false)
+        #expect(enabled.changes.contains(.keptForeign(root.file(BootUnits.healTimerPath))))
+        let disabledOnce = try boot.disable(reload: false)
+        #expect(disabledOnce.changes == [.keptForeign(root.file(BootUnits.healTimerPath)), .removed(root.file(BootUnits.servicePath)),
+                                         .removed(root.file(BootUnits.dropInPath))])
+        // Wanted: refused before anything is written.
+        #expect(throws: BootError(.foreign(path: root.file(BootUnits.healTimerPath)))) { try boot.enable(options(healEvery: .seconds(600)), reload: false) }
+        #expect(!root.exists(BootUnits.servicePath) && !root.exists(BootUnits.dropInPath))
+        #expect(try String(contentsOfFile: root.file(BootUnits.healTimerPath), encoding: .utf8) == mine)
+        // A symlink at our path is never followed or removed either.
+        try FileManager.default.createSymbolicLink(atPath: root.file(BootUnits.servicePath), withDestinationPath: "/etc/hostname")
+        let disabled = try boot.disable(reload: false)
+        #expect(disabled.changes.contains(.keptForeign(root.file(BootUnits.servicePath))))
+        #expect(disabled.changedNothing)
+    }
+
+    @Test func disableWhenNothingIsEnabledDoesNothing() throws {
+        let root = try BootRoot()
+        defer { root.remove() }
+        let runner = RecordingRunner()
+        let before = try root.snapshot()
+        let report = try installer(root, runner: runner).disable(reload: true)
+        #expect(report.changes.isEmpty && report.changedNothing)
+        #expect(runner.calls.isEmpty)
+        #expect(try root.snapshot() == before)
+    }
+
+    @Test func noReloadRunsNoProcess() throws {
+        let root = try BootRoot()
+        defer { root.remove() }
+        let runner = RecordingRunner()
+        let boot = installer(root, runner: runner, live: true)
+        _ = try boot.enable(options(healEvery: .seconds(600)), reload: false)
+        _ = try boot.enable(options(), reload: false)
+        _ = try boot.disable(reload: false)
+        #expect(runner.calls.isEmpty)
+    }
+
+    @Test func liveSystemReloadsThenEnablesAndDisablesThenReloads() throws {
+        let root = try BootRoot()
+        defer { root.remove() }
+        let runner = RecordingRunner()
+        let boot = installer(root, runner: runner, live: true)
+        let enabled = try boot.enable(options(healEvery: .seconds(600)), reload: true)
+        #expect(enabled.systemctlFailure == nil)
+        #expect(runner.calls == [["/usr/bin/systemctl", "daemon-reload"], ["/usr/bin/systemctl", "enable", "extlib-net.service", "extlib-net-heal.timer"]])
+        _ = try boot.disable(reload: true)
+        #expect(Array(runner.calls.dropFirst(2)) == [["/usr/bin/systemctl", "disable", "--now", "extlib-net.service", "extlib-net-heal.timer"],
+                                                     ["/usr/bin/systemctl", "daemon-reload"]])
+    }
+
+    @Test func anotherRootUsesSystemctlRootAndNoDaemonReload() throws {
+        let root = try BootRoot()
+        defer { root.remove() }
+        let runner = RecordingRunner()
+        let boot = installer(root, runner: runner)
+        _ = try boot.enable(options(healEvery: .seconds(600)), reload: true)
+        _ = try boot.enable(options(), reload: true)
+        _ = try boot.disable(reload: true)
+        let systemctl = ["/usr/bin/systemctl", "--root=\(root.path)"]
+        #expect(runner.calls == [systemctl + ["enable", "extlib-net.service", "extlib-net-heal.timer"],
+                                 systemctl + ["disable", "extlib-net-heal.timer"],
+                                 systemctl + ["enable", "extlib-net.service"],
+                                 systemctl + ["disable", "extlib-net.service"]])
+    }
+
+    @Test func systemctlFailingOrMissingKeepsTheFiles() throws {
+        let root = try BootRoot()
+        defer { root.remove() }
+        let failing = RecordingRunner { $0.first == "enable" ? 1 : 0 }
+        let report = try installer(root, runner: failing, live: true).enable(options(), reload: true)
+        #expect(report.systemctlFailure?.status == .systemctlFailed)
+        #expect(report.systemctlFailure?.description.contains("systemctl enable extlib-net.service failed with status 1") == true)
+        #expect(root.exists(BootUnits.servicePath) && root.exists(BootUnits.dropInPath))
+
+        let missing = try installer(root, runner: RecordingRunner(), systemctl: nil, live: true).disable(reload: true)
+        #expect(missing.systemctlFailure == BootError(.systemctlMissing))
+        #expect(missing.systemctlFailure?.status == .systemctlFailed)
+        #expect(!root.exists(BootUnits.servicePath), "disable removes the files even without systemctl")
+    }
+
+    @Test func statusReportsPresentMissingModifiedAndForeign() throws {
+        let root = try BootRoot()
+        defer { root.remove() }
+        let runner = RecordingRunner()
+        let boot = installer(root, runner: runner)
+        let none = try boot.status()
+        #expect(!none.enabled && none.files.map(\.state) == [.missing, .unused, .unused, .unused])
+        _ = try boot.enable(options(healEvery: .seconds(600)), reload: false)
+        let fresh = try boot.status()
+        #expect(fresh.options == options(healEvery: .seconds(600)))
+        #expect(fresh.files.map(\.state) == [.present, .present, .present, .present])
+        #expect(fresh.isEnabled == nil && runner.calls.isEmpty, "systemctl is only asked on the live system")
+
+        let timer = root.file(BootUnits.healTimerPath)
+        try (try String(contentsOfFile: timer, encoding: .utf8) + "Persistent=true\n").write(toFile: timer, atomically: false, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: root.file(BootUnits.dropInPath))
+        try root.write("[Service]\nExecStart=/bin/true\n", to: BootUnits.healServicePath)
+        #expect(try boot.status().files.map(\.state) == [.present, .missing, .foreign, .modified])
+
+        let live = try installer(root, runner: runner, live: true).status()
+        #expect(runner.calls.map { Array($0.dropFirst()) } == [["is-enabled", "extlib-net.service"], ["is-active", "extlib-net.service"]])
+        #expect(live.isEnabled != nil && live.isActive != nil)
+    }
+}
+
+/// contrib/extlib-net-boot, for hosts without systemd.
+@Suite struct BootScriptTests {
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("contrib/extlib-net-boot").path
+
+    func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func isPosixShell() throws {
+        let text = try String(contentsOfFile: Self.script, encoding: .utf8)
+        #expect(text.hasPrefix("#!/bin/sh\n"))
+        #expect(FileManager.default.isExecutableFile(atPath: Self.script))
+        for shell in ["/bin/sh", "/usr/bin/dash", "/bin/dash"] where FileManager.default.isExecutableFile(atPath: shell) {
+            let (status, output) = try run(shell, ["-n", Self.script])
+            #expect(status == 0, "\(shell) -n: \(output)")
+        }
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/checkbashisms") {
+            let (status, output) = try run("/usr/bin/checkbashisms", [Self.script])
+            #expect(status == 0, "checkbashisms: \(output)")
+        }
+    }
+
+    @Test(arguments: [(nil, "5min", 0), ("90s", "90s", 32), (nil, "5min", 64)] as [(String?, String, Int32)])
+    func callsMountAllWaitAndPassesTheStatusOn(_ wait: String?, _ expected: String, _ exit: Int32) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("extlib-net-script-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let fake = directory + "/fake extlib-net"
+        try "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > \"$(dirname \"$0\")/arguments\"\nexit \(exit)\n"
+            .write(toFile: fake, atomically: false, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake)
+        var environment = ["EXTLIB_NET": fake]
+        if let wait { environment["EXTLIB_NET_WAIT"] = wait }
+        let (status, output) = try run(Self.script, [], environment: environment)
+        #expect(status == exit, "\(output)")
+        #expect(try String(contentsOfFile: directory + "/arguments", encoding: .utf8) == "mount\n--all\n--wait\n\(expected)\n")
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+
+/// `extlib-net boot ...` as users run it, under a scratch --root: no server needed.
+@Suite struct BootCLITests {
+    static let serviceFile = "/etc/systemd/system/extlib-net.service"
+
+    @Test func enableHelpDocumentsOptionsAndExitStatus() async throws {
+        let help = try await CLI.run(["boot", "enable", "--help"])
+        #expect(help.status == 0)
+        for text in ["--wait", "--heal-every", "--no-reload", "--root", "0  done", "1  usage error", "2  a unit file", "3  systemctl"] {
+            #expect(help.output.contains(text), "help lacks '\(text)'")
+        }
+        let top = try await CLI.run(["--help"])
+        #expect(top.output.contains("boot"))
+    }
+
+    @Test(arguments: [
+        (["--wait", "soon"], "--wait must be a duration"),
+        (["--wait", "0"], "--wait must be at least 1s"),
+        (["--heal-every", "30s"], "--heal-every must be at least 1min"),
+        (["--heal-every", "often"], "--heal-every must be a duration"),
+    ])
+    func badDurationsAreUsageErrors(_ arguments: [String], _ message: String) async throws {
+        let scratch = try ScratchRoot()
+        defer { scratch.remove() }
+        let outcome = try await CLI.run(["boot", "enable", "--root", scratch.path, "--no-reload"] + arguments)
+        #expect(outcome.status == 1)
+        #expect(outcome.error.contains(message), "stderr: \(outcome.error)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + Self.serviceFile))
+    }
+
+    @Test func enableStatusDisableWithGlobalOptionsFirst() async throws {
+        let scratch = try ScratchRoot()
+        defer { scratch.remove() }
+        let enabled = try await CLI.run(["--root", scratch.path, "boot", "enable", "--no-reload", "--wait", "2min", "--heal-every", "15min"])
+        #expect(enabled.status == 0, "\(enabled.error)")
+        #expect(enabled.output.contains("extlib-net mount --all"))
+        let service = try String(contentsOfFile: scratch.path + Self.serviceFile, encoding: .utf8)
+        // ExecStart names this very binary, resolved like readlink /proc/self/exe.
+        let resolved = URL(fileURLWithPath: CLI.executable).resolvingSymlinksInPath().path
+        #expect(service.contains("\nExecStart=\(resolved) mount --all --wait 2min\n"), "\(service)")
+        let again = try await CLI.run(["--root=\(scratch.path)", "boot", "enable", "--no-reload", "--wait", "2min", "--heal-every", "15min"])
+        #expect(again.output.contains("already enabled, nothing changed"))
+        let changed = try await CLI.run(["--root", scratch.path, "boot", "enable", "--no-reload"])
+        #expect(changed.output.contains("changed: wait 2min -> 5min; heal timer removed"), "\(changed.output)")
+        let status = try await CLI.run(["--root", scratch.path, "boot", "status", "--json"])
+        #expect(status.status == 0)
+        let json = try status.json()
+        #expect(json["enabled"] as? Bool == true)
+        let states = try #require(json["files"] as? [[String: Any]]).compactMap { $0["state"] as? String }
+        #expect(states == ["present", "present", "not used", "not used"])
+        let disabled = try await CLI.run(["--root", scratch.path, "boot", "disable", "--no-reload"])
+        #expect(disabled.status == 0)
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + Self.serviceFile))
+        let twice = try await CLI.run(["--root", scratch.path, "boot", "disable", "--no-reload"])
+        #expect(twice.output.contains("not enabled, nothing to do"))
+    }
+
+    /// The real `systemctl --root=DIR enable`, which needs no running systemd: it links the unit into
+    /// multi-user.target.wants under DIR.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemctl"), "needs systemctl"))
+    func enableUnderAnotherRootLinksTheUnitWithSystemctl() async throws {
+        let scratch = try ScratchRoot()
+        defer { scratch.remove() }
+        let link = scratch.path + "/etc/systemd/system/multi-user.target.wants/extlib-net.service"
+        let enabled = try await CLI.run(["--root", scratch.path, "boot", "enable"])
+        #expect(enabled.status == 0, "\(enabled.error)")
+        #expect(enabled.output.contains("ran systemctl --root=\(scratch.path) enable extlib-net.service"))
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link) == Self.serviceFile)
+        let disabled = try await CLI.run(["--root", scratch.path, "boot", "disable"])
+        #expect(disabled.status == 0, "\(disabled.error)")
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: link)) == nil)
+    }
+}
