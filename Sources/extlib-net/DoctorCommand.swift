@@ -36,8 +36,7 @@ struct DoctorCommand: ParsableCommand {
 
     func run() throws {
         let (service, store) = try makeService(global)
-        let selection = Selection(names: names, all: names.isEmpty)
-        let definitions = try selection.resolve(in: store)
+        let definitions = try resolveDefinitions(names, all: names.isEmpty, in: store)
         let findings = Doctor(mounter: service.mounter, namespace: namespace).examine(definitions)
         if json {
             let items = findings.map { finding in

@@ -15,15 +15,20 @@ struct Selection: ParsableArguments {
     }
 
     func resolve(in store: MountStore) throws -> [MountDefinition] {
-        let file = try reportingMountStoreErrors { () throws(MountStoreError) in try store.load() }
-        if all { return file.definitions }
-        return try names.map { name in
-            guard let definition = file.definition(named: name) else {
-                StandardStream.error.write("extlib-net: \(MountStoreError.notFound(name: name, path: store.path))\n")
-                throw ExitCode(MountStatus.usage.rawValue)
-            }
-            return definition
+        try resolveDefinitions(names, all: all, in: store)
+    }
+}
+
+/// The named definitions (a usage error names the unknown one), or all of them.
+func resolveDefinitions(_ names: [String], all: Bool, in store: MountStore) throws -> [MountDefinition] {
+    let file = try reportingMountStoreErrors { () throws(MountStoreError) in try store.load() }
+    if all { return file.definitions }
+    return try names.map { name in
+        guard let definition = file.definition(named: name) else {
+            StandardStream.error.write("extlib-net: \(MountStoreError.notFound(name: name, path: store.path))\n")
+            throw ExitCode(MountStatus.usage.rawValue)
         }
+        return definition
     }
 }
 
