@@ -32,6 +32,18 @@ func resolveDefinitions(_ names: [String], all: Bool, in store: MountStore) thro
     }
 }
 
+/// `--wait` of mount and heal: how long each share's retries may go on.
+struct RetryWait: ParsableArguments {
+    @Option(name: .customLong("wait"), help: ArgumentHelp("Keep retrying each share for this long (90, 30s, 2min).", valueName: "duration"))
+    var text: String = "15s"
+
+    func validate() throws {
+        guard DurationText.parse(text) != nil else { throw ValidationError("--wait must be a duration such as 90, 30s or 2min, not '\(text)'") }
+    }
+
+    var duration: Duration { DurationText.parse(text)! }
+}
+
 func makeService(_ global: GlobalOptions) throws -> (MountService, MountStore) {
     let root = try global.systemRoot()
     let logger = global.makeLogger()
@@ -64,12 +76,7 @@ struct Mount: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var selection: Selection
 
-    @Option(help: ArgumentHelp("Keep retrying for this long (90, 30s, 2min).", valueName: "duration"))
-    var wait: String = "15s"
-
-    func validate() throws {
-        guard DurationText.parse(wait) != nil else { throw ValidationError("--wait must be a duration such as 90, 30s or 2min, not '\(wait)'") }
-    }
+    @OptionGroup var wait: RetryWait
 
     func run() throws {
         let (service, store) = try makeService(global)
@@ -82,7 +89,7 @@ struct Mount: ParsableCommand {
         defer { withExtendedLifetime(lock) {} }
         // Several shares on a terminal: one line each, redrawn in place. Otherwise one line per failed attempt.
         let board = definitions.count > 1 ? MountProgressBoard.forStandardError(names: definitions.map(\.name)) : nil
-        let results = service.mount(definitions, wait: DurationText.parse(wait)!) { event in
+        let results = service.mount(definitions, wait: wait.duration) { event in
             if let board { return board.handle(event) }
             if case .attemptFailed(_, let line) = event { StandardStream.error.write(line + "\n") }
         }
@@ -188,19 +195,14 @@ struct Heal: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var selection: Selection
 
-    @Option(help: ArgumentHelp("Keep retrying each remount for this long (90, 30s, 2min).", valueName: "duration"))
-    var wait: String = "15s"
-
-    func validate() throws {
-        guard DurationText.parse(wait) != nil else { throw ValidationError("--wait must be a duration such as 90, 30s or 2min, not '\(wait)'") }
-    }
+    @OptionGroup var wait: RetryWait
 
     func run() throws {
         let (service, store) = try makeService(global)
         let definitions = try selection.resolve(in: store)
         let lock = try holdingLock(service)
         defer { withExtendedLifetime(lock) {} }
-        let outcomes = Healer(service: service).heal(definitions, wait: DurationText.parse(wait)!) { StandardStream.error.write($0 + "\n") }
+        let outcomes = Healer(service: service).heal(definitions, wait: wait.duration) { StandardStream.error.write($0 + "\n") }
         for (definition, outcome) in zip(definitions, outcomes) {
             switch outcome {
             case .healthy: StandardStream.output.write("\(definition.name): healthy, left alone\n")

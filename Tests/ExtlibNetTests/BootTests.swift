@@ -130,20 +130,9 @@ struct BootVerifyTests {
     /// Runs `systemd-analyze verify --recursive-errors=yes UNITS` with the root's unit folder and
     /// `stubs` searched first (then the system's own units: network-online.target, multi-user.target).
     func verify(_ root: BootRoot, stubs: String, _ units: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
-        process.arguments = ["verify", "--recursive-errors=yes"] + units
-        var environment = ProcessInfo.processInfo.environment
-        environment["SYSTEMD_UNIT_PATH"] = "\(root.file(SystemRoot.Known.systemdUnitDirectory)):\(stubs):"
-        environment["SYSTEMD_LOG_COLOR"] = "0"
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try runCapturingOutput("/usr/bin/systemd-analyze", ["verify", "--recursive-errors=yes"] + units, environment: [
+            "SYSTEMD_UNIT_PATH": "\(root.file(SystemRoot.Known.systemdUnitDirectory)):\(stubs):", "SYSTEMD_LOG_COLOR": "0",
+        ])
     }
 
     /// A stand-in for the snap's server unit, so its drop-in is loaded with it.
@@ -363,35 +352,37 @@ struct BootVerifyTests {
     }
 }
 
+/// Runs a program with these variables added to the test's environment; its exit status and its
+/// standard output and error together.
+func runCapturingOutput(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
 /// contrib/extlib-net-boot, for hosts without systemd.
 @Suite struct BootScriptTests {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("contrib/extlib-net-boot").path
-
-    func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
 
     @Test func isPosixShell() throws {
         let text = try String(contentsOfFile: Self.script, encoding: .utf8)
         #expect(text.hasPrefix("#!/bin/sh\n"))
         #expect(FileManager.default.isExecutableFile(atPath: Self.script))
         for shell in ["/bin/sh", "/usr/bin/dash", "/bin/dash"] where FileManager.default.isExecutableFile(atPath: shell) {
-            let (status, output) = try run(shell, ["-n", Self.script])
+            let (status, output) = try runCapturingOutput(shell, ["-n", Self.script])
             #expect(status == 0, "\(shell) -n: \(output)")
         }
         if FileManager.default.isExecutableFile(atPath: "/usr/bin/checkbashisms") {
-            let (status, output) = try run("/usr/bin/checkbashisms", [Self.script])
+            let (status, output) = try runCapturingOutput("/usr/bin/checkbashisms", [Self.script])
             #expect(status == 0, "checkbashisms: \(output)")
         }
     }
@@ -407,7 +398,7 @@ struct BootVerifyTests {
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake)
         var environment = ["EXTLIB_NET": fake]
         if let wait { environment["EXTLIB_NET_WAIT"] = wait }
-        let (status, output) = try run(Self.script, [], environment: environment)
+        let (status, output) = try runCapturingOutput(Self.script, [], environment: environment)
         #expect(status == exit, "\(output)")
         #expect(try String(contentsOfFile: directory + "/arguments", encoding: .utf8) == "mount\n--all\n--wait\n\(expected)\n")
     }

@@ -119,7 +119,7 @@ import Testing
 
     @Test func theLineProtocolRoundTripsHostilePaths() {
         let path = "/r/a b\\c\td\nü.jpg"
-        let line = "file 0 644 0 \(ImmichView.escape(path))"
+        let line = "file 0 644 0 \(MountInfo.escape(path))"
         #expect(!line.dropFirst().contains("\n"))
         guard case .success(let report) = ImmichView.parse(line + "\n", status: 0) else { Issue.record("no report"); return }
         #expect(report.files.first?.path == path)

@@ -56,17 +56,17 @@ public struct ImmichView: Sendable {
         public let error: Errno?
     }
 
+    /// A folder that could not be listed.
+    public struct UnlistableFolder: Sendable, Equatable {
+        public let path: String
+        public let error: Errno
+    }
+
     public struct Report: Sendable, Equatable {
         /// Whether `mountPoint` is in the namespace's mount table; `nil` when not asked.
         public var visible: Bool?
         public var files: [SampledFile] = []
-        /// Folders that could not be listed.
-        public var unlistable: [(path: String, error: Errno)] = []
-
-        public static func == (a: Report, b: Report) -> Bool {
-            a.visible == b.visible && a.files == b.files && a.unlistable.map(\.path) == b.unlistable.map(\.path)
-                && a.unlistable.map(\.error) == b.unlistable.map(\.error)
-        }
+        public var unlistable: [UnlistableFolder] = []
     }
 
     public enum Failure: Error, Equatable, CustomStringConvertible {
@@ -110,7 +110,7 @@ public struct ImmichView: Sendable {
                 report.files.append(SampledFile(path: MountInfo.unescape(fields[4]), owner: owner, mode: mode, error: code == 0 ? nil : Errno(rawValue: code)))
             case "unlistable" where fields.count >= 3:
                 guard let code = Int32(fields[1]) else { continue }
-                report.unlistable.append((MountInfo.unescape(line.split(separator: " ", maxSplits: 2)[2]), Errno(rawValue: code)))
+                report.unlistable.append(UnlistableFolder(path: MountInfo.unescape(line.split(separator: " ", maxSplits: 2)[2]), error: Errno(rawValue: code)))
             case "failed" where fields.count >= 3:
                 let code = Errno(rawValue: Int32(fields[2]) ?? 0)
                 if fields[1] == "namespace" {
@@ -128,17 +128,6 @@ public struct ImmichView: Sendable {
         return .success(report)
     }
 
-    /// Space, backslash and control bytes as `\ooo`, like mountinfo (MountInfo.unescape reverses it).
-    static func escape(_ path: String) -> String {
-        return String(decoding: Array(path.utf8).flatMap { byte -> [UInt8] in
-            if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\\") || byte < 0x20 || byte == 0x7F {
-                let octal = String(byte, radix: 8)
-                return Array(("\\" + String(repeating: "0", count: 3 - octal.count) + octal).utf8)
-            }
-            return [byte]
-        }, as: UTF8.self)
-    }
-
     // MARK: the child
 
     /// The child's work; writes the line protocol to standard output and returns the exit status.
@@ -146,14 +135,14 @@ public struct ImmichView: Sendable {
         if let namespace = request.namespace {
             let fd = open(namespace, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else {
-                write("failed namespace \(errno) \(escape(namespace))\n")
+                write("failed namespace \(errno) \(MountInfo.escape(namespace))\n")
                 return 3
             }
             let entered = extlib_net_enter_mount_namespace(fd)
             let enterError = errno
             close(fd)
             guard entered == 0 else {
-                write("failed namespace \(enterError) \(escape(namespace))\n")
+                write("failed namespace \(enterError) \(MountInfo.escape(namespace))\n")
                 return 3
             }
         }
@@ -180,7 +169,7 @@ public struct ImmichView: Sendable {
             let folder = folders.removeFirst()
             visited += 1
             guard let directory = opendir(folder) else {
-                write("unlistable \(errno) \(escape(folder))\n")
+                write("unlistable \(errno) \(MountInfo.escape(folder))\n")
                 continue
             }
             defer { closedir(directory) }
@@ -200,7 +189,7 @@ public struct ImmichView: Sendable {
                     folders.append(path)
                 case S_IFREG:
                     sampled += 1
-                    write("file \(info.st_uid) \(String(info.st_mode & 0o7777, radix: 8)) \(readError(path)) \(escape(path))\n")
+                    write("file \(info.st_uid) \(String(info.st_mode & 0o7777, radix: 8)) \(readError(path)) \(MountInfo.escape(path))\n")
                 default:
                     continue
                 }

@@ -47,6 +47,17 @@ public enum MountInfo {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// Space, backslash and control bytes as `\ooo`, like mountinfo (unescape reverses it).
+    public static func escape(_ path: String) -> String {
+        return String(decoding: Array(path.utf8).flatMap { byte -> [UInt8] in
+            if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\\") || byte < 0x20 || byte == 0x7F {
+                let octal = String(byte, radix: 8)
+                return Array(("\\" + String(repeating: "0", count: 3 - octal.count) + octal).utf8)
+            }
+            return [byte]
+        }, as: UTF8.self)
+    }
+
     private static func octalByte(_ digits: ArraySlice<UInt8>) -> UInt8? {
         guard digits.count == 3 else { return nil }
         var value = 0
