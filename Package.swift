@@ -11,7 +11,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
-        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
@@ -47,10 +46,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Child processes for the tests: own process group, clean signals, a deadline on every wait.
+        .target(name: "TestSupport", dependencies: ["ExtlibNet"], path: "Tests/TestSupport"),
         .testTarget(
             name: "ExtlibNetTests",
             dependencies: [
                 "ExtlibNet",
+                "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
@@ -59,7 +61,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "ExtlibNet",
-                .product(name: "Subprocess", package: "swift-subprocess"),
+                "TestSupport",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),

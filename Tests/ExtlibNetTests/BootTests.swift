@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import TestSupport
 import Testing
 @testable import ExtlibNet
 
@@ -355,17 +356,9 @@ struct BootVerifyTests {
 /// Runs a program with these variables added to the test's environment; its exit status and its
 /// standard output and error together.
 func runCapturingOutput(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    let outcome = try Child.runBlocking(executable, arguments, environment: environment, capture: .merged, timeout: .seconds(60))
+    #expect(!outcome.timedOut, "\(executable) \(arguments) did not end within a minute")
+    return (outcome.status, outcome.output)
 }
 
 /// contrib/extlib-net-boot, for hosts without systemd.

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import TestSupport
 import Testing
 @testable import ExtlibNet
 
@@ -144,8 +145,59 @@ import Glibc
         #expect(ContinuousClock.now - started < .seconds(2))
     }
 
+    /// Dispatch worker threads block most signals; a helper started from one must not inherit that,
+    /// or SIGTERM (systemd stopping the unit, a user's kill) would not reach it.
+    @Test func childrenStartWithNoBlockedSignals() {
+        let result = BlockingCall(on: DispatchQueue(label: "blocked")) { () -> ProcessResult in
+            var all = sigset_t()
+            sigfillset(&all)
+            pthread_sigmask(SIG_BLOCK, &all, nil)
+            defer {
+                var none = sigset_t()
+                sigemptyset(&none)
+                pthread_sigmask(SIG_SETMASK, &none, nil)
+            }
+            // grep itself, not through sh: dash clears its signal mask when it starts.
+            return self.runner.run("/bin/grep", ["-E", "^Sig(Blk|Ign):", "/proc/self/status"], secret: nil, until: .after(.seconds(5)))
+        }.wait(until: .after(.seconds(10)))
+        #expect(result?.status == 0)
+        let masks = Dictionary(uniqueKeysWithValues: (result?.standardError ?? "").split(separator: "\n").compactMap { line -> (String, UInt64)? in
+            let parts = line.split(separator: "\t")
+            return parts.count == 2 ? (String(parts[0]), UInt64(parts[1], radix: 16) ?? .max) : nil
+        })
+        #expect(masks["SigBlk:"] == 0, "\(String(describing: result))")
+        // Standard signals 1...31 at their defaults (glibc keeps two of its own real-time signals apart).
+        #expect(masks["SigIgn:"].map { $0 & 0x7fff_ffff } == 0, "\(String(describing: result))")
+    }
+
     @Test func missingProgram() {
         let result = runner.run("/nonexistent/mount.cifs", [], secret: nil, until: .after(.seconds(1)))
         #expect(result.status == 127)
+    }
+}
+
+/// The tests' own child processes (Tests/TestSupport): a hung child never hangs the test run.
+@Suite struct TestChildTests {
+    @Test func aGrandchildHoldingTheOutputIsKilledAtTheDeadline() throws {
+        let started = ContinuousClock.now
+        let outcome = try Child.runBlocking("/bin/sh", ["-c", "sleep 30 & echo started"], timeout: .milliseconds(500))
+        #expect(outcome.timedOut)
+        #expect(outcome.output == "started\n")
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
+    @Test func statusOutputErrorAndInput() throws {
+        let outcome = try Child.runBlocking("/bin/sh", ["-c", "read line; echo \"out $line\"; echo err >&2; exit 3"], input: "typed\n")
+        #expect(!outcome.timedOut)
+        #expect(outcome.status == 3)
+        #expect(outcome.output == "out typed\n")
+        #expect(outcome.error == "err\n")
+    }
+
+    @Test func signalReachesTheChildAndIsReported() throws {
+        let child = try Child.start("/bin/sleep", ["30"], capture: .none)
+        child.signal(SIGTERM)
+        let outcome = child.wait(timeout: .seconds(5))
+        #expect(outcome.status == 128 + SIGTERM && !outcome.timedOut)
     }
 }

@@ -1,5 +1,6 @@
 import ExtlibNet
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -101,8 +102,8 @@ struct ScratchRoot {
         var runs: [Duration] = []
         for index in 0..<3 {
             let started = ContinuousClock.now
-            var status: Int32 = 0
-            waitpid(try spawnAdd(root: scratch.path, name: "base\(index)", password: "p"), &status, 0)
+            let outcome = try await spawnAdd(root: scratch.path, name: "base\(index)", password: "p").finish(timeout: CLI.limit)
+            #expect(outcome.status == 0 && !outcome.timedOut)
             runs.append(ContinuousClock.now - started)
         }
         let typical = runs.sorted()[1]
@@ -111,12 +112,12 @@ struct ScratchRoot {
         var killed = 0
         for iteration in 0..<120 {
             let before = try scratch.store.load().credentials.map(\.name)
-            let pid = try spawnAdd(root: scratch.path, name: "c\(iteration)", password: "pw,\(iteration)")
+            let child = try spawnAdd(root: scratch.path, name: "c\(iteration)", password: "pw,\(iteration)")
             usleep(UInt32.random(in: 0...window))
-            kill(pid, SIGKILL)
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
-            if status & 0x7f == SIGKILL { killed += 1 }
+            child.signal(SIGKILL)
+            let outcome = await child.finish(timeout: CLI.limit)
+            #expect(!outcome.timedOut)
+            if outcome.status == 128 + SIGKILL { killed += 1 }
 
             var info = stat()
             #expect(lstat(scratch.credentialsFile, &info) == 0)
@@ -134,28 +135,9 @@ struct ScratchRoot {
         #expect(landed > 0)
     }
 
-    /// `extlib-net credentials add` with the password on a pipe; returns the child's pid.
-    private func spawnAdd(root: String, name: String, password: String) throws -> pid_t {
-        CLI.ignoreBrokenPipes
-        var pipeFDs: [Int32] = [0, 0]
-        #expect(pipe(&pipeFDs) == 0)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, pipeFDs[0], 0)
-        posix_spawn_file_actions_addclose(&actions, pipeFDs[1])
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        let arguments = [CLI.executable, "credentials", "add", name, "--user", "u", "--password-stdin", "--root", root]
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, CLI.executable, &actions, nil, &argv, environ)
-        close(pipeFDs[0])
-        _ = password.withCString { write(pipeFDs[1], $0, strlen($0)) }
-        close(pipeFDs[1])
-        #expect(result == 0)
-        return pid
+    /// `extlib-net credentials add` with the password on standard input.
+    private func spawnAdd(root: String, name: String, password: String) throws -> Child {
+        try Child.start(CLI.executable, ["credentials", "add", name, "--user", "u", "--password-stdin", "--root", root], input: password, capture: .none)
     }
 
     @Test func exampleFileParses() throws {

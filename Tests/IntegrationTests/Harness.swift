@@ -2,8 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import Subprocess
-import SystemPackage
+import TestSupport
 import Testing
 
 /// The built `extlib-net`, run as users run it.
@@ -32,28 +31,19 @@ enum CLI {
         return directory.appendingPathComponent("extlib-net").path
     }()
 
-    /// The crash test writes passwords to a pipe of a child it may kill: EPIPE, not death by SIGPIPE.
-    static let ignoreBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN) }()
+    /// Longer than any command may take, short of hanging the test run.
+    static let limit: Duration = .seconds(120)
 
     /// Runs `extlib-net ARGUMENTS`, inside network namespace `namespace` when given.
-    static func run(_ arguments: [String], namespace: String? = nil, input: String? = nil, environment: [String: String] = [:]) async throws -> Outcome {
+    static func run(_ arguments: [String], namespace: String? = nil, input: String? = nil, environment: [String: String] = [:],
+                    sourceLocation: SourceLocation = #_sourceLocation) async throws -> Outcome {
         let command: [String] = (namespace.map { ["/usr/sbin/ip", "netns", "exec", $0] } ?? []) + [executable] + arguments
-        var updates: [Environment.Key: String?] = [:]
-        for (key, value) in environment { updates[Environment.Key(stringLiteral: key)] = value }
-        let started = ContinuousClock.now
-        // Standard input is a file, not a pipe: a command may rightly exit before reading it (a usage
-        // error), and a pipe write would then fail with EPIPE, which swift-subprocess does not survive.
-        let inputFile = try FileDescriptor.temporaryInput(input ?? "")
-        let result = try await Subprocess.run(
-            .path(FilePath(command[0])), arguments: Arguments(Array(command.dropFirst())),
-            environment: .inherit.updating(updates),
-            input: .fileDescriptor(inputFile, closeAfterSpawningProcess: true), output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
-        let elapsed = ContinuousClock.now - started
-        guard case .exited(let code) = result.terminationStatus else {
-            Issue.record("extlib-net \(arguments) ended by \(result.terminationStatus)")
-            return Outcome(status: -1, output: result.standardOutput, error: result.standardError, elapsed: elapsed)
+        let outcome = try await Child.run(command[0], Array(command.dropFirst()), environment: environment, input: input ?? "", timeout: limit)
+        if outcome.timedOut {
+            Issue.record("extlib-net \(arguments) did not end within \(limit); killed. Output: \(outcome.output) Errors: \(outcome.error)",
+                         sourceLocation: sourceLocation)
         }
-        return Outcome(status: code, output: result.standardOutput, error: result.standardError, elapsed: elapsed)
+        return Outcome(status: outcome.status, output: outcome.output, error: outcome.error, elapsed: outcome.elapsed)
     }
 }
 
@@ -98,20 +88,6 @@ enum Testbed {
 
     static func password() throws -> String {
         try String(contentsOfFile: try value("SMB_PASSWORD_FILE"), encoding: .utf8)
-    }
-}
-
-extension FileDescriptor {
-    /// An unlinked temporary file holding `text`, open for reading from its start.
-    static func temporaryInput(_ text: String) throws -> FileDescriptor {
-        var template = Array("/tmp/extlib-net-input.XXXXXX".utf8CString)
-        let fd = mkstemp(&template)
-        guard fd >= 0 else { throw Errno(rawValue: errno) }
-        unlink(template)
-        let descriptor = FileDescriptor(rawValue: fd)
-        _ = try descriptor.writeAll(Array(text.utf8))
-        _ = try descriptor.seek(offset: 0, from: .start)
-        return descriptor
     }
 }
 

@@ -1,16 +1,13 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The doctor's child process and heal / doctor end to end on the host, under a scratch --root: real
 /// setns into namespaces made here, real capability dropping, real file permissions.
 @Suite(.serialized) struct HealthCLITests {
     func shell(_ command: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(command)")
+        let outcome = try Child.runBlocking("/bin/sh", ["-c", command], capture: .merged, timeout: .seconds(30))
+        #expect(outcome.status == 0, "\(command): \(outcome.output)")
     }
 
     @Test func readsFilesAsImmichWouldWithoutDACOverride() async throws {
@@ -35,16 +32,13 @@ import Testing
         let point = scratch.path + "/point"
         try FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)
         // A namespace made before the mount (private propagation) never sees it.
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
-        holder.arguments = ["--mount", "--propagation", "private", "sleep", "60"]
-        try holder.run()
-        defer { holder.terminate() }
+        let holder = try Child.start("/usr/bin/unshare", ["--mount", "--propagation", "private", "sleep", "60"], capture: .none)
+        defer { holder.stop() }
         try await Task.sleep(for: .milliseconds(300))
         try shell("mount -t tmpfs extlib-net-test '\(point)'")
         defer { try? shell("umount '\(point)'") }
 
-        let outside = try await CLI.run(["__immich-view", "--namespace", "/proc/\(holder.processIdentifier)/ns/mnt", "--mount-point", point])
+        let outside = try await CLI.run(["__immich-view", "--namespace", "/proc/\(holder.pid)/ns/mnt", "--mount-point", point])
         #expect(outside.status == 0, "\(outside.error)")
         #expect(outside.output == "visible 0\n")
         let inside = try await CLI.run(["__immich-view", "--namespace", "/proc/self/ns/mnt", "--mount-point", point])

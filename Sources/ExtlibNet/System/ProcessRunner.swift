@@ -72,7 +72,7 @@ public struct SystemProcessRunner: ProcessRunner {
             envp.forEach { free($0) }
         }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+        let spawned = SpawnAttributes().withUnsafePointer { posix_spawn(&pid, executable, &actions, $0, argv, envp) }
         close(errorPipe[1])
         if let secret {
             close(secretPipe[0])

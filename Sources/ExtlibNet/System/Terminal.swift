@@ -49,15 +49,20 @@ public enum PasswordInput {
         guard tcgetattr(0, &saved) == 0 else { throw .noTerminal }
         var quiet = saved
         quiet.c_lflag &= ~tcflag_t(ECHO)
-        StandardStream.error.write(text)
+        // Echo off (dropping stale type-ahead) before the prompt shows: input typed in answer to the
+        // prompt then can neither be echoed nor discarded by a later flush.
         tcsetattr(0, TCSAFLUSH, &quiet)
+        StandardStream.error.write(text)
         defer {
-            tcsetattr(0, TCSAFLUSH, &saved)
+            tcsetattr(0, TCSANOW, &saved)
             StandardStream.error.write("\n")
         }
         var bytes: [UInt8] = []
         var byte: UInt8 = 0
-        while Glibc.read(0, &byte, 1) == 1, byte != 10 {
+        while true {
+            let count = Glibc.read(0, &byte, 1)
+            if count < 0, errno == EINTR { continue }
+            guard count == 1, byte != 10 else { break }
             bytes.append(byte)
             if bytes.count > maximumBytes { throw .tooLong(limit: maximumBytes) }
         }
