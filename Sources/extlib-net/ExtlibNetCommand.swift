@@ -17,6 +17,7 @@ struct ExtlibNetCommand: ParsableCommand {
 
             Usage errors exit with status 1.
             """,
+        version: ExtlibNetVersion.current,
         subcommands: [Discover.self, CredentialsCommand.self, Add.self, List.self, Remove.self, Mount.self, Unmount.self, Status.self, Heal.self,
                       BootCommand.self, DoctorCommand.self, ImmichViewChild.self]
     )

@@ -1,3 +1,4 @@
+import ExtlibNet
 import Testing
 
 /// Argument handling of the real executable: no server needed.
@@ -19,6 +20,12 @@ import Testing
         #expect(help.status == 0)
         #expect(help.output.contains("discover"))
         #expect(help.output.contains("Immich"))
+    }
+
+    @Test func versionIsPrinted() async throws {
+        let version = try await CLI.run(["--version"])
+        #expect(version.status == 0)
+        #expect(version.output == ExtlibNetVersion.current + "\n")
     }
 
     @Test(arguments: [

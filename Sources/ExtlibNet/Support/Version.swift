@@ -1,0 +1,4 @@
+/// The version `extlib-net --version` prints; raised with each release.
+public enum ExtlibNetVersion {
+    public static let current = "0.3.0"
+}
