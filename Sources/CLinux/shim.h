@@ -1,10 +1,19 @@
 #ifndef EXTLIB_NET_CLINUX_SHIM_H
 #define EXTLIB_NET_CLINUX_SHIM_H
-/* Linux calls Swift's Glibc module does not offer: setns is only declared with _GNU_SOURCE, and
- * capget/capset and syscall are variadic or absent. Used by the doctor's child process only. */
+/* Linux calls Swift's Glibc module does not offer: setns and posix_spawn_file_actions_addclosefrom_np
+ * are only declared with _GNU_SOURCE, and capget/capset and syscall are variadic or absent. */
 #include <linux/capability.h>
+#include <spawn.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+/* glibc 2.34 and later. */
+extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
+
+/* Makes the child close every descriptor from `from` up before it runs the program. */
+static inline int extlib_net_spawn_close_from(posix_spawn_file_actions_t *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
+}
 
 #define EXTLIB_NET_CLONE_NEWNS 0x00020000
 extern int setns(int fd, int nstype);

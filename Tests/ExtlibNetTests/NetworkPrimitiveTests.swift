@@ -170,6 +170,20 @@ import Glibc
         #expect(masks["SigIgn:"].map { $0 & 0x7fff_ffff } == 0, "\(String(describing: result))")
     }
 
+    /// A descriptor opened elsewhere without close-on-exec (a script being written, which would then
+    /// fail to run with ETXTBSY) never reaches a helper; the secret's descriptor 3 still does.
+    @Test func strayDescriptorsNeverReachTheChild() {
+        let stray = open("/dev/null", O_RDONLY)
+        let high = dup2(stray, 57)
+        close(stray)
+        defer { close(high) }
+        let result = runner.run("/bin/sh", ["-c", "[ -e /proc/self/fd/57 ] && echo leaked || echo closed; [ -e /proc/self/fd/3 ] && echo secret; cat <&3 >/dev/null"],
+                                secret: Secret("x"), until: .after(.seconds(5)))
+        #expect(result.standardError == "closed\nsecret\n")
+        let child = try? Child.runBlocking("/bin/sh", ["-c", "[ -e /proc/self/fd/57 ] && echo leaked || echo closed"])
+        #expect(child?.output == "closed\n")
+    }
+
     @Test func missingProgram() {
         let result = runner.run("/nonexistent/mount.cifs", [], secret: nil, until: .after(.seconds(1)))
         #expect(result.status == 127)

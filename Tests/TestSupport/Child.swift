@@ -112,17 +112,12 @@ public final class Child: @unchecked Sendable {
         }
 
         let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0.key)=\($0.value)" }
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp = variables.map { strdup($0) } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var pid: pid_t = 0
-        let spawned = SpawnAttributes(newProcessGroup: true).withUnsafePointer { posix_spawn(&pid, executable, &actions, $0, argv, envp) }
-        guard spawned == 0, pid > 0 else {
+        let pid: pid_t
+        switch SpawnAttributes(newProcessGroup: true).spawn(executable, arguments, environment: variables, actions: &actions) {
+        case .success(let child): pid = child
+        case .failure(let error):
             ours.forEach { close($0) }
-            throw ChildSpawnError(command: command, code: spawned)
+            throw ChildSpawnError(command: command, code: error.rawValue)
         }
         return Child(pid: pid, command: command, outputChannel: outputChannel, errorChannel: errorChannel)
     }

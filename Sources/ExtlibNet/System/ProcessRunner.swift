@@ -65,14 +65,7 @@ public struct SystemProcessRunner: ProcessRunner {
             posix_spawn_file_actions_adddup2(&actions, secretPipe[0], Self.secretDescriptor)
             environment.append("PASSWD_FD=\(Self.secretDescriptor)")
         }
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp = environment.map { strdup($0) } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var pid: pid_t = 0
-        let spawned = SpawnAttributes().withUnsafePointer { posix_spawn(&pid, executable, &actions, $0, argv, envp) }
+        let spawned = SpawnAttributes().spawn(executable, arguments, environment: environment, closingFrom: Self.secretDescriptor + 1, actions: &actions)
         close(errorPipe[1])
         if let secret {
             close(secretPipe[0])
@@ -81,7 +74,11 @@ public struct SystemProcessRunner: ProcessRunner {
             shutdown(secretPipe[1], Int32(SHUT_WR))
             close(secretPipe[1])
         }
-        guard spawned == 0 else { return ProcessResult(status: 127, standardError: "\(executable): \(Errno(rawValue: spawned))") }
+        let pid: pid_t
+        switch spawned {
+        case .success(let child): pid = child
+        case .failure(let error): return ProcessResult(status: 127, standardError: "\(executable): \(error)")
+        }
 
         var output: [UInt8] = []
         var timedOut = false

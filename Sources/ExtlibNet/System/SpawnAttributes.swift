@@ -1,10 +1,13 @@
+import CLinux
+import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
 
-/// Owns one `posix_spawnattr_t` that gives a child a clean signal state.
+/// Spawns children with a clean signal state (it owns the `posix_spawnattr_t` for that).
 ///
 /// Threads of a dispatch pool block most signals, and a spawned child inherits its spawner's mask:
 /// a mount helper started from a worker thread would then ignore SIGTERM (from systemd stopping the
@@ -35,8 +38,21 @@ public final class SpawnAttributes {
 
     deinit { posix_spawnattr_destroy(&attributes) }
 
-    /// Calls `body` with the attributes, for `posix_spawn`.
-    public func withUnsafePointer<Result>(_ body: (UnsafePointer<posix_spawnattr_t>) throws -> Result) rethrows -> Result {
-        try Swift.withUnsafePointer(to: &attributes, body)
+    /// `posix_spawn` with these attributes: argv is `executable` then `arguments`; `environment`
+    /// ("NAME=value" each) is the child's whole environment. The child keeps descriptors 0 up to
+    /// `closingFrom` - 1 and closes the rest: a descriptor another thread opened without
+    /// close-on-exec (a script being written, say) never leaks into it.
+    public func spawn(_ executable: String, _ arguments: [String], environment: [String], closingFrom: Int32 = 3,
+                      actions: inout posix_spawn_file_actions_t) -> Result<pid_t, Errno> {
+        extlib_net_spawn_close_from(&actions, closingFrom)
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup($0) } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let code = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        return code == 0 ? .success(pid) : .failure(Errno(rawValue: code))
     }
 }
