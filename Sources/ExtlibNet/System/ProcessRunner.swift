@@ -69,8 +69,9 @@ public struct SystemProcessRunner: ProcessRunner {
         close(errorPipe[1])
         if let secret {
             close(secretPipe[0])
-            // A password of at most a few hundred bytes fits the pipe's buffer: this never blocks.
-            secret.withCString { pointer in _ = write(secretPipe[1], pointer, strlen(pointer)) }
+            // A password of at most a few hundred bytes fits the socket's buffer: this never blocks. A
+            // helper that exits without reading it (a usage error) gives EPIPE, never a SIGPIPE that kills us.
+            secret.withCString { pointer in _ = send(secretPipe[1], pointer, strlen(pointer), Int32(MSG_NOSIGNAL)) }
             shutdown(secretPipe[1], Int32(SHUT_WR))
             close(secretPipe[1])
         }
