@@ -18,7 +18,7 @@ let package = Package(
         // System libraries: a modulemap and a shim header each, nothing else.
         // No pkgConfig here: its --libs would link libsmbclient, which is dlopen'ed instead.
         .systemLibrary(name: "CSMBClient"),
-        // setns and capabilities for the doctor's child process (no library to link).
+        // setns and capabilities for the doctor's child, closefrom for spawned children (no library to link).
         .systemLibrary(name: "CLinux"),
         .systemLibrary(
             name: "CNFS",
