@@ -1,7 +1,13 @@
 import ArgumentParser
 import ExtlibNet
 
-let bootExitStatusHelp = "Exit status:\n" + BootStatus.allCases.map { "  \($0.rawValue)  \($0.meaning)" }.joined(separator: "\n")
+/// Which rows of the one table boot uses, then the table.
+let bootExitStatusHelp = """
+    Exits 16 when a unit file cannot be read, written or removed, or a file extlib-net did not write is in \
+    the way; 2 when systemctl is missing or failed (the unit files were written or removed all the same).
+
+    \(ExitStatus.helpText)
+    """
 
 struct BootCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,16 +27,6 @@ struct BootCommand: ParsableCommand {
 
     static func installer(_ global: GlobalOptions) throws -> BootInstaller {
         BootInstaller(root: try global.systemRoot(), logger: global.makeLogger())
-    }
-
-    /// Runs `body`, turning boot errors into a message and their documented exit status.
-    static func reportingErrors<T>(_ body: () throws(BootError) -> T) throws -> T {
-        do {
-            return try body()
-        } catch {
-            StandardStream.error.write("extlib-net: \(error)\n")
-            throw ExitCode(error.status.rawValue)
-        }
     }
 
     static func printChanges(_ report: BootReport) {
@@ -56,9 +52,7 @@ struct BootCommand: ParsableCommand {
 
     /// After the files were handled: systemctl's failure, where to go from here, and the exit status.
     static func finish(_ report: BootReport) throws {
-        guard let failure = report.systemctlFailure else { return }
-        StandardStream.error.write("extlib-net: \(failure)\n")
-        throw ExitCode(failure.status.rawValue)
+        if let failure = report.systemctlFailure { throw failure }
     }
 
     struct Enable: ParsableCommand {
@@ -107,11 +101,10 @@ struct BootCommand: ParsableCommand {
         func run() throws {
             let installer = try BootCommand.installer(global)
             guard let executable = BootInstaller.currentExecutable() else {
-                StandardStream.error.write("extlib-net: cannot read /proc/self/exe to find this binary's path for ExecStart=\n")
-                throw ExitCode(BootStatus.fileProblem.rawValue)
+                throw CommandFailure(.system, "cannot read /proc/self/exe to find this binary's path for ExecStart=; is /proc mounted?")
             }
             let options = BootOptions(wait: DurationText.parse(wait)!, healEvery: healEvery.flatMap(DurationText.parse), executable: executable)
-            let report = try BootCommand.reportingErrors { () throws(BootError) in try installer.enable(options, reload: !noReload) }
+            let report = try installer.enable(options, reload: !noReload)
             BootCommand.printChanges(report)
             if report.changedNothing {
                 StandardStream.output.write("already enabled, nothing changed\n")
@@ -169,7 +162,7 @@ struct BootCommand: ParsableCommand {
 
         func run() throws {
             let installer = try BootCommand.installer(global)
-            let report = try BootCommand.reportingErrors { () throws(BootError) in try installer.disable(reload: !noReload) }
+            let report = try installer.disable(reload: !noReload)
             BootCommand.printChanges(report)
             if report.changedNothing { StandardStream.output.write("not enabled, nothing to do\n") }
             try BootCommand.finish(report)
@@ -195,7 +188,7 @@ struct BootCommand: ParsableCommand {
 
         func run() throws {
             let installer = try BootCommand.installer(global)
-            let state = try BootCommand.reportingErrors { () throws(BootError) in try installer.status() }
+            let state = try installer.status()
             if json {
                 let options: JSON = state.options.map { options in
                     JSON.object([

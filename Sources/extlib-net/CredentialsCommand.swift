@@ -9,21 +9,10 @@ struct CredentialsCommand: ParsableCommand {
             The file is owned by root with mode 0600 in a 0700 directory; it is written atomically and \
             refused when anyone else could read it. Its format is documented in credentials.example.
 
-            Exit status:
-            \(CredentialsStatus.allCases.map { "  \($0.rawValue)  \($0.meaning)" }.joined(separator: "\n"))
+            \(ExitStatus.helpText)
             """,
         subcommands: [Add.self, List.self, Remove.self, Check.self]
     )
-
-    /// Runs `body`, turning store errors into a message and their documented exit status.
-    static func reportingStoreErrors<T>(_ body: () throws(CredentialStoreError) -> T) throws -> T {
-        do {
-            return try body()
-        } catch {
-            StandardStream.error.write("extlib-net: \(error)\n")
-            throw ExitCode(CredentialsStatus(error).rawValue)
-        }
-    }
 
     static func validateName(_ name: String) throws {
         guard Credential.isValidName(name) else { throw ValidationError(CredentialFieldError.invalidName(name).description) }
@@ -64,19 +53,10 @@ struct CredentialsCommand: ParsableCommand {
         func run() throws {
             let root = try global.systemRoot()
             let logger = global.makeLogger()
-            let credential: Credential
-            do {
-                let password = passwordStdin ? try PasswordInput.fromStandardInput() : try PasswordInput.prompt("Password for \(user): ")
-                credential = try Credential(name: name, username: user, password: password, domain: domain)
-            } catch let error as PasswordInput.Failure {
-                StandardStream.error.write("extlib-net: \(error)\n")
-                throw ExitCode(CredentialsStatus.usage.rawValue)
-            } catch {
-                StandardStream.error.write("extlib-net: \(error)\n")
-                throw ExitCode(CredentialsStatus.usage.rawValue)
-            }
+            let password = passwordStdin ? try PasswordInput.fromStandardInput() : try PasswordInput.prompt("Password for \(user): ")
+            let credential = try Credential(name: name, username: user, password: password, domain: domain)
             let store = CredentialStore(root: root, logger: logger)
-            try CredentialsCommand.reportingStoreErrors { () throws(CredentialStoreError) in try store.add(credential, replacing: force) }
+            try store.add(credential, replacing: force)
             StandardStream.output.write("stored '\(name)' (user \(user)) in \(store.path)\n")
         }
     }
@@ -91,7 +71,7 @@ struct CredentialsCommand: ParsableCommand {
 
         func run() throws {
             let store = CredentialStore(root: try global.systemRoot(), logger: global.makeLogger())
-            let document = try CredentialsCommand.reportingStoreErrors { () throws(CredentialStoreError) in try store.load() }
+            let document = try store.load()
             if json {
                 let items = document.credentials.map { credential in
                     JSON.object([("name", .string(credential.name)), ("user", .string(credential.username)), ("domain", .optional(credential.domain))])
@@ -120,7 +100,7 @@ struct CredentialsCommand: ParsableCommand {
 
         func run() throws {
             let store = CredentialStore(root: try global.systemRoot(), logger: global.makeLogger())
-            try CredentialsCommand.reportingStoreErrors { () throws(CredentialStoreError) in try store.remove(named: name) }
+            try store.remove(named: name)
             StandardStream.output.write("removed '\(name)' from \(store.path)\n")
         }
     }
@@ -167,7 +147,7 @@ struct CredentialsCommand: ParsableCommand {
             let logger = global.makeLogger()
             let (host, share) = try parsedTarget()
             let store = CredentialStore(root: root, logger: logger)
-            let credential = try CredentialsCommand.reportingStoreErrors { () throws(CredentialStoreError) in try store.credential(named: name) }
+            let credential = try store.credential(named: name)
             do {
                 let outcome = try CredentialCheck(root: root, logger: logger).run(
                     account: credential.account, host: host, share: share, smbPort: smbPort.map { UInt16($0) }, timeout: .milliseconds(Int64(timeout * 1000)))
@@ -177,8 +157,7 @@ struct CredentialsCommand: ParsableCommand {
                 }
                 StandardStream.output.write(message + "\n")
             } catch {
-                StandardStream.error.write("extlib-net: '\(name)' (user \(credential.username)) on \(host): \(error)\n")
-                throw ExitCode(error.status.rawValue)
+                throw CommandFailure(error.exitStatus, "'\(name)' (user \(credential.username)) on \(host): \(error)")
             }
         }
     }

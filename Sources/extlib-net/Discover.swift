@@ -11,8 +11,11 @@ struct Discover: ParsableCommand {
             prints the `extlib-net add` line for each. The whole command finishes within --timeout, \
             also when the NAS accepts connections but never answers.
 
-            Exit status:
-            \(DiscoveryStatus.allCases.map { "  \($0.rawValue)  \($0.meaning)" }.joined(separator: "\n"))
+            Exits 0 when shares or exports were found (or an NFSv4-only server answered), 3 when HOST does \
+            not resolve, 4 when nothing answered, 5 when an account is needed or was rejected, 6 when the \
+            server answered but nothing could be listed.
+
+            \(ExitStatus.helpText)
             """
     )
 
@@ -80,21 +83,10 @@ struct Discover: ParsableCommand {
         let logger = global.makeLogger()
         var account: SMBAccount?
         if let user {
-            do {
-                let password = passwordStdin ? try PasswordInput.fromStandardInput() : try PasswordInput.prompt("Password for \(user): ")
-                account = SMBAccount(user: user, domain: domain, password: password)
-            } catch {
-                StandardStream.error.write("extlib-net: \(error)\n")
-                throw ExitCode(DiscoveryStatus.usage.rawValue)
-            }
+            let password = passwordStdin ? try PasswordInput.fromStandardInput() : try PasswordInput.prompt("Password for \(user): ")
+            account = SMBAccount(user: user, domain: domain, password: password)
         } else if let credentials {
-            let store = CredentialStore(root: root, logger: logger)
-            do {
-                account = try store.credential(named: credentials).account
-            } catch {
-                StandardStream.error.write("extlib-net: \(error)\n")
-                throw ExitCode(DiscoveryStatus.usage.rawValue)
-            }
+            account = try CredentialStore(root: root, logger: logger).credential(named: credentials).account
         }
         let options = DiscoveryOptions(
             host: try HostName.parse(host), timeout: .milliseconds(Int64(timeout * 1000)),
@@ -104,19 +96,15 @@ struct Discover: ParsableCommand {
         do {
             report = try Discovery(root: root, logger: logger).run(options)
         } catch {
-            if json {
-                StandardStream.output.write(JSON.object([("host", .string(host)), ("error", .string(error.description))]).serialized() + "\n")
-            }
-            StandardStream.error.write("extlib-net: \(error)\n")
-            throw ExitCode(DiscoveryStatus.unresolved.rawValue)
+            if json { StandardStream.output.write(DiscoveryPresentation.unresolvedJSON(host: host, error: error).serialized() + "\n") }
+            throw error
         }
         if json {
             StandardStream.output.write(DiscoveryPresentation.json(report).serialized() + "\n")
         } else {
             StandardStream.output.write(DiscoveryPresentation.text(report, account: accountHint))
         }
-        let status = DiscoveryStatus(report)
-        if status != .found { throw ExitCode(status.rawValue) }
+        if report.exitStatus != .success { throw CommandFailure(report.exitStatus) }
     }
 }
 

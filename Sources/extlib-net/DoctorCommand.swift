@@ -13,11 +13,9 @@ struct DoctorCommand: ParsableCommand {
             CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH); under /root/snap files appear owned by root (snapd's \
             AppArmor rules there are owner-qualified). Without the snap, the other checks still run.
 
-            Exit status:
-              0   every check passed (warnings and notes may be printed)
-              1   incorrect invocation (bad arguments, unknown name)
-              2   at least one check failed
-              16  /etc/extlib-net/mounts.toml is malformed or unsafe
+            Exits 0 when every check passed (warnings and notes may be printed), 9 when at least one failed.
+
+            \(ExitStatus.helpText)
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -35,8 +33,8 @@ struct DoctorCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (service, store) = try makeService(global)
-        let definitions = try resolveDefinitions(names, all: names.isEmpty, in: store)
+        let service = try makeService(global)
+        let definitions = try service.definitions(named: names, all: names.isEmpty)
         let findings = Doctor(mounter: service.mounter, namespace: namespace).examine(definitions)
         if json {
             let items = findings.map { finding in
@@ -53,6 +51,6 @@ struct DoctorCommand: ParsableCommand {
                 if let fix = finding.fix, finding.verdict != .pass { StandardStream.output.write("       fix: \(fix)\n") }
             }
         }
-        if findings.contains(where: { $0.verdict == .fail }) { throw ExitCode(2) }
+        if findings.contains(where: { $0.verdict == .fail }) { throw CommandFailure(.checkFailed) }
     }
 }

@@ -15,24 +15,31 @@ struct ExtlibNetCommand: ParsableCommand {
             mounts shares under /root/snap/immich-distribution/common or \
             /var/snap/immich-distribution/common, where the Immich snap can read them.
 
-            Usage errors exit with status 1.
+            \(ExitStatus.helpText)
             """,
         version: ExtlibNetVersion.current,
         subcommands: [Discover.self, CredentialsCommand.self, Add.self, List.self, Remove.self, Mount.self, Unmount.self, Status.self, Heal.self,
                       BootCommand.self, DoctorCommand.self, ImmichViewChild.self]
     )
 
-    /// Runs the command line, mapping usage errors to exit status 1 as mount(8) does.
-    static func mainWithMountExitCodes() -> Never {
+    /// Runs the command line. The one place where an error becomes its message and exit status
+    /// (ExitStatus): library errors say what is wrong and what to do, usage errors exit 1 as in mount(8).
+    static func runAndExit() -> Never {
+        // swift-log allows this once per process; commands only set the level.
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         do {
             var command = try parseAsRoot(globalOptionsAfterSubcommand(Array(CommandLine.arguments.dropFirst())))
             try command.run()
-            Glibc.exit(0)
+            Glibc.exit(ExitStatus.success.rawValue)
+        } catch let error as any ReportableError {
+            let message = error.description
+            if !message.isEmpty { StandardStream.error.write("extlib-net: \(message)\n") }
+            Glibc.exit(error.exitStatus.rawValue)
         } catch {
             let code = exitCode(for: error)
             if code == .validationFailure {
                 StandardStream.error.write(fullMessage(for: error) + "\n")
-                Glibc.exit(DiscoveryStatus.usage.rawValue)
+                Glibc.exit(ExitStatus.usage.rawValue)
             }
             self.exit(withError: error)
         }
@@ -82,22 +89,21 @@ struct GlobalOptions: ParsableArguments {
     var debug = false
 
     func validate() throws {
-        _ = try systemRoot()
-    }
-
-    func systemRoot() throws -> SystemRoot {
-        let path = root ?? getenv(SystemRoot.environmentVariable).map { String(cString: $0) }
-        guard let path else { return .real }
         do {
-            return try SystemRoot(path)
+            _ = try systemRoot()
         } catch {
             throw ValidationError(error.description)
         }
     }
 
-    /// Only the executable configures logging; the library just takes a `Logger`.
+    func systemRoot() throws(SystemRootError) -> SystemRoot {
+        let path = root ?? getenv(SystemRoot.environmentVariable).map { String(cString: $0) }
+        guard let path else { return .real }
+        return try SystemRoot(path)
+    }
+
+    /// Only the executable configures logging (once, in runAndExit); the library just takes a `Logger`.
     func makeLogger() -> Logger {
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var logger = Logger(label: "extlib-net")
         logger.logLevel = debug ? .debug : verbose ? .info : .warning
         return logger

@@ -14,21 +14,8 @@ struct Selection: ParsableArguments {
         for name in names where !Credential.isValidName(name) { throw ValidationError(MountDefinitionError.invalidName(name).description) }
     }
 
-    func resolve(in store: MountStore) throws -> [MountDefinition] {
-        try resolveDefinitions(names, all: all, in: store)
-    }
-}
-
-/// The named definitions (a usage error names the unknown one), or all of them.
-func resolveDefinitions(_ names: [String], all: Bool, in store: MountStore) throws -> [MountDefinition] {
-    let file = try reportingMountStoreErrors { () throws(MountStoreError) in try store.load() }
-    if all { return file.definitions }
-    return try names.map { name in
-        guard let definition = file.definition(named: name) else {
-            StandardStream.error.write("extlib-net: \(MountStoreError.notFound(name: name, path: store.path))\n")
-            throw ExitCode(MountStatus.usage.rawValue)
-        }
-        return definition
+    func resolve(in service: MountService) throws -> [MountDefinition] {
+        try service.definitions(named: names, all: all)
     }
 }
 
@@ -44,19 +31,8 @@ struct RetryWait: ParsableArguments {
     var duration: Duration { DurationText.parse(text)! }
 }
 
-func makeService(_ global: GlobalOptions) throws -> (MountService, MountStore) {
-    let root = try global.systemRoot()
-    let logger = global.makeLogger()
-    return (MountService(mounter: Mounter(root: root, logger: logger)), MountStore(root: root, logger: logger))
-}
-
-func holdingLock(_ service: MountService) throws -> FileLock {
-    do {
-        return try service.lock()
-    } catch {
-        StandardStream.error.write("extlib-net: cannot lock \(service.lockPath): \(error)\n")
-        throw ExitCode(MountStatus.system.rawValue)
-    }
+func makeService(_ global: GlobalOptions) throws -> MountService {
+    MountService(mounter: Mounter(root: try global.systemRoot(), logger: global.makeLogger()))
 }
 
 struct Mount: ParsableCommand {
@@ -70,7 +46,7 @@ struct Mount: ParsableCommand {
             permission denied, unknown option) end at once. SMB tries 3.1.1, 3.0, 2.1, 2.0 (never 1.0 \
             unless asked); NFS tries 4.2, 4.1, 4, 3. Already mounted with the same source: nothing to do.
 
-            \(mountExitStatusHelp)
+            \(ExitStatus.helpText)
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -79,13 +55,13 @@ struct Mount: ParsableCommand {
     @OptionGroup var wait: RetryWait
 
     func run() throws {
-        let (service, store) = try makeService(global)
-        let definitions = try selection.resolve(in: store)
+        let service = try makeService(global)
+        let definitions = try selection.resolve(in: service)
         guard !definitions.isEmpty else {
             StandardStream.output.write("no mounts defined; add one with: extlib-net add NAME URL\n")
             return
         }
-        let lock = try holdingLock(service)
+        let lock = try service.lock()
         defer { withExtendedLifetime(lock) {} }
         // Several shares on a terminal: one line each, redrawn in place. Otherwise one line per failed attempt.
         let board = definitions.count > 1 ? MountProgressBoard.forStandardError(names: definitions.map(\.name)) : nil
@@ -93,7 +69,7 @@ struct Mount: ParsableCommand {
             if let board { return board.handle(event) }
             if case .attemptFailed(_, let line) = event { StandardStream.error.write(line + "\n") }
         }
-        var failed = 0
+        var failed: [ExitStatus] = []
         for (definition, result) in zip(definitions, results) {
             switch result {
             case .success(let share):
@@ -101,19 +77,19 @@ struct Mount: ParsableCommand {
                 StandardStream.output.write("\(definition.name): \(state) \(share.source) on \(share.target)\n")
                 StandardStream.output.write("  Immich: Administration > External Libraries > import path: \(share.immichPath)\n")
             case .failure(let error):
-                failed += 1
+                failed.append(error.exitStatus)
                 StandardStream.error.write("extlib-net: \(definition.name): \(error)\n")
             }
         }
-        if failed == definitions.count { throw ExitCode(MountStatus.mountFailure.rawValue) }
-        if failed > 0 { throw ExitCode(MountStatus.someSucceeded.rawValue) }
+        let status = ExitStatus.batch(failed, of: definitions.count)
+        if status != .success { throw CommandFailure(status) }
     }
 }
 
 struct Unmount: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Unmount shares; never deletes anything in the mount folder.",
-        discussion: mountExitStatusHelp)
+        discussion: ExitStatus.helpText)
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var selection: Selection
@@ -122,29 +98,34 @@ struct Unmount: ParsableCommand {
     var lazy = false
 
     func run() throws {
-        let (service, store) = try makeService(global)
-        let definitions = try selection.resolve(in: store)
-        let lock = try holdingLock(service)
+        let service = try makeService(global)
+        let definitions = try selection.resolve(in: service)
+        let lock = try service.lock()
         defer { withExtendedLifetime(lock) {} }
-        var failed = 0
+        var failed: [ExitStatus] = []
         for definition in definitions {
             switch service.unmount(definition, lazy: lazy) {
             case .success(let wasMounted):
                 StandardStream.output.write("\(definition.name): \(wasMounted ? "unmounted" : "not mounted")\n")
             case .failure(let error):
-                failed += 1
+                failed.append(error.exitStatus)
                 StandardStream.error.write("extlib-net: \(definition.name): \(error)\n")
             }
         }
-        if failed == definitions.count, failed > 0 { throw ExitCode(MountStatus.mountFailure.rawValue) }
-        if failed > 0 { throw ExitCode(MountStatus.someSucceeded.rawValue) }
+        let status = ExitStatus.batch(failed, of: definitions.count)
+        if status != .success { throw CommandFailure(status) }
     }
 }
 
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Per definition: mounted, healthy (statfs under a deadline), server reachable, last error.",
-        discussion: "Every check is bounded; the command answers within a few seconds even when servers hang.")
+        discussion: """
+            Every check is bounded; the command answers within a few seconds even when servers hang. \
+            Exits 9 when a definition is not mounted or not healthy.
+
+            \(ExitStatus.helpText)
+            """)
 
     @OptionGroup var global: GlobalOptions
 
@@ -152,9 +133,10 @@ struct Status: ParsableCommand {
     var json = false
 
     func run() throws {
-        let (service, store) = try makeService(global)
-        let file = try reportingMountStoreErrors { () throws(MountStoreError) in try store.load() }
-        let statuses = service.status(file.definitions)
+        let service = try makeService(global)
+        let statuses = service.status(try service.definitions(named: [], all: true))
+        // Something wrong (not mounted, unhealthy) is worth a status scripts can test; the table still prints.
+        let problem = statuses.contains { !$0.mounted || $0.healthy == false }
         if json {
             let items = statuses.map { status in
                 JSON.object([
@@ -165,6 +147,7 @@ struct Status: ParsableCommand {
                 ])
             }
             StandardStream.output.write(JSON.array(items).serialized() + "\n")
+            if problem { throw CommandFailure(.checkFailed) }
             return
         }
         guard !statuses.isEmpty else {
@@ -176,6 +159,7 @@ struct Status: ParsableCommand {
              status.serverReachable ? "yes" : "no", status.lastError ?? "-"]
         }
         StandardStream.output.write(TextTable.render(header: ["NAME", "MOUNTED", "HEALTHY", "SERVER", "LAST ERROR"], rows: rows, indent: "").joined(separator: "\n") + "\n")
+        if problem { throw CommandFailure(.checkFailed) }
     }
 }
 
@@ -189,7 +173,7 @@ struct Heal: ParsableCommand {
             Definitions that are not mounted are left alone (use extlib-net mount). `boot enable --heal-every` \
             runs this from a systemd timer.
 
-            \(mountExitStatusHelp)
+            \(ExitStatus.helpText)
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -198,9 +182,9 @@ struct Heal: ParsableCommand {
     @OptionGroup var wait: RetryWait
 
     func run() throws {
-        let (service, store) = try makeService(global)
-        let definitions = try selection.resolve(in: store)
-        let lock = try holdingLock(service)
+        let service = try makeService(global)
+        let definitions = try selection.resolve(in: service)
+        let lock = try service.lock()
         defer { withExtendedLifetime(lock) {} }
         let outcomes = Healer(service: service).heal(definitions, wait: wait.duration) { StandardStream.error.write($0 + "\n") }
         for (definition, outcome) in zip(definitions, outcomes) {
@@ -214,8 +198,7 @@ struct Heal: ParsableCommand {
                 StandardStream.error.write("extlib-net: \(definition.name): was stale (\(was)); could not mount it again: \(error)\n")
             }
         }
-        let failed = outcomes.filter(\.isFailure).count
-        if failed > 0, failed == outcomes.count { throw ExitCode(MountStatus.mountFailure.rawValue) }
-        if failed > 0 { throw ExitCode(MountStatus.someSucceeded.rawValue) }
+        let status = ExitStatus.batch(outcomes.compactMap(\.failureStatus), of: outcomes.count)
+        if status != .success { throw CommandFailure(status) }
     }
 }

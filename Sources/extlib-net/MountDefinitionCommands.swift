@@ -1,21 +1,6 @@
 import ArgumentParser
 import ExtlibNet
 
-/// Runs `body`, turning store errors into a message and their mount(8)-style exit status.
-func reportingMountStoreErrors<T>(_ body: () throws(MountStoreError) -> T) throws -> T {
-    do {
-        return try body()
-    } catch {
-        StandardStream.error.write("extlib-net: \(error)\n")
-        switch error {
-        case .unsafe, .malformed: throw ExitCode(MountStatus.configuration.rawValue)
-        case .exists, .notFound: throw ExitCode(MountStatus.usage.rawValue)
-        }
-    }
-}
-
-let mountExitStatusHelp = "Exit status:\n" + MountStatus.allCases.map { "  \($0.rawValue)  \($0.meaning)" }.joined(separator: "\n")
-
 struct Add: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Define a share to mount under the Immich Distribution sandbox.",
@@ -25,7 +10,7 @@ struct Add: ParsableCommand {
             which snapd's owner-qualified AppArmor rules there require); NFS exports to \
             /var/snap/immich-distribution/common/NAME (server-side owners stay readable). --sandbox overrides.
 
-            \(mountExitStatusHelp)
+            \(ExitStatus.helpText)
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -111,24 +96,9 @@ struct Add: ParsableCommand {
     func validate() throws { _ = try definition() }
 
     func run() throws {
-        let root = try global.systemRoot()
-        let logger = global.makeLogger()
+        let service = try makeService(global)
         let definition = try definition()
-        if let credentials {
-            // A typo here would only surface at mount time, at boot: check now.
-            do {
-                _ = try CredentialStore(root: root, logger: logger).credential(named: credentials)
-            } catch {
-                StandardStream.error.write("extlib-net: \(error)\n")
-                switch error {
-                case .unsafe, .malformed: throw ExitCode(MountStatus.configuration.rawValue)
-                case .exists, .notFound: throw ExitCode(MountStatus.usage.rawValue)
-                }
-            }
-        }
-        let store = MountStore(root: root, logger: logger)
-        try reportingMountStoreErrors { () throws(MountStoreError) in try store.add(definition) }
-        let target = root.path(definition.effectiveSandbox.path + "/" + definition.name)
+        let target = try service.add(definition)
         StandardStream.output.write("added '\(name)': \(definition.url) -> \(target)\nmount it with: extlib-net mount \(name)\n")
     }
 }
@@ -142,13 +112,12 @@ struct List: ParsableCommand {
     var json = false
 
     func run() throws {
-        let root = try global.systemRoot()
-        let store = MountStore(root: root, logger: global.makeLogger())
-        let file = try reportingMountStoreErrors { () throws(MountStoreError) in try store.load() }
-        let table = MountTable.system.current()
-        let rows = file.definitions.map { definition in
-            let target = root.path(definition.effectiveSandbox.path + "/" + definition.name)
-            return (definition, target, MountTable.entry(at: target, in: table) != nil)
+        let service = try makeService(global)
+        let store = service.store
+        let definitions = try service.definitions(named: [], all: true)
+        let table = service.mounter.mountTable.current()
+        let rows = definitions.map { definition in
+            (definition, service.mounter.target(of: definition), service.mounter.state(of: definition, in: table).isMounted)
         }
         if json {
             let items = rows.map { definition, target, mounted in
@@ -184,15 +153,9 @@ struct Remove: ParsableCommand {
     }
 
     func run() throws {
-        let root = try global.systemRoot()
-        let store = MountStore(root: root, logger: global.makeLogger())
-        let definition = try reportingMountStoreErrors { () throws(MountStoreError) in try store.definition(named: name) }
-        let target = root.path(definition.effectiveSandbox.path + "/" + definition.name)
-        if MountTable.system.entry(at: target) != nil {
-            StandardStream.error.write("extlib-net: '\(name)' is mounted at \(target); unmount it first with: extlib-net unmount \(name)\n")
-            throw ExitCode(MountStatus.usage.rawValue)
-        }
-        try reportingMountStoreErrors { () throws(MountStoreError) in try store.remove(named: name) }
+        let service = try makeService(global)
+        let definition = try service.remove(named: name)
+        let target = service.mounter.target(of: definition)
         StandardStream.output.write("removed '\(name)'; \(target) was left as it is\n")
     }
 }

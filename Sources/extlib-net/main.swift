@@ -1,1 +1,1 @@
-ExtlibNetCommand.mainWithMountExitCodes()
+ExtlibNetCommand.runAndExit()

@@ -318,13 +318,13 @@ struct BootVerifyTests {
         defer { root.remove() }
         let failing = RecordingRunner { $0.first == "enable" ? 1 : 0 }
         let report = try installer(root, runner: failing, live: true).enable(options(), reload: true)
-        #expect(report.systemctlFailure?.status == .systemctlFailed)
+        #expect(report.systemctlFailure?.exitStatus == .system)
         #expect(report.systemctlFailure?.description.contains("systemctl enable extlib-net.service failed with status 1") == true)
         #expect(root.exists(BootUnits.servicePath) && root.exists(BootUnits.dropInPath))
 
         let missing = try installer(root, runner: RecordingRunner(), systemctl: nil, live: true).disable(reload: true)
         #expect(missing.systemctlFailure == BootError(.systemctlMissing))
-        #expect(missing.systemctlFailure?.status == .systemctlFailed)
+        #expect(missing.systemctlFailure?.exitStatus == .system)
         #expect(!root.exists(BootUnits.servicePath), "disable removes the files even without systemctl")
     }
 

@@ -548,8 +548,8 @@ final class FakeRunner: ProcessRunner, @unchecked Sendable {
         #expect(lines[0] == "photos: mounted on /r/photos")
         // Cut to the width less one, so a line never wraps and the cursor arithmetic stays right.
         #expect(lines[1] == String("videos: attempt 1 failed: connection refused; next try in 0.8 s".prefix(59)))
-        board.handle(.finished(name: "videos", .failure(.credentials("no such credential"))))
-        #expect(Self.render(screen.written) == ["photos: mounted on /r/photos", "videos: FAILED: no such credential"])
+        board.handle(.finished(name: "videos", .failure(.credentials(.notFound(name: "acct", path: "/etc/extlib-net/credentials")))))
+        #expect(Self.render(screen.written) == ["photos: mounted on /r/photos", String("videos: FAILED: no credential named 'acct' in /etc/extlib-net/credentials".prefix(59))])
         board.handle(.started(name: "unknown"))
         #expect(Self.render(screen.written).count == 2)
     }

@@ -49,18 +49,14 @@ func makeReport(
     }
 
     @Test func statusFollowsWhatWasFound() {
-        #expect(DiscoveryStatus(makeReport(shares: [photos])) == .found)
-        #expect(DiscoveryStatus(makeReport(nfsPort: .open, portmapper: .closed)) == .found)
-        #expect(DiscoveryStatus(makeReport(smbProbes: [(445, .closed)], nfsPort: .closed, portmapper: .noAnswer)) == .unreachable)
-        #expect(DiscoveryStatus(makeReport(smbError: .authenticationRequired, nfsPort: .closed, portmapper: .closed)) == .authentication)
-        #expect(DiscoveryStatus(makeReport(shares: [photos], smbError: .authenticationFailed(user: "alice"))) == .authentication)
-        #expect(DiscoveryStatus(makeReport(smbError: .timedOut, nfsPort: .closed, portmapper: .closed)) == .nothingListed)
+        #expect(makeReport(shares: [photos]).exitStatus == .success)
+        #expect(makeReport(nfsPort: .open, portmapper: .closed).exitStatus == .success)
+        #expect(makeReport(smbProbes: [(445, .closed)], nfsPort: .closed, portmapper: .noAnswer).exitStatus == .unreachable)
+        #expect(makeReport(smbError: .authenticationRequired, nfsPort: .closed, portmapper: .closed).exitStatus == .authentication)
+        #expect(makeReport(shares: [photos], smbError: .authenticationFailed(user: "alice")).exitStatus == .authentication)
+        #expect(makeReport(smbError: .timedOut, nfsPort: .closed, portmapper: .closed).exitStatus == .refused)
         // Guest refused on SMB, but NFS exports found: something was found.
-        #expect(DiscoveryStatus(makeReport(smbError: .authenticationRequired, exports: [NFSExport(path: "/x", clients: [])])) == .found)
-    }
-
-    @Test func statusCodesAreDistinct() {
-        #expect(Set(DiscoveryStatus.allCases.map(\.rawValue)).count == DiscoveryStatus.allCases.count)
+        #expect(makeReport(smbError: .authenticationRequired, exports: [NFSExport(path: "/x", clients: [])]).exitStatus == .success)
     }
 
     @Test func textShowsTablesAndNextSteps() {

@@ -5,10 +5,10 @@ import Testing
 @Suite struct BootCLITests {
     static let serviceFile = "/etc/systemd/system/extlib-net.service"
 
-    @Test func enableHelpDocumentsOptionsAndExitStatus() async throws {
+    @Test func enableHelpDocumentsOptions() async throws {
         let help = try await CLI.run(["boot", "enable", "--help"])
         #expect(help.status == 0)
-        for text in ["--wait", "--heal-every", "--no-reload", "--root", "0  done", "1  usage error", "2  a unit file", "3  systemctl"] {
+        for text in ["--wait", "--heal-every", "--no-reload", "--root", "Exits 16 when a unit file"] {
             #expect(help.output.contains(text), "help lacks '\(text)'")
         }
         let top = try await CLI.run(["--help"])

@@ -3,13 +3,9 @@ import Testing
 
 /// Argument handling of the real executable: no server needed.
 @Suite struct CLITests {
-    @Test func helpDocumentsEveryExitStatus() async throws {
+    @Test func discoverHelpNamesItsOptions() async throws {
         let help = try await CLI.run(["discover", "--help"])
         #expect(help.status == 0)
-        for line in ["0  shares or exports found", "1  usage error", "2  the host name does not resolve", "3  nothing reachable",
-                     "4  authentication failed", "5  reachable, but nothing"] {
-            #expect(help.output.contains(line), "help lacks '\(line)'")
-        }
         for option in ["--timeout", "--all", "--json", "--smb-port", "--user", "--password-stdin", "--root"] {
             #expect(help.output.contains(option))
         }

@@ -32,7 +32,7 @@ struct ScratchRoot {
         outputs.append(try await CLI.run(["credentials", "add", "nas", "--user", "alice", "--domain", "WG", "--password-stdin", "--root", scratch.path, "--debug"], input: Self.password))
         #expect(outputs.last?.status == 0, "\(outputs.last!.error)")
         outputs.append(try await CLI.run(["credentials", "add", "nas", "--user", "alice", "--password-stdin", "--root", scratch.path, "--debug"], input: Self.password))
-        #expect(outputs.last?.status == 3, "exists without --force")
+        #expect(outputs.last?.status == ExitStatus.usage.rawValue, "exists without --force")
         outputs.append(try await CLI.run(["credentials", "list", "--root", scratch.path, "--debug"]))
         #expect(outputs.last?.output.contains("alice") == true)
         outputs.append(try await CLI.run(["credentials", "list", "--json", "--root", scratch.path, "--debug"]))
@@ -42,7 +42,7 @@ struct ScratchRoot {
         outputs.append(try await CLI.run(["credentials", "remove", "nas", "--root", scratch.path, "--debug"]))
         #expect(outputs.last?.status == 0)
         outputs.append(try await CLI.run(["credentials", "remove", "nas", "--root", scratch.path, "--debug"]))
-        #expect(outputs.last?.status == 3)
+        #expect(outputs.last?.status == ExitStatus.usage.rawValue)
         for outcome in outputs {
             #expect(!outcome.output.contains("pa,ss") && !outcome.error.contains("pa,ss"), "the password leaked: \(outcome)")
         }
@@ -184,7 +184,7 @@ struct CredentialsServerTests {
         for port in [try Testbed.value("SMB_AUTH_PORT"), "445"] {
             let outcome = try await CLI.run(["credentials", "check", "nas", "127.0.0.1", "--smb-port", port, "--root", scratch.path, "--debug"],
                                             namespace: try Testbed.value("LIVE_NS"))
-            #expect(outcome.status == 4, "port \(port): \(outcome.error)")
+            #expect(outcome.status == ExitStatus.authentication.rawValue, "port \(port): \(outcome.error)")
             #expect(outcome.error.contains("wrong user name or password"))
             #expect(!outcome.error.contains("wrong,\"one"))
         }
@@ -196,10 +196,10 @@ struct CredentialsServerTests {
         try await storeAccount(scratch, name: "nas", password: try Testbed.password())
         let port = try Testbed.value("SMB_AUTH_PORT")
         let noShare = try await CLI.run(["credentials", "check", "nas", "127.0.0.1/nope", "--smb-port", port, "--root", scratch.path], namespace: try Testbed.value("LIVE_NS"))
-        #expect(noShare.status == 5, "\(noShare.error)")
+        #expect(noShare.status == ExitStatus.refused.rawValue, "\(noShare.error)")
         #expect(noShare.error.contains("no such share"))
         let noServer = try await CLI.run(["credentials", "check", "nas", "127.0.0.1", "--root", scratch.path], namespace: try Testbed.value("EMPTY_NS"))
-        #expect(noServer.status == 6)
+        #expect(noServer.status == ExitStatus.unreachable.rawValue)
     }
 
     @Test func discoverUsesTheStoredAccount() async throws {

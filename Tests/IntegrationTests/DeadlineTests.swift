@@ -1,4 +1,5 @@
 import Foundation
+import ExtlibNet
 import Testing
 
 /// Everything that proves a deadline: hung servers (SIGSTOP), a hung protocol beside a live one, an
@@ -13,7 +14,7 @@ struct DeadlineTests {
     func hungServerStillEndsInTime(_ timeout: Double) async throws {
         let outcome = try await CLI.runBounded(["discover", Self.loopback, "--json", "--timeout", String(timeout)],
                                                timeout: .milliseconds(Int64(timeout * 1000)), namespace: try Testbed.value("HUNG_NS"))
-        #expect(outcome.status == 5)
+        #expect(outcome.status == ExitStatus.refused.rawValue)
         let json = try outcome.json()
         let smb = try #require(json["smb"] as? [String: Any])
         #expect(smb["reachable"] as? Bool == true, "the kernel still accepts connections")
@@ -48,7 +49,7 @@ struct DeadlineTests {
         for root in [emptyRoot, try Testbed.value("MDNS_CLIENT_ROOT")] {
             let outcome = try await CLI.runBounded(["discover", "ghost.local", "--timeout", "1.5", "--root", root],
                                                    timeout: .milliseconds(1500), namespace: try Testbed.value("MDNS_CLIENT_NS"))
-            #expect(outcome.status == 2, "root \(root): \(outcome.error)")
+            #expect(outcome.status == ExitStatus.hostNotFound.rawValue, "root \(root): \(outcome.error)")
         }
     }
 
@@ -59,13 +60,13 @@ struct DeadlineTests {
         #expect(added.status == 0)
         let hung = try await CLI.runBounded(["credentials", "check", "nas", "127.0.0.1", "--timeout", "1", "--root", scratch.path],
                                             timeout: .seconds(1), namespace: try Testbed.value("HUNG_NS"))
-        #expect(hung.status == 6)
+        #expect(hung.status == ExitStatus.unreachable.rawValue)
         #expect(hung.error.contains("did not answer in time"))
     }
 
     @Test func refusedPortsDoNotWaitForTheTimeout() async throws {
         // With --timeout 10, refused ports must end the run long before: allow 1 s of the tool's own work.
         let outcome = try await CLI.runBounded(["discover", Self.loopback, "--timeout", "10"], timeout: .milliseconds(700), namespace: try Testbed.value("EMPTY_NS"))
-        #expect(outcome.status == 3)
+        #expect(outcome.status == ExitStatus.unreachable.rawValue)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ExtlibNet
 import Testing
 
 /// `extlib-net discover` against real smbd, rpcbind and nfs-ganesha in network namespaces of the
@@ -122,7 +123,7 @@ struct DiscoverServerTests {
         let outcome = try await CLI.run(
             ["discover", Self.loopback, "--smb-port", port, "--user", user, "--password-stdin", "--json", "--debug"],
             namespace: try Testbed.value("LIVE_NS"), input: wrong)
-        #expect(outcome.status == 4)
+        #expect(outcome.status == ExitStatus.authentication.rawValue)
         let json = try outcome.json()
         let smb = try #require(json["smb"] as? [String: Any])
         let error = try #require(smb["error"] as? String)
@@ -137,7 +138,7 @@ struct DiscoverServerTests {
         let outcome = try await CLI.run(
             ["discover", Self.loopback, "--user", user, "--password-stdin", "--json"],
             namespace: try Testbed.value("LIVE_NS"), input: "wrong")
-        #expect(outcome.status == 4)
+        #expect(outcome.status == ExitStatus.authentication.rawValue)
         let smb = try #require(try outcome.json()["smb"] as? [String: Any])
         #expect((smb["error"] as? String)?.contains("rejected") == true)
         #expect(try shareNames(try outcome.json()).contains("photos"), "guest shares still shown")
@@ -158,7 +159,7 @@ struct DiscoverServerTests {
 
     @Test func closedPortsMeanNothingReachable() async throws {
         let outcome = try await CLI.run(["discover", Self.loopback, "--json"], namespace: try Testbed.value("EMPTY_NS"))
-        #expect(outcome.status == 3)
+        #expect(outcome.status == ExitStatus.unreachable.rawValue)
         let json = try outcome.json()
         let smb = try #require(json["smb"] as? [String: Any])
         #expect(smb["reachable"] as? Bool == false)
@@ -169,7 +170,7 @@ struct DiscoverServerTests {
 
     @Test func unknownNameDoesNotResolve() async throws {
         let outcome = try await CLI.run(["discover", "no-such-nas.invalid"], namespace: try Testbed.value("EMPTY_NS"))
-        #expect(outcome.status == 2)
+        #expect(outcome.status == ExitStatus.hostNotFound.rawValue)
         #expect(outcome.error.contains("does not resolve") || outcome.error.contains("did not resolve"))
     }
 

@@ -103,7 +103,8 @@ timeout 30 "$BIN" --root "$SYS" status --json >"$out/status.json"
 rc=$?
 took=$(vm_since "$start")
 vm_smbd_resume
-check "status with a hung server exits 0" test "$rc" = 0
+check "status with a hung server exits 9 (a mount is unhealthy)" test "$rc" = 9
+check "status --json reports the hung mount unhealthy" grep -q '"name":"public"[^}]*"healthy":false' "$out/status.json"
 check "status with a hung server is quick (${took}s)" awk -v t="$took" 'BEGIN { exit !(t < 10) }'
 X unmount --all --lazy >/dev/null 2>&1
 X remove wrong >/dev/null

@@ -7,25 +7,8 @@ import Glibc
 import Musl
 #endif
 
-/// What `boot enable|disable|status` exits with; documented in `--help` and the README.
-public enum BootStatus: Int32, Sendable, CaseIterable {
-    case success = 0
-    case usage = 1
-    case fileProblem = 2
-    case systemctlFailed = 3
-
-    public var meaning: String {
-        switch self {
-        case .success: return "done (or nothing to do)"
-        case .usage: return "usage error: bad arguments"
-        case .fileProblem: return "a unit file could not be read, written or removed, or a file extlib-net did not write is in the way"
-        case .systemctlFailed: return "systemctl is missing or failed; the unit files were written (or removed) all the same"
-        }
-    }
-}
-
 /// Why `boot enable|disable|status` did not finish.
-public struct BootError: Error, Equatable, CustomStringConvertible {
+public struct BootError: ReportableError, Equatable {
     public enum Code: Equatable, Sendable {
         /// Reading, writing or removing a unit file failed.
         case file(SecureFileError)
@@ -39,10 +22,11 @@ public struct BootError: Error, Equatable, CustomStringConvertible {
 
     public init(_ code: Code) { self.code = code }
 
-    public var status: BootStatus {
+    public var exitStatus: ExitStatus {
         switch code {
-        case .file, .foreign: return .fileProblem
-        case .systemctlMissing, .systemctlFailed: return .systemctlFailed
+        case .file(let error): return error.exitStatus
+        case .foreign: return .configuration
+        case .systemctlMissing, .systemctlFailed: return .system
         }
     }
 

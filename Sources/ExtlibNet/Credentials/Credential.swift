@@ -107,3 +107,7 @@ public enum CredentialFieldError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension CredentialFieldError: ReportableError {
+    public var exitStatus: ExitStatus { .usage }
+}

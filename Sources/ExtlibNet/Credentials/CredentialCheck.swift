@@ -1,35 +1,5 @@
 import Logging
 
-/// What `credentials check` exits with; documented in `--help` and the README.
-public enum CredentialsStatus: Int32, Sendable, CaseIterable {
-    case success = 0
-    case usage = 1
-    case fileProblem = 2
-    case nameProblem = 3
-    case authenticationFailed = 4
-    case shareFailed = 5
-    case hostProblem = 6
-
-    public var meaning: String {
-        switch self {
-        case .success: return "done (check: the account works)"
-        case .usage: return "usage error: bad arguments or a field that is not allowed"
-        case .fileProblem: return "the credentials file is malformed or unsafe (owner, mode, symlink); nothing was changed"
-        case .nameProblem: return "no credential of that name, or it exists already (add --force to replace)"
-        case .authenticationFailed: return "check: the server rejected the account"
-        case .shareFailed: return "check: the account works but the share cannot be opened"
-        case .hostProblem: return "check: the host does not resolve, or no SMB server answers"
-        }
-    }
-
-    public init(_ error: CredentialStoreError) {
-        switch error {
-        case .unsafe, .malformed: self = .fileProblem
-        case .exists, .notFound: self = .nameProblem
-        }
-    }
-}
-
 /// Logs in with a stored account through libsmbclient and, if a share is named, opens it.
 public struct CredentialCheck: Sendable {
     public struct Outcome: Sendable {
@@ -40,7 +10,7 @@ public struct CredentialCheck: Sendable {
         public let shareResult: Result<Int, ShareOpenError>?
     }
 
-    public enum Failure: Error, Equatable, CustomStringConvertible {
+    public enum Failure: ReportableError, Equatable {
         case resolution(ResolutionError)
         case unreachable(IPAddress, ports: [UInt16])
         case listing(SMBListingError)
@@ -57,12 +27,12 @@ public struct CredentialCheck: Sendable {
             }
         }
 
-        public var status: CredentialsStatus {
+        public var exitStatus: ExitStatus {
             switch self {
-            case .resolution, .unreachable: return .hostProblem
-            case .listing(.authenticationFailed), .listing(.authenticationRequired): return .authenticationFailed
-            case .listing: return .hostProblem
-            case .share: return .shareFailed
+            case .resolution(let error): return error.exitStatus
+            case .unreachable, .listing(.timedOut): return .unreachable
+            case .listing(.authenticationFailed), .listing(.authenticationRequired): return .authentication
+            case .listing, .share: return .refused
             }
         }
     }

@@ -89,3 +89,13 @@ public enum CredentialStoreError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension CredentialStoreError: ReportableError {
+    public var exitStatus: ExitStatus {
+        switch self {
+        case .unsafe(let error): return error.exitStatus
+        case .malformed: return .configuration
+        case .exists, .notFound: return .usage
+        }
+    }
+}

@@ -1,38 +1,11 @@
-/// What `discover` exits with; documented in `--help` and the README.
-public enum DiscoveryStatus: Int32, Sendable, CaseIterable {
-    case found = 0
-    case usage = 1
-    case unresolved = 2
-    case unreachable = 3
-    case authentication = 4
-    case nothingListed = 5
-
-    public var meaning: String {
-        switch self {
-        case .found: return "shares or exports found (or an NFSv4-only server)"
-        case .usage: return "usage error: bad arguments, or the --credentials account cannot be used"
-        case .unresolved: return "the host name does not resolve"
-        case .unreachable: return "nothing reachable: no SMB or NFS port answered"
-        case .authentication: return "authentication failed, or required and nothing else was found"
-        case .nothingListed: return "reachable, but nothing could be listed"
-        }
-    }
-
-    public init(_ report: DiscoveryReport) {
-        if case .authenticationFailed? = report.smb.error {
-            self = .authentication
-            return
-        }
-        let found = !report.smb.shares.isEmpty || !report.nfs.exports.isEmpty || report.nfs.isV4Only
-        if found {
-            self = .found
-        } else if !report.smb.reachable && !report.nfs.reachable {
-            self = .unreachable
-        } else if report.smb.error == .authenticationRequired {
-            self = .authentication
-        } else {
-            self = .nothingListed
-        }
+extension DiscoveryReport {
+    /// What `discover HOST` exits with (see ExitStatus).
+    public var exitStatus: ExitStatus {
+        if case .authenticationFailed? = smb.error { return .authentication }
+        if !smb.shares.isEmpty || !nfs.exports.isEmpty || nfs.isV4Only { return .success }
+        if !smb.reachable && !nfs.reachable { return .unreachable }
+        if smb.error == .authenticationRequired { return .authentication }
+        return .refused
     }
 }
 
@@ -68,6 +41,17 @@ public enum DiscoveryPresentation {
                     (String(DiscoveryOptions.portmapperPort), .string(nfs.portmapper.rawValue)),
                 ])),
             ])),
+        ])
+    }
+
+    /// `--json` when HOST does not resolve: the same stable keys, with nothing found.
+    public static func unresolvedJSON(host: String, error: ResolutionError) -> JSON {
+        .object([
+            ("host", .string(host)),
+            ("addresses", .array([])),
+            ("error", .string(error.description)),
+            ("smb", .object([("port", .null), ("reachable", .bool(false)), ("shares", .array([])), ("error", .null)])),
+            ("nfs", .object([("reachable", .bool(false)), ("exports", .array([])), ("v4only", .bool(false)), ("error", .null)])),
         ])
     }
 

@@ -76,3 +76,7 @@ public enum HostNameError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension HostNameError: ReportableError {
+    public var exitStatus: ExitStatus { .usage }
+}

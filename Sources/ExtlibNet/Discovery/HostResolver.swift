@@ -112,3 +112,7 @@ public func formatSeconds(_ seconds: Double) -> String {
     let tenths = (seconds * 10).rounded() / 10
     return tenths == tenths.rounded() ? "\(Int(tenths)) s" : "\(tenths) s"
 }
+
+extension ResolutionError: ReportableError {
+    public var exitStatus: ExitStatus { .hostNotFound }
+}

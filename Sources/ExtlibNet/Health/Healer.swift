@@ -14,10 +14,14 @@ public struct Healer: Sendable {
         case healed(was: FileSystemHealth)
         case failed(was: FileSystemHealth, MountError)
 
-        public var isFailure: Bool {
+        public var isFailure: Bool { failureStatus != nil }
+
+        /// The exit status this outcome contributes; nil when nothing went wrong.
+        public var failureStatus: ExitStatus? {
             switch self {
-            case .failed, .unhealthyLeftAlone: return true
-            case .healthy, .notMounted, .healed: return false
+            case .failed(_, let error): return error.exitStatus
+            case .unhealthyLeftAlone: return .mountFailure
+            case .healthy, .notMounted, .healed: return nil
             }
         }
     }

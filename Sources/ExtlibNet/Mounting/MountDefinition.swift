@@ -109,3 +109,7 @@ enum KeyValueOptions {
         return result
     }
 }
+
+extension MountDefinitionError: ReportableError {
+    public var exitStatus: ExitStatus { .usage }
+}

@@ -87,3 +87,7 @@ public enum MountOptionError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension MountOptionError: ReportableError {
+    public var exitStatus: ExitStatus { .usage }
+}

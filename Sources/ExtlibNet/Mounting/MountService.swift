@@ -12,19 +12,56 @@ import Musl
 /// and a user's run never mount twice.
 public struct MountService: Sendable {
     public let mounter: Mounter
+    public let store: MountStore
     /// How many shares `mount --all` mounts at once.
     public var concurrency = 8
 
-    public init(mounter: Mounter) { self.mounter = mounter }
+    public init(mounter: Mounter) {
+        self.mounter = mounter
+        self.store = MountStore(root: mounter.root, logger: mounter.logger)
+    }
 
     var root: SystemRoot { mounter.root }
     public var lockPath: String { root.path(SystemRoot.Known.runDirectory + "/extlib-net.lock") }
     var stateDirectory: String { root.path(SystemRoot.Known.runDirectory + "/extlib-net") }
 
     /// Holds the lock for the life of the returned object.
-    public func lock() throws(SecureFileError) -> FileLock {
+    public func lock() throws(LockError) -> FileLock {
         _ = mkdir(root.path(SystemRoot.Known.runDirectory), 0o755)
-        return try FileLock(path: lockPath)
+        do {
+            return try FileLock(path: lockPath)
+        } catch {
+            throw LockError(underlying: error)
+        }
+    }
+
+    /// The named definitions (an unknown one is a usage error naming it), or all of them.
+    public func definitions(named names: [String], all: Bool) throws(MountStoreError) -> [MountDefinition] {
+        let file = try store.load()
+        if all { return file.definitions }
+        return try names.map { name throws(MountStoreError) in
+            guard let definition = file.definition(named: name) else { throw .notFound(name: name, path: store.path) }
+            return definition
+        }
+    }
+
+    /// Adds a definition, first checking that its account exists: a typo would otherwise surface only at
+    /// mount time, at boot. Returns the mount's target.
+    public func add(_ definition: MountDefinition) throws -> String {
+        if let credentials = definition.credentials {
+            _ = try CredentialStore(root: root, logger: mounter.logger).credential(named: credentials)
+        }
+        try store.add(definition)
+        return mounter.target(of: definition)
+    }
+
+    /// Removes a definition; refused while its share is mounted (the folder is never touched).
+    @discardableResult
+    public func remove(named name: String) throws(MountStoreError) -> MountDefinition {
+        let definition = try store.definition(named: name)
+        if mounter.state(of: definition).isMounted { throw .mounted(name: name, target: mounter.target(of: definition)) }
+        try store.remove(named: name)
+        return definition
     }
 
     /// Mounts each definition (concurrently, bounded); results in the order given.
@@ -42,8 +79,9 @@ public struct MountService: Sendable {
     /// forever, which `--lazy` (MNT_DETACH) avoids.
     public func unmount(_ definition: MountDefinition, lazy: Bool, timeout: Duration = .seconds(10)) -> Result<Bool, MountError> {
         let target = mounter.target(of: definition)
+        // Whatever is at the target (ours or not) is what the user asks to unmount.
         guard mounter.mountTable.entry(at: target) != nil else { return .success(false) }
-        let result = mounter.runner.run("/bin/umount", (lazy ? ["--lazy"] : []) + ["--", target], secret: nil, until: .after(timeout))
+        let result = mounter.runner.run(MountHelper.umount, (lazy ? ["--lazy"] : []) + ["--", target], secret: nil, until: .after(timeout))
         if result.status == 0 { return .success(true) }
         // A lazy unmount of a hung CIFS mount detaches at once, but umount itself then waits minutes on the
         // dead server (measured in the VM): what counts is that the mount is gone.
@@ -73,7 +111,7 @@ public struct MountService: Sendable {
         let table = mounter.mountTable.current()
         return concurrentMap(definitions, limit: definitions.count) { definition in
             let target = self.mounter.target(of: definition)
-            let mounted = MountTable.entry(at: target, in: table).map { Mounter.matches($0, definition) } ?? false
+            let mounted = self.mounter.state(of: definition, in: table).isMounted
             return Status(definition: definition, target: target, mounted: mounted, health: mounted ? self.mounter.health(target) : nil,
                           serverReachable: self.reachable(definition), lastError: self.lastError(definition.name))
         }
@@ -104,6 +142,16 @@ public struct MountService: Sendable {
     func lastError(_ name: String) -> String? {
         guard let bytes = try? SecureFile.readPrivate(stateDirectory + "/\(name).error") else { return nil }
         return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// The mount lock could not be taken.
+public struct LockError: ReportableError, Equatable {
+    public let underlying: SecureFileError
+    public var exitStatus: ExitStatus { .system }
+    public var description: String {
+        let hint = underlying.exitStatus == .system ? " (run extlib-net as root)" : ""
+        return "cannot take the lock \(underlying.path)\(hint): \(underlying)"
     }
 }
 

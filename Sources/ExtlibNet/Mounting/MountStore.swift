@@ -83,6 +83,7 @@ public enum MountStoreError: Error, Equatable, CustomStringConvertible {
     case malformed(path: String, MountsFileError)
     case exists(name: String)
     case notFound(name: String, path: String)
+    case mounted(name: String, target: String)
 
     public var description: String {
         switch self {
@@ -90,6 +91,17 @@ public enum MountStoreError: Error, Equatable, CustomStringConvertible {
         case .malformed(let path, let error): return "\(path), \(error); fix it by hand, nothing was changed"
         case .exists(let name): return "a mount named '\(name)' exists already; remove it first with: extlib-net remove \(name)"
         case .notFound(let name, let path): return "no mount named '\(name)' in \(path); list them with: extlib-net list"
+        case .mounted(let name, let target): return "'\(name)' is mounted at \(target); unmount it first with: extlib-net unmount \(name)"
+        }
+    }
+}
+
+extension MountStoreError: ReportableError {
+    public var exitStatus: ExitStatus {
+        switch self {
+        case .unsafe(let error): return error.exitStatus
+        case .malformed: return .configuration
+        case .exists, .notFound, .mounted: return .usage
         }
     }
 }

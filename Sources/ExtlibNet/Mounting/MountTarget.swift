@@ -35,7 +35,9 @@ public enum MountTargetError: Error, Equatable, CustomStringConvertible {
         case .notDirectory(let path): return "\(path) exists and is not a directory; move it away or choose another name"
         case .notEmpty(let path): return "\(path) is a non-empty directory; mounting over it would hide its files. Empty it or choose another name"
         case .insideImmichMedia(let path): return "\(path) is inside Immich's own media folder (upload/); choose another name"
-        case .system(let path, let errno): return "\(path): \(errno)"
+        case .system(let path, .permissionDenied), .system(let path, .notPermitted):
+            return "\(path): permission denied; run extlib-net as root (sudo extlib-net ...)"
+        case .system(let path, let errno): return "cannot create or open the mount folder \(path): \(errno); check the folders above it"
         }
     }
 }
@@ -89,5 +91,14 @@ public enum MountTarget {
             if entryName != ".", entryName != ".." { throw .notEmpty(full) }
         }
         return full
+    }
+}
+
+extension MountTargetError: ReportableError {
+    public var exitStatus: ExitStatus {
+        switch self {
+        case .system: return .system
+        case .symlink, .notDirectory, .notEmpty, .insideImmichMedia: return .mountFailure
+        }
     }
 }

@@ -122,3 +122,7 @@ public enum MountURLError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension MountURLError: ReportableError {
+    public var exitStatus: ExitStatus { .usage }
+}

@@ -4,6 +4,7 @@ import Logging
 public enum MountHelper {
     public static let cifs = "/sbin/mount.cifs"
     public static let nfs = "/sbin/mount.nfs"
+    public static let umount = "/bin/umount"
 }
 
 /// A definition that is mounted now.
@@ -21,17 +22,30 @@ public struct MountedShare: Sendable, Equatable {
 public enum MountError: Error, Equatable, CustomStringConvertible {
     case occupied(target: String, source: String)
     case target(MountTargetError)
-    case credentials(String)
+    case credentials(CredentialStoreError)
     case failed(MountFailure)
+    /// The helper said yes but the mount is missing or unhealthy; anything it left at the target was
+    /// detached again, so the next `mount` starts clean.
     case notVerified(String)
 
     public var description: String {
         switch self {
-        case .occupied(let target, let source): return "\(target) has something else mounted (\(source)); unmount it first"
+        case .occupied(let target, let source):
+            return "\(target) has something else mounted (\(source)); unmount it first (umount \(shellQuoted(target)))"
         case .target(let error): return error.description
-        case .credentials(let message): return message
+        case .credentials(let error): return error.description
         case .failed(let failure): return failure.reason
-        case .notVerified(let message): return message
+        case .notVerified(let message): return message + "; check the server with extlib-net status and mount again"
+        }
+    }
+}
+
+extension MountError: ReportableError {
+    public var exitStatus: ExitStatus {
+        switch self {
+        case .credentials(let error): return error.exitStatus
+        case .target(let error): return error.exitStatus
+        case .occupied, .failed, .notVerified: return .mountFailure
         }
     }
 }
@@ -66,13 +80,31 @@ public struct Mounter: Sendable {
         definition.effectiveSandbox.path + "/" + definition.name
     }
 
+    /// What is at a definition's target: the one meaning of "mounted" for every command.
+    public enum State: Sendable, Equatable {
+        case notMounted
+        /// This definition's share (same protocol and share or export path).
+        case mounted(MountInfoEntry)
+        /// Something else.
+        case occupied(MountInfoEntry)
+
+        public var isMounted: Bool { if case .mounted = self { return true } else { return false } }
+    }
+
+    public func state(of definition: MountDefinition, in table: [MountInfoEntry]? = nil) -> State {
+        guard let entry = MountTable.entry(at: target(of: definition), in: table ?? mountTable.current()) else { return .notMounted }
+        return Self.matches(entry, definition) ? .mounted(entry) : .occupied(entry)
+    }
+
     /// Mounts `definition`, retrying transient failures until `wait` runs out. `progress` receives one
     /// line per failed attempt.
     public func mount(_ definition: MountDefinition, wait: Duration, progress: @escaping (String) -> Void = { _ in }) -> Result<MountedShare, MountError> {
         let target = target(of: definition)
-        if let entry = mountTable.entry(at: target) {
-            guard Self.matches(entry, definition) else { return .failure(.occupied(target: target, source: entry.source)) }
+        switch state(of: definition) {
+        case .occupied(let entry): return .failure(.occupied(target: target, source: entry.source))
+        case .mounted(let entry):
             return .success(MountedShare(name: definition.name, target: target, immichPath: immichPath(of: definition), source: entry.source, wasMounted: true))
+        case .notMounted: break
         }
         do {
             _ = try MountTarget.prepare(name: definition.name, base: definition.effectiveSandbox, root: root)
@@ -84,7 +116,7 @@ public struct Mounter: Sendable {
             do {
                 account = try CredentialStore(root: root, logger: logger).credential(named: name).account
             } catch {
-                return .failure(.credentials(error.description))
+                return .failure(.credentials(error))
             }
         }
 
@@ -100,13 +132,25 @@ public struct Mounter: Sendable {
         case .failure(let failure):
             return .failure(.failed(failure))
         case .success(let source):
-            guard let entry = mountTable.entry(at: target), Self.matches(entry, definition) else {
-                return .failure(.notVerified("the mount helper succeeded but \(target) is not in /proc/self/mountinfo"))
+            guard state(of: definition).isMounted else {
+                let detached = detachLeftover(target)
+                return .failure(.notVerified("the mount helper succeeded but \(source) is not what /proc/self/mountinfo shows at \(target)\(detached)"))
             }
             let health = health(target)
-            guard health.isHealthy else { return .failure(.notVerified("\(target) is mounted but unhealthy: \(health)")) }
+            guard health.isHealthy else {
+                return .failure(.notVerified("\(target) was mounted but is unhealthy (\(health))\(detachLeftover(target))"))
+            }
             return .success(MountedShare(name: definition.name, target: target, immichPath: immichPath(of: definition), source: source, wasMounted: false))
         }
+    }
+
+    /// Detaches whatever a helper left at `target` that failed verification, so the next `mount` does not
+    /// find "something else mounted". Lazy, and bounded: the server may be what is broken.
+    func detachLeftover(_ target: String) -> String {
+        guard mountTable.entry(at: target) != nil else { return "" }
+        let result = runner.run(MountHelper.umount, ["--lazy", "--", target], secret: nil, until: .after(.seconds(10)))
+        if mountTable.entry(at: target) == nil { return "; it was unmounted again" }
+        return "; unmounting it again failed too (umount exited \(result.status)): run umount --lazy \(shellQuoted(target))"
     }
 
     /// One attempt: resolve, check the port, run the helper for each protocol version until one is spoken.

@@ -35,7 +35,7 @@ public struct SecureFileError: Error, Equatable, CustomStringConvertible {
         case .symlink:
             return "\(path) is a symbolic link; refusing to follow it for a file that holds passwords. Replace it with a regular file"
         case .notRegularFile:
-            return "\(path) is not a regular file"
+            return "\(path) is not a regular file; move it away so extlib-net can write a regular file there"
         case .wrongOwner(let uid):
             return "\(path) is owned by uid \(uid), not root; fix it with: chown root:root \(shellQuoted(path))"
         case .tooOpen(let mode):
@@ -45,9 +45,15 @@ public struct SecureFileError: Error, Equatable, CustomStringConvertible {
         case .directoryTooOpen(let mode):
             return "\(path) is accessible by others (mode \(octal(mode))); fix it with: chmod 700 \(shellQuoted(path))"
         case .tooLarge:
-            return "\(path) is larger than \(SecureFile.maximumSize) bytes"
+            return "\(path) is larger than \(SecureFile.maximumSize) bytes, more than extlib-net ever writes; check what it holds and shorten it by hand"
+        case .system(.permissionDenied), .system(.notPermitted):
+            return "\(path): permission denied; run extlib-net as root (sudo extlib-net ...)"
+        case .system(.readOnlyFileSystem):
+            return "\(path): the file system is read-only; remount it read-write, or give a writable --root"
+        case .system(.noSpace):
+            return "\(path): no space left on the device; free some space and try again"
         case .system(let errno):
-            return "\(path): \(errno)"
+            return "\(path): \(errno); check that the folder exists and is writable by root"
         }
     }
 }
@@ -264,4 +270,13 @@ public final class FileLock {
     }
 
     deinit { close(fd) }  // closing releases the lock
+}
+
+extension SecureFileError: ReportableError {
+    public var exitStatus: ExitStatus {
+        switch code {
+        case .system(.permissionDenied), .system(.notPermitted): return .system
+        default: return .configuration
+        }
+    }
 }

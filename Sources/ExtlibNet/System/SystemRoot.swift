@@ -55,3 +55,7 @@ public enum SystemRootError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension SystemRootError: ReportableError {
+    public var exitStatus: ExitStatus { .usage }
+}

@@ -79,3 +79,7 @@ public enum PasswordInput {
         return Secret(String(decoding: bytes, as: UTF8.self))
     }
 }
+
+extension PasswordInput.Failure: ReportableError {
+    public var exitStatus: ExitStatus { .usage }
+}

@@ -1,24 +1,3 @@
-/// Exit statuses of add, list, remove, mount, unmount and status; they follow mount(8) where they can.
-public enum MountStatus: Int32, Sendable, CaseIterable {
-    case success = 0
-    case usage = 1
-    case system = 2
-    case configuration = 16
-    case mountFailure = 32
-    case someSucceeded = 64
-
-    public var meaning: String {
-        switch self {
-        case .success: return "success"
-        case .usage: return "incorrect invocation: bad arguments, unknown name, or a mounted definition"
-        case .system: return "system error"
-        case .configuration: return "/etc/extlib-net/mounts.toml (or the credentials file) is malformed, unsafe, or could not be written"
-        case .mountFailure: return "mount failure"
-        case .someSucceeded: return "some mounts succeeded, others failed"
-        }
-    }
-}
-
 /// What is mounted now, from `/proc/self/mountinfo`.
 /// Where the current mounts come from: the kernel's /proc/self/mountinfo, or a test's table.
 public struct MountTable: Sendable {
