@@ -2,6 +2,7 @@
 #define EXTLIB_NET_CLINUX_SHIM_H
 /* Linux calls Swift's Glibc module does not offer: setns and posix_spawn_file_actions_addclosefrom_np
  * are only declared with _GNU_SOURCE, and capget/capset and syscall are variadic or absent. */
+#include <errno.h>
 #include <linux/capability.h>
 #include <spawn.h>
 #include <sys/syscall.h>
@@ -44,5 +45,28 @@ static inline long long extlib_net_effective_capabilities(void) {
     struct __user_cap_data_struct data[2];
     if (syscall(SYS_capget, &header, data) != 0) return -1;
     return (long long)data[0].effective | ((long long)data[1].effective << 32);
+}
+/* Whether the directory at path holds anything but "." and "..": 1 yes, 0 no, -errno on failure.
+ * Only open, getdents64 and close (raw system calls, no allocation): safe in a child after fork in a
+ * multithreaded process, which is where it runs, so a dead server can only hang the child. */
+static inline int extlib_net_directory_has_entries(const char *path) {
+    int fd = (int)syscall(SYS_openat, -100 /* AT_FDCWD */, path, 0200000 /* O_DIRECTORY */ | 02000000 /* O_CLOEXEC */, 0);
+    if (fd < 0) return -errno;
+    char buffer[4096];
+    long count = syscall(SYS_getdents64, fd, buffer, sizeof buffer);
+    int result = 0;
+    while (count > 0 && result == 0) {
+        for (long offset = 0; offset < count;) {
+            unsigned short length = *(unsigned short *)(buffer + offset + 16);
+            const char *name = buffer + offset + 19;
+            if (length == 0) break;
+            if (!(name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0)))) { result = 1; break; }
+            offset += length;
+        }
+        if (result == 0) count = syscall(SYS_getdents64, fd, buffer, sizeof buffer);
+    }
+    int failure = count < 0 ? errno : 0;
+    syscall(SYS_close, fd);
+    return failure ? -failure : result;
 }
 #endif

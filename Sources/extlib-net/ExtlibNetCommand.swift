@@ -19,7 +19,7 @@ struct ExtlibNetCommand: ParsableCommand {
             """,
         version: ExtlibNetVersion.current,
         subcommands: [Discover.self, CredentialsCommand.self, Add.self, List.self, Remove.self, Mount.self, Unmount.self, Status.self, Heal.self,
-                      BootCommand.self, DoctorCommand.self, ImmichViewChild.self]
+                      BootCommand.self, DoctorCommand.self, ImmichCommand.self, ImmichViewChild.self]
     )
 
     /// Runs the command line. The one place where an error becomes its message and exit status
@@ -65,8 +65,11 @@ func globalOptionsAfterSubcommand(_ arguments: [String]) -> [String] {
     guard !leading.isEmpty, let subcommand = rest.first else { return arguments }
     var path = [subcommand]
     rest = rest.dropFirst()
-    let verbs = ["credentials": ["add", "list", "remove", "check"], "boot": ["enable", "disable", "status"]]
-    if let known = verbs[subcommand], let verb = rest.first, known.contains(verb) {
+    let verbs = [
+        "credentials": ["add", "list", "remove", "check"], "boot": ["enable", "disable", "status"],
+        "immich": ["login", "logout", "link", "unlink", "status", "guard", "scan"], "guard": ["enable", "disable", "status"],
+    ]
+    while let known = verbs[path.last!], let verb = rest.first, known.contains(verb) {
         path.append(verb)
         rest = rest.dropFirst()
     }

@@ -81,6 +81,9 @@ struct Mount: ParsableCommand {
                 StandardStream.error.write("extlib-net: \(definition.name): \(error)\n")
             }
         }
+        // A share that came back while the guard is on: its library is rescanned (never fails the mount).
+        let back = zip(definitions, results).compactMap { definition, result in (try? result.get()).flatMap { $0.wasMounted ? nil : definition.name } }
+        for line in ImmichService(mounts: service, logger: service.mounter.logger).afterMount(back) { StandardStream.error.write(line + "\n") }
         let status = ExitStatus.batch(failed, of: definitions.count)
         if status != .success { throw CommandFailure(status) }
     }
@@ -198,6 +201,10 @@ struct Heal: ParsableCommand {
                 StandardStream.error.write("extlib-net: \(definition.name): was stale (\(was)); could not mount it again: \(error)\n")
             }
         }
+        let healed = zip(definitions, outcomes).compactMap { definition, outcome in
+            if case .healed = outcome { return definition.name } else { return nil }
+        }
+        for line in ImmichService(mounts: service, logger: service.mounter.logger).afterMount(healed) { StandardStream.error.write(line + "\n") }
         let status = ExitStatus.batch(outcomes.compactMap(\.failureStatus), of: outcomes.count)
         if status != .success { throw CommandFailure(status) }
     }

@@ -7,7 +7,7 @@ import Testing
 @Suite struct ExitStatusTests {
     static let commands: [[String]] = [
         [], ["discover"], ["credentials"], ["add"],
-        ["mount"], ["unmount"], ["status"], ["heal"], ["boot"], ["boot", "enable"], ["doctor"],
+        ["mount"], ["unmount"], ["status"], ["heal"], ["boot"], ["boot", "enable"], ["doctor"], ["immich"], ["immich", "scan"],
     ]
 
     @Test func readmeShowsTheTable() throws {

@@ -234,7 +234,7 @@ public struct BootInstaller: Sendable {
 
     /// `disable`, and on the real root `--now` too, so a heal timer stops firing at a removed service.
     /// (Stopping extlib-net.service only marks it inactive: it has no ExecStop, nothing is unmounted.)
-    private func disableArguments(_ units: [String]) -> [String] {
+    fileprivate func disableArguments(_ units: [String]) -> [String] {
         (live ? ["disable", "--now"] : ["disable"]) + units
     }
 
@@ -287,7 +287,7 @@ public struct BootInstaller: Sendable {
 
     /// What is at `path` (a real-system path) under the root. A symlink or anything but a regular file
     /// counts as foreign: never followed, never removed.
-    func existing(_ path: String) throws(BootError) -> Existing {
+    func existing(_ path: String, header: String = BootUnits.header) throws(BootError) -> Existing {
         let bytes: [UInt8]?
         do {
             bytes = try SecureFile.readConfiguration(root.path(path))
@@ -299,10 +299,10 @@ public struct BootInstaller: Sendable {
         }
         guard let bytes else { return .absent }
         let text = String(decoding: bytes, as: UTF8.self)
-        return text.hasPrefix(BootUnits.header + "\n") ? .ours(text) : .foreign
+        return text.hasPrefix(header + "\n") ? .ours(text) : .foreign
     }
 
-    private func remove(_ paths: [String], into report: inout BootReport) throws(BootError) {
+    fileprivate func remove(_ paths: [String], into report: inout BootReport) throws(BootError) {
         for path in paths {
             let full = root.path(path)
             guard unlink(full) == 0 || errno == ENOENT else {
@@ -324,7 +324,7 @@ public struct BootInstaller: Sendable {
         ["systemctl"] + (live ? [] : ["--root=\(root.prefix)"]) + arguments
     }
 
-    private func runSystemctl(_ arguments: [String]) -> (command: [String], failure: BootError?) {
+    fileprivate func runSystemctl(_ arguments: [String]) -> (command: [String], failure: BootError?) {
         let command = systemctlCommand(arguments)
         guard let systemctl else { return (command, BootError(.systemctlMissing)) }
         logger.info("running", metadata: ["command": "\(command.joined(separator: " "))"])
@@ -337,7 +337,7 @@ public struct BootInstaller: Sendable {
 
     /// Notes a systemctl run in the report; false if it failed (the first failure is kept).
     @discardableResult
-    private func record(_ report: inout BootReport, _ run: (command: [String], failure: BootError?)) -> Bool {
+    fileprivate func record(_ report: inout BootReport, _ run: (command: [String], failure: BootError?)) -> Bool {
         if run.failure?.code != .systemctlMissing { report.commands.append(run.command) }
         if let failure = run.failure {
             logger.warning("systemctl failed", metadata: ["error": "\(failure)"])
@@ -345,5 +345,85 @@ public struct BootInstaller: Sendable {
             return false
         }
         return true
+    }
+}
+
+// MARK: other units (the Immich guard's timer)
+
+extension BootInstaller {
+    /// Writes `files` (each beginning with `header`; a file without it at one of the paths stops this
+    /// before anything is written), then unless `reload` is false runs daemon-reload and enables `enabling`.
+    public func install(_ files: [BootFile], header: String, enabling: [String], reload: Bool) throws(BootError) -> BootReport {
+        var report = BootReport()
+        var current: [String: Existing] = [:]
+        for file in files {
+            let found = try existing(file.path, header: header)
+            if case .foreign = found { throw BootError(.foreign(path: root.path(file.path))) }
+            current[file.path] = found
+        }
+        for file in files {
+            let path = root.path(file.path)
+            if case .ours(let text) = current[file.path], text == file.contents {
+                report.changes.append(.unchanged(path))
+                continue
+            }
+            report.changes.append(current[file.path] == .absent ? .created(path) : .updated(path))
+            do {
+                try SecureFile.ensureDirectory(SecureFile.parentDirectory(of: path))
+                try SecureFile.writeAtomically(Array(file.contents.utf8), to: path, mode: 0o644)
+            } catch {
+                throw BootError(.file(error))
+            }
+        }
+        guard reload else { return report }
+        if live, !report.changedNothing {
+            guard record(&report, runSystemctl(["daemon-reload"])) else { return report }
+        }
+        record(&report, runSystemctl((live ? ["enable", "--now"] : ["enable"]) + enabling))
+        return report
+    }
+
+    /// Disables `disabling` (unless `reload` is false), then removes those of `paths` that begin with
+    /// `header`; others are kept and reported.
+    public func uninstall(_ paths: [String], header: String, disabling: [String], reload: Bool) throws(BootError) -> BootReport {
+        var report = BootReport()
+        var ours: [String] = []
+        for path in paths {
+            switch try existing(path, header: header) {
+            case .absent: break
+            case .foreign: report.changes.append(.keptForeign(root.path(path)))
+            case .ours: ours.append(path)
+            }
+        }
+        guard !ours.isEmpty else { return report }
+        if reload { record(&report, runSystemctl(disableArguments(disabling))) }
+        try remove(ours, into: &report)
+        if reload, live { record(&report, runSystemctl(["daemon-reload"])) }
+        return report
+    }
+
+    /// Each file's state against what `files` would write.
+    public func states(of files: [BootFile], header: String) throws(BootError) -> [BootFileState] {
+        var states: [BootFileState] = []
+        for file in files {
+            let state: BootFileState.State
+            switch try existing(file.path, header: header) {
+            case .absent: state = .missing
+            case .foreign: state = .foreign
+            case .ours(let text): state = text == file.contents ? .present : .modified
+            }
+            states.append(BootFileState(path: root.path(file.path), state: state))
+        }
+        return states
+    }
+
+    /// `systemd-analyze calendar EXPRESSION`, bounded: nil when it accepts it (or is not installed, said
+    /// in the second value), else its complaint.
+    public func checkCalendar(_ expression: String) -> (problem: String?, checked: Bool) {
+        let candidates = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"]
+        guard let analyze = candidates.first(where: { path in access(path, X_OK) == 0 }) else { return (nil, false) }
+        let result = runner.run(analyze, ["calendar", expression], secret: nil, until: .after(Self.queryTimeout))
+        if result.status == 0, !result.timedOut { return (nil, true) }
+        return (result.standardError.split(separator: "\n").first.map(String.init) ?? "systemd-analyze exited \(result.status)", true)
     }
 }

@@ -1,3 +1,4 @@
+import CLinux
 import SystemPackage
 
 #if canImport(Glibc)
@@ -43,6 +44,14 @@ public enum FileSystemHealth: Sendable, Equatable, CustomStringConvertible {
 /// A bounded statfs of a path: the seam unit tests replace.
 public protocol StatfsProbe: Sendable {
     func statfs(_ path: String, timeout: Duration) -> FileSystemHealth
+    /// Whether the folder holds anything, bounded like statfs; nil when that could not be told in time.
+    func hasEntries(_ path: String, timeout: Duration) -> Bool?
+}
+
+extension StatfsProbe {
+    public func hasEntries(_ path: String, timeout: Duration) -> Bool? {
+        ForkedStatfs().hasEntries(path, timeout: timeout)
+    }
 }
 
 /// statfs in a forked child, never in the tool's own process: a statfs on a dead server can sit in the
@@ -51,6 +60,44 @@ public protocol StatfsProbe: Sendable {
 /// after fork in a multithreaded process, and costs far less than starting a program.
 public struct ForkedStatfs: StatfsProbe {
     public init() {}
+
+    /// A folder's emptiness, read in a child for the same reason as statfs. The child exits 0 (empty),
+    /// 100 (not empty) or with the errno.
+    public func hasEntries(_ path: String, timeout: Duration) -> Bool? {
+        let pid: pid_t = path.withCString { cPath in
+            let pid = fork()
+            if pid == 0 {
+                let result = extlib_net_directory_has_entries(cPath)
+                _exit(result == 1 ? 100 : result == 0 ? 0 : min(99, -result))
+            }
+            return pid
+        }
+        guard pid > 0 else { return nil }
+        switch Self.reap(pid, until: .after(timeout)) {
+        case .exited(0): return false
+        case .exited(100): return true
+        default: return nil
+        }
+    }
+
+    enum ChildEnd { case exited(Int32), signalled(Int32), timedOut, failed(Errno) }
+
+    /// Waits for a forked child until the deadline; one that overstays is killed and left to init.
+    static func reap(_ pid: pid_t, until deadline: Deadline) -> ChildEnd {
+        var status: Int32 = 0
+        while true {
+            let reaped = waitpid(pid, &status, WNOHANG)
+            if reaped == pid { break }
+            if reaped < 0, errno != EINTR { return .failed(Errno(rawValue: errno)) }
+            if deadline.hasPassed {
+                kill(pid, SIGKILL)
+                _ = waitpid(pid, &status, WNOHANG)
+                return .timedOut
+            }
+            usleep(2000)
+        }
+        return status & 0x7f == 0 ? .exited((status >> 8) & 0xff) : .signalled(status & 0x7f)
+    }
 
     public func statfs(_ path: String, timeout: Duration) -> FileSystemHealth {
         let deadline = Deadline.after(timeout)
@@ -68,22 +115,13 @@ public struct ForkedStatfs: StatfsProbe {
             return pid
         }
         guard pid > 0 else { return .uncheckable("fork: \(Errno(rawValue: errno))") }
-        var status: Int32 = 0
-        while true {
-            let reaped = waitpid(pid, &status, WNOHANG)
-            if reaped == pid { break }
-            if reaped < 0, errno != EINTR { return .uncheckable("waitpid: \(Errno(rawValue: errno))") }
-            if deadline.hasPassed {
-                kill(pid, SIGKILL)
-                // Reaped if it died at once; a child stuck in the kernel is left to init.
-                _ = waitpid(pid, &status, WNOHANG)
-                return .timedOut(timeout)
-            }
-            usleep(2000)
+        switch Self.reap(pid, until: deadline) {
+        case .exited(0): return .healthy
+        case .exited(let code): return .failed(Errno(rawValue: code))
+        case .signalled(let signal): return .uncheckable("the statfs child died of signal \(signal)")
+        case .timedOut: return .timedOut(timeout)
+        case .failed(let error): return .uncheckable("waitpid: \(error)")
         }
-        guard status & 0x7f == 0 else { return .uncheckable("the statfs child died of signal \(status & 0x7f)") }
-        let code = (status >> 8) & 0xff
-        return code == 0 ? .healthy : .failed(Errno(rawValue: code))
     }
 }
 

@@ -41,4 +41,13 @@ extension Duration {
         let (s, atto) = components
         return Double(s) + Double(atto) / 1e18
     }
+
+    /// Whole nanoseconds, saturating instead of trapping on durations no clock can wait for.
+    public var nanoseconds: Int64 {
+        let (s, atto) = components
+        let (product, overflow) = s.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return s < 0 ? .min : .max }
+        let (sum, overflow2) = product.addingReportingOverflow(atto / 1_000_000_000)
+        return overflow2 ? (s < 0 ? .min : .max) : sum
+    }
 }

@@ -34,6 +34,12 @@ public struct SystemRoot: Sendable, Hashable, CustomStringConvertible {
         public static let configDirectory = "/etc/extlib-net"
         public static let credentialsFile = "/etc/extlib-net/credentials"
         public static let mountsFile = "/etc/extlib-net/mounts.toml"
+        /// Immich's URL and admin API key (`immich login`).
+        public static let immichFile = "/etc/extlib-net/immich"
+        /// Immich's own scan settings as they were before `immich guard enable`.
+        public static let immichGuardFile = "/etc/extlib-net/immich-guard"
+        /// What the guard remembers between runs (outages it told the admins about).
+        public static let stateDirectory = "/var/lib/extlib-net"
         public static let rootSandbox = "/root/snap/immich-distribution/common"
         public static let varSandbox = "/var/snap/immich-distribution/common"
         public static let runDirectory = "/run"

@@ -1,0 +1,218 @@
+import Foundation
+import Logging
+import Testing
+@testable import ExtlibNet
+
+@Suite struct CronScheduleTests {
+    @Test(arguments: [
+        ("0 0 * * *", "*-*-* 00:00:00"),
+        ("30 2 * * *", "*-*-* 02:30:00"),
+        ("0 */6 * * *", "*-*-* 00/6:00:00"),
+        ("15,45 1-5 * * *", "*-*-* 01..05:15,45:00"),
+        ("0 3 * * 1-5", "Mon..Fri *-*-* 03:00:00"),
+        ("0 3 * * SUN", "Sun *-*-* 03:00:00"),
+        ("0 3 * * 7", "Sun *-*-* 03:00:00"),
+        ("0 0 1 * *", "*-*-01 00:00:00"),
+        ("0 0 1 JAN *", "*-01-01 00:00:00"),
+        ("10 0 0 * * *", "*-*-* 00:00:10"),
+        ("0 0 1-10/3 * *", "*-*-01..10/3 00:00:00"),
+        ("@daily", "*-*-* 00:00:00"),
+        ("@hourly", "*-*-* *:00:00"),
+        ("@weekly", "Sun *-*-* 00:00:00"),
+    ])
+    func converts(_ cron: String, _ calendar: String) throws {
+        #expect(try CronSchedule.onCalendar(cron) == calendar)
+    }
+
+    @Test(arguments: ["", "0 0 * *", "0 0 * * * * *", "60 0 * * *", "0 24 * * *", "0 0 32 * *", "0 0 * 13 *", "0 0 1 * 1",
+                      "0 0 * * 1/2", "x 0 * * *", "0 0 * * 8", "5-1 * * * *", "*/0 * * * *", "0 0 * * *\n[Service]", "0\u{0} 0 * * *",
+                      "L 0 * * *", "0 0 ? * MON#2", String(repeating: "1,", count: 200) + "1 * * * *"])
+    func refusesWhatSystemdCannotSayExactly(_ cron: String) {
+        #expect(throws: CronSchedule.Unconvertible.self) { try CronSchedule.onCalendar(cron) }
+    }
+
+    /// Random text never crashes it, and whatever it returns is safe in a unit file.
+    @Test func randomExpressionsGiveSafeOutputOrAnError() {
+        var generator = SeededGenerator(state: 0x1234_5678)
+        let alphabet = Array("0123456789*/,-? \t@LW#MONSUNJA\n\u{0}x")
+        for _ in 0..<20_000 {
+            let text = String((0..<Int.random(in: 0...24, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! })
+            if let calendar = try? CronSchedule.onCalendar(text) {
+                #expect(calendar.unicodeScalars.allSatisfy { "0123456789*-:., /MonTueWdhFriSatSun".unicodeScalars.contains($0) }, "\(text) -> \(calendar)")
+            }
+        }
+    }
+}
+
+@Suite struct ImmichConnectionTests {
+    @Test func urlsAreSchemeHostAndPortOnly() throws {
+        #expect(try ImmichURL.parse("http://127.0.0.1:3001").description == "http://127.0.0.1:3001")
+        #expect(try ImmichURL.parse("http://localhost:3001/api/").description == "http://localhost:3001")
+        #expect(try ImmichURL.parse("https://photos.example.lan").description == "https://photos.example.lan:443")
+        #expect(try ImmichURL.parse("http://[::1]:3001").description == "http://[::1]:3001")
+        for bad in ["127.0.0.1:3001", "ftp://x", "http://", "http://a b", "http://user:pw@host", "http://host:0", "http://host:99999",
+                    "http://host/path", "http://host?x", "http://ho\nst", "http://[::1"] {
+            #expect(throws: ImmichError.self, "\(bad)") { try ImmichURL.parse(bad) }
+        }
+    }
+
+    @Test func keysThatCouldBreakAHeaderAreRefused() throws {
+        try ImmichConnection.checkKey("Hn3mK0qv5C2m1b7XyZ8dA4fG6hJ9kL0pQ1rS2tU3")
+        for bad in ["short", "with space in the middle of it", "line\nbreak0123456789", "ümlaut0123456789abcd", String(repeating: "a", count: 600)] {
+            #expect(throws: ImmichError.self) { try ImmichConnection.checkKey(bad) }
+        }
+    }
+
+    @Test func connectionFileRoundTripsAndRefusesHandEdits() throws {
+        let connection = ImmichConnection(url: try ImmichURL.parse("http://127.0.0.1:3001"), apiKey: Secret("Hn3mK0qv5C2m1b7XyZ8dA4fG"))
+        #expect(try ImmichConnection.parse(connection.rendered(), path: "/f") == connection)
+        for bad in ["url=http://x:1\n", "api-key=Hn3mK0qv5C2m1b7XyZ8dA4fG\n", "url=http://x:1\napi-key=Hn3mK0qv5C2m1b7XyZ8dA4fG\nextra=1\n",
+                    "url=nonsense\napi-key=Hn3mK0qv5C2m1b7XyZ8dA4fG\n", "garbage"] {
+            #expect(throws: ImmichError.self) { try ImmichConnection.parse(bad, path: "/f") }
+        }
+    }
+
+    @Test func errorsNeverCarryTheKey() {
+        let errors: [ImmichError.Code] = [.unauthorized, .notAdmin("a@b"), .badKey, .notRunning(url: "http://127.0.0.1:3001"), .configReadOnly]
+        for code in errors {
+            let text = ImmichError(code).description
+            #expect(!text.contains("Hn3mK0"))
+            #expect(!text.isEmpty)
+        }
+        #expect(ImmichError(.notRunning(url: "u")).description.contains("snap start immich-distribution"))
+        #expect(ImmichError(.unauthorized).exitStatus == .authentication)
+        #expect(ImmichError(.notRunning(url: "u")).exitStatus == .unreachable)
+    }
+}
+
+@Suite struct SystemConfigTests {
+    /// The guard changes exactly one field of the whole config it puts back.
+    @Test func replacingChangesOnlyThatField() throws {
+        let text = #"{"ffmpeg":{"crf":23,"preset":"ultrafast","accel":"disabled"},"library":{"scan":{"enabled":true,"cronExpression":"0 0 * * *"},"watch":{"enabled":false}},"trash":{"enabled":true,"days":30},"x":[1,2.5,null,"s"]}"#
+        let config = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        let off = try #require(config.replacing(["library", "scan", "enabled"], with: .bool(false)))
+        #expect(off["library"]?["scan"]?["enabled"] == .bool(false))
+        #expect(off["library"]?["scan"]?["cronExpression"] == .string("0 0 * * *"))
+        #expect(off["ffmpeg"] == config["ffmpeg"])
+        #expect(off["trash"] == config["trash"])
+        #expect(off["x"] == config["x"])
+        #expect(off.replacing(["library", "scan", "enabled"], with: .bool(true)) == config)
+        #expect(config.replacing(["nope", "x"], with: .null) == nil)
+        let roundTrip = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(config))
+        #expect(roundTrip == config)
+        let settings = try LibraryScanSettings(config: config)
+        #expect(settings == LibraryScanSettings(enabled: true, cronExpression: "0 0 * * *", watchEnabled: false))
+    }
+
+    @Test func guardUnitsRunTheScanOnTheSchedule() {
+        let settings = GuardSettings(remembered: LibraryScanSettings(enabled: true, cronExpression: "0 0 * * *", watchEnabled: false), onCalendar: "*-*-* 00:00:00", everySeconds: nil)
+        let files = GuardUnits.files(settings, executable: "/usr/sbin/extlib-net")
+        #expect(files.map(\.path) == [GuardUnits.servicePath, GuardUnits.timerPath])
+        #expect(files[0].contents.contains("ExecStart=/usr/sbin/extlib-net immich scan --all"))
+        #expect(files[0].contents.contains("After=network-online.target extlib-net.service snap.immich-distribution.immich-server.service"))
+        #expect(files[1].contents.contains("OnCalendar=*-*-* 00:00:00\nPersistent=true"))
+        let every = GuardSettings(remembered: settings.remembered, onCalendar: nil, everySeconds: 6 * 3600)
+        #expect(GuardUnits.files(every, executable: "/x")[1].contents.contains("OnUnitActiveSec=6h"))
+        #expect(files.allSatisfy { $0.contents.hasPrefix(GuardUnits.header + "\n") })
+    }
+}
+
+/// The guard's decision, for every case, with a fake mount table and real folders under a temp root.
+@Suite struct ScanDecisionTests {
+    struct Bed {
+        let root: String
+        let service: ImmichService
+        let host = FakeHost()
+        let definitions: [MountDefinition]
+
+        init() throws {
+            root = FileManager.default.temporaryDirectory.appendingPathComponent("extlib-net-decide-\(UUID().uuidString)").path
+            let system = try SystemRoot(root)
+            var mounter = Mounter(root: system, logger: Logger(label: "test"), runner: host)
+            mounter.mountTable = host.table
+            mounter.statfsProbe = host
+            service = ImmichService(mounts: MountService(mounter: mounter), logger: Logger(label: "test"))
+            definitions = [
+                MountDefinition(name: "photos", url: try MountURL.parse("nfs://nas/volume1/photos")),
+                MountDefinition(name: "videos", url: try MountURL.parse("nfs://nas/volume1/videos")),
+            ]
+            for definition in definitions { try FileManager.default.createDirectory(atPath: mounter.target(of: definition), withIntermediateDirectories: true) }
+        }
+
+        func target(_ index: Int) -> String { service.mounts.mounter.target(of: definitions[index]) }
+        func path(_ index: Int) -> String { service.importPath(of: definitions[index]) }
+        func fill(_ directory: String) { FileManager.default.createFile(atPath: directory + "/a.jpg", contents: Data([1])) }
+        func library(_ paths: [String]) -> ImmichLibrary {
+            ImmichLibrary(id: "00000000-0000-0000-0000-000000000001", ownerId: "00000000-0000-0000-0000-000000000002", name: "L", importPaths: paths, exclusionPatterns: [])
+        }
+        func decide(_ paths: [String], assets: Int = 5) -> [ImmichService.PathProblem] {
+            service.decide(library(paths), definitions: definitions) { assets }.problems.map(\.problem)
+        }
+        func remove() { try? FileManager.default.removeItem(atPath: root) }
+    }
+
+    @Test func mountedHealthyAndFullIsScanned() throws {
+        let bed = try Bed()
+        defer { bed.remove() }
+        bed.host.mountNFS("1.2.3.4:/volume1/photos", at: bed.target(0), health: .healthy)
+        bed.fill(bed.target(0))
+        #expect(bed.decide([bed.path(0)]) == [])
+        #expect(bed.decide([bed.path(0) + "/2024"]).isEmpty == false, "a subfolder that does not exist yet is empty: refused while assets exist")
+    }
+
+    @Test func everyWayAShareCanBeAway() throws {
+        let bed = try Bed()
+        defer { bed.remove() }
+        #expect(bed.decide([bed.path(0)]) == [.notMounted(definition: "photos")])
+        bed.host.mountNFS("1.2.3.4:/volume1/other", at: bed.target(0), health: .healthy)
+        #expect(bed.decide([bed.path(0)]) == [.occupied(definition: "photos", source: "1.2.3.4:/volume1/other")])
+        bed.host.mountNFS("1.2.3.4:/volume1/videos", at: bed.target(1), health: .timedOut(.seconds(3)))
+        #expect(bed.decide([bed.path(1)]) == [.unhealthy(definition: "videos", .timedOut(.seconds(3)))])
+    }
+
+    @Test func anEmptyShareWhileImmichHoldsAssetsIsAway() throws {
+        let bed = try Bed()
+        defer { bed.remove() }
+        bed.host.mountNFS("1.2.3.4:/volume1/photos", at: bed.target(0), health: .healthy)
+        #expect(bed.decide([bed.path(0)], assets: 3) == [.emptyWhileHoldingAssets(path: bed.path(0), assets: 3)])
+        #expect(bed.decide([bed.path(0)], assets: 0) == [], "a new, empty library may be scanned: nothing to lose")
+    }
+
+    @Test func pathsNoDefinitionProvidesMustExistAndHoldSomething() throws {
+        let bed = try Bed()
+        defer { bed.remove() }
+        let own = "/srv/photos"
+        #expect(bed.decide([own]) == [.missing(path: own)])
+        try FileManager.default.createDirectory(atPath: bed.root + own, withIntermediateDirectories: true)
+        #expect(bed.decide([own]) == [.empty(path: own)])
+        bed.fill(bed.root + own)
+        #expect(bed.decide([own]) == [])
+    }
+
+    @Test func oneAwayShareSkipsTheWholeLibrary() throws {
+        let bed = try Bed()
+        defer { bed.remove() }
+        bed.host.mountNFS("1.2.3.4:/volume1/photos", at: bed.target(0), health: .healthy)
+        bed.fill(bed.target(0))
+        #expect(bed.decide([bed.path(0), bed.path(1)]) == [.notMounted(definition: "videos")])
+    }
+
+    @Test func providerMatchesTheFolderAndWhatIsInside() throws {
+        let bed = try Bed()
+        defer { bed.remove() }
+        #expect(bed.service.provider(of: bed.path(0), in: bed.definitions)?.name == "photos")
+        #expect(bed.service.provider(of: bed.path(0) + "/", in: bed.definitions)?.name == "photos")
+        #expect(bed.service.provider(of: bed.path(0) + "/2024", in: bed.definitions)?.name == "photos")
+        #expect(bed.service.provider(of: bed.path(0) + "x", in: bed.definitions) == nil)
+        #expect(bed.path(0) == "/var/snap/immich-distribution/common/photos", "the path as the snap sees it, never under --root")
+    }
+
+    @Test func forkedEmptinessCheck() throws {
+        let bed = try Bed()
+        defer { bed.remove() }
+        #expect(ForkedStatfs().hasEntries(bed.target(0), timeout: .seconds(5)) == false)
+        FileManager.default.createFile(atPath: bed.target(0) + "/.hidden", contents: Data())
+        #expect(ForkedStatfs().hasEntries(bed.target(0), timeout: .seconds(5)) == true)
+        #expect(ForkedStatfs().hasEntries(bed.root + "/nope", timeout: .seconds(5)) == nil)
+    }
+}

@@ -1,0 +1,263 @@
+import ExtlibNet
+import Foundation
+import TestSupport
+import Testing
+
+/// Immich's API, as the test bed's stand-in models it (Tests/testbed/immich-standin; no real Immich
+/// server can run here). Each test gets its own, on a free loopback port, seeing the test's --root as
+/// the snap would.
+final class StandIn: @unchecked Sendable {
+    static let script = #filePath.components(separatedBy: "/Tests/")[0] + "/Tests/testbed/immich-standin"
+    let scratch: ScratchRoot
+    let state: String
+    let adminKey = "adm" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
+    let userKey = "usr" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
+    private(set) var child: Child?
+    private(set) var port = 0
+    var url: String { "http://127.0.0.1:\(port)" }
+    var root: [String] { ["--root", scratch.path] }
+
+    init(configFile: Bool = false, config: String? = nil) throws {
+        scratch = try ScratchRoot()
+        state = scratch.path + "/.standin"
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        let seed = #"{"users": [{"email": "admin@example.com", "name": "Admin", "isAdmin": true, "apiKeys": ["\#(adminKey)"]}, {"email": "user@example.com", "isAdmin": false, "apiKeys": ["\#(userKey)"]}]}"#
+        try seed.write(toFile: state + "/seed.json", atomically: true, encoding: .utf8)
+        var extra: [String] = []
+        if let config {
+            try config.write(toFile: state + "/config.json", atomically: true, encoding: .utf8)
+            extra = ["--config-file", state + "/config.json"]
+        } else if configFile {
+            extra = ["--config-file"]
+        }
+        try start(extra)
+    }
+
+    func start(_ extra: [String] = []) throws {
+        unlink(state + "/port")
+        child = try Child.start("/usr/bin/python3", [Self.script, "--listen", "127.0.0.1:\(port)", "--state", state, "--port-file", state + "/port",
+                                                     "--fs-root", scratch.path] + extra, capture: .none)
+        for _ in 0..<200 {
+            if let text = try? String(contentsOfFile: state + "/port", encoding: .utf8), let number = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                port = number
+                return
+            }
+            usleep(25_000)
+        }
+        struct NotListening: Error {}
+        throw NotListening()
+    }
+
+    func stop() { child?.signal(SIGTERM); _ = child?.wait(timeout: .seconds(10)); child = nil }
+
+    func remove() { stop(); scratch.remove() }
+
+    /// The stand-in's whole state (test control route, no key needed).
+    func dump() throws -> [String: Any] {
+        let outcome = try Child.runBlocking("/usr/bin/curl", ["-sf", url + "/_standin/state"], timeout: .seconds(10))
+        return try #require(try JSONSerialization.jsonObject(with: Data(outcome.output.utf8)) as? [String: Any])
+    }
+
+    func post(_ route: String) throws -> String {
+        try Child.runBlocking("/usr/bin/curl", ["-sf", "-X", "POST", url + route], timeout: .seconds(10)).output
+    }
+
+    func config() throws -> [String: Any] { try #require(try dump()["config"] as? [String: Any]) }
+
+    func libraries() throws -> [[String: Any]] { try #require(try dump()["libraries"] as? [[String: Any]]) }
+
+    func login() async throws {
+        let outcome = try await CLI.run(["immich", "login", "--url", url, "--api-key-stdin"] + root, input: adminKey)
+        #expect(outcome.status == 0, "\(outcome.error)")
+    }
+
+    func run(_ arguments: [String], input: String? = nil) async throws -> CLI.Outcome {
+        let outcome = try await CLI.run(arguments + root, input: input)
+        for key in [adminKey, userKey] {
+            #expect(!outcome.output.contains(key) && !outcome.error.contains(key), "the API key leaked from \(arguments)")
+        }
+        return outcome
+    }
+}
+
+@Suite(.serialized) struct ImmichCLITests {
+    @Test func loginChecksTheKeyBeforeStoringIt() async throws {
+        let immich = try StandIn()
+        defer { immich.remove() }
+        let file = immich.scratch.path + "/etc/extlib-net/immich"
+        let wrong = try await immich.run(["immich", "login", "--url", immich.url, "--api-key-stdin", "--debug"], input: "not0the0right0key0at0all")
+        #expect(wrong.status == ExitStatus.authentication.rawValue, "\(wrong.error)")
+        #expect(wrong.error.contains("rejected the API key"))
+        let user = try await immich.run(["immich", "login", "--url", immich.url, "--api-key-stdin"], input: immich.userKey)
+        #expect(user.status == ExitStatus.authentication.rawValue)
+        #expect(user.error.contains("not an Immich admin"))
+        #expect(!FileManager.default.fileExists(atPath: file), "nothing stored for a key that is not an admin's")
+
+        let ok = try await immich.run(["immich", "login", "--url", immich.url, "--api-key-stdin", "--debug"], input: immich.adminKey)
+        #expect(ok.status == 0, "\(ok.error)")
+        #expect(ok.output.contains("admin@example.com"))
+        var info = stat()
+        #expect(stat(file, &info) == 0 && info.st_mode & 0o777 == 0o600)
+        let status = try await immich.run(["immich", "status", "--debug"])
+        #expect(status.status == 0, "\(status.error)")
+        let logout = try await immich.run(["immich", "logout"])
+        #expect(logout.status == 0 && !FileManager.default.fileExists(atPath: file))
+        let after = try await immich.run(["immich", "status"])
+        #expect(after.status == ExitStatus.usage.rawValue)
+        #expect(after.error.contains("immich login"))
+    }
+
+    @Test func immichNotRunningIsAClearBoundedError() async throws {
+        let immich = try StandIn()
+        defer { immich.remove() }
+        try await immich.login()
+        immich.stop()
+        let outcome = try await immich.run(["immich", "status"])
+        #expect(outcome.status == ExitStatus.unreachable.rawValue)
+        #expect(outcome.error.contains("snap start immich-distribution"), "\(outcome.error)")
+        #expect(outcome.elapsed < .seconds(5))
+        let login = try await immich.run(["immich", "login", "--url", immich.url, "--api-key-stdin"], input: immich.adminKey)
+        #expect(login.status == ExitStatus.unreachable.rawValue)
+    }
+
+    @Test(arguments: [["--url", "ftp://x"], ["--url", "http://host/path"], []])
+    func badLoginArguments(_ arguments: [String]) async throws {
+        let outcome = try await CLI.run(["immich", "login"] + arguments + (arguments.isEmpty ? [] : ["--api-key-stdin"]))
+        #expect(outcome.status == ExitStatus.usage.rawValue, "\(outcome.error)")
+    }
+
+    @Test func linkCreatesTheLibraryWithTheSnapsPathOnce() async throws {
+        let immich = try StandIn()
+        defer { immich.remove() }
+        try await immich.login()
+        #expect(try await immich.run(["add", "photos", "nfs://nas.invalid/volume1/photos"]).status == 0)
+        let first = try await immich.run(["immich", "link", "photos"])
+        #expect(first.status == 0, "\(first.error)")
+        #expect(first.output.contains("created external library 'photos'"))
+        #expect(first.output.contains("Immich checks the path: valid"), "\(first.output)")
+        var libraries = try immich.libraries()
+        #expect(libraries.count == 1)
+        #expect(libraries.first?["importPaths"] as? [String] == ["/var/snap/immich-distribution/common/photos"], "the snap's path, not the --root one")
+        let again = try await immich.run(["immich", "link", "photos"])
+        #expect(again.status == 0)
+        #expect(again.output.contains("nothing changed"))
+        #expect(try immich.libraries().count == 1)
+
+        #expect(try await immich.run(["add", "more", "smb://nas.invalid/more"]).status == 0)
+        let added = try await immich.run(["immich", "link", "more", "--library", "photos"])
+        #expect(added.status == 0, "\(added.error)")
+        libraries = try immich.libraries()
+        #expect(libraries.first?["importPaths"] as? [String] == ["/var/snap/immich-distribution/common/photos", "/root/snap/immich-distribution/common/more"])
+
+        let unlink = try await immich.run(["immich", "unlink", "more"])
+        #expect(unlink.status == 0)
+        #expect(unlink.error.contains("offline"), "warns that Immich takes the assets offline")
+        #expect(try immich.libraries().first?["importPaths"] as? [String] == ["/var/snap/immich-distribution/common/photos"])
+        #expect(try await immich.run(["immich", "unlink", "more"]).status == ExitStatus.usage.rawValue)
+        #expect(try await immich.run(["immich", "link", "ghost"]).status == ExitStatus.usage.rawValue)
+        #expect(try await immich.run(["immich", "link", "photos", "--library", "nope"]).status == ExitStatus.usage.rawValue)
+    }
+
+    @Test func guardSwitchesOnlyTheScheduleOffAndDisableRestoresIt() async throws {
+        let immich = try StandIn()
+        defer { immich.remove() }
+        try await immich.login()
+        let before = try immich.config()
+        let enable = try await immich.run(["immich", "guard", "enable", "--no-reload"])
+        #expect(enable.status == 0, "\(enable.error)")
+        var after = try immich.config()
+        var library = try #require(after["library"] as? [String: Any])
+        #expect((library["scan"] as? [String: Any])?["enabled"] as? Bool == false)
+        library["scan"] = (before["library"] as? [String: Any])?["scan"]
+        after["library"] = library
+        #expect(NSDictionary(dictionary: after).isEqual(to: before), "nothing but library.scan.enabled changed")
+        let timer = try String(contentsOfFile: immich.scratch.path + GuardUnits.timerPath, encoding: .utf8)
+        #expect(timer.contains("OnCalendar=*-*-* 00:00:00"))
+        let service = try String(contentsOfFile: immich.scratch.path + GuardUnits.servicePath, encoding: .utf8)
+        #expect(service.contains("immich scan --all"))
+
+        // Enabling again must not remember the "off" the guard made.
+        #expect(try await immich.run(["immich", "guard", "enable", "--no-reload"]).status == 0)
+        let status = try await immich.run(["immich", "guard", "status", "--json"])
+        #expect(status.status == 0)
+        let json = try status.json()
+        #expect(json["on"] as? Bool == true)
+        #expect((json["remembered"] as? [String: Any])?["enabled"] as? Bool == true)
+
+        let disable = try await immich.run(["immich", "guard", "disable", "--no-reload"])
+        #expect(disable.status == 0, "\(disable.error)")
+        #expect(NSDictionary(dictionary: try immich.config()).isEqual(to: before), "exactly as it was")
+        #expect(!FileManager.default.fileExists(atPath: immich.scratch.path + GuardUnits.timerPath))
+        #expect(!FileManager.default.fileExists(atPath: immich.scratch.path + "/etc/extlib-net/immich-guard"))
+        #expect(try await immich.run(["immich", "guard", "disable", "--no-reload"]).output.contains("not on"))
+    }
+
+    @Test func aScheduleSystemdCannotSayNeedsEvery() async throws {
+        let config = #"{"library": {"scan": {"enabled": true, "cronExpression": "0 0 1 * 1"}, "watch": {"enabled": true}}}"#
+        let immich = try StandIn(config: config)
+        defer { immich.remove() }
+        try await immich.login()
+        let refused = try await immich.run(["immich", "guard", "enable", "--no-reload"])
+        #expect(refused.status == ExitStatus.usage.rawValue)
+        #expect(refused.error.contains("--every"), "\(refused.error)")
+        #expect(!FileManager.default.fileExists(atPath: immich.scratch.path + "/etc/extlib-net/immich-guard"), "nothing remembered")
+        // The config file makes Immich's settings read-only: a clear refusal, nothing left behind.
+        let readOnly = try await immich.run(["immich", "guard", "enable", "--every", "6h", "--no-reload"])
+        #expect(readOnly.status == ExitStatus.refused.rawValue, "\(readOnly.error)")
+        #expect(readOnly.error.contains("IMMICH_CONFIG_FILE"))
+        #expect(!FileManager.default.fileExists(atPath: immich.scratch.path + "/etc/extlib-net/immich-guard"))
+        #expect(!FileManager.default.fileExists(atPath: immich.scratch.path + GuardUnits.timerPath))
+    }
+
+    @Test func everyAndTheWatchWarning() async throws {
+        let immich = try StandIn()
+        defer { immich.remove() }
+        try await immich.login()
+        let enable = try await immich.run(["immich", "guard", "enable", "--every", "6h", "--no-reload"])
+        #expect(enable.status == 0, "\(enable.error)")
+        let timer = try String(contentsOfFile: immich.scratch.path + GuardUnits.timerPath, encoding: .utf8)
+        #expect(timer.contains("OnUnitActiveSec=6h"))
+        #expect(try await immich.run(["immich", "guard", "enable", "--every", "5s", "--no-reload"]).status == ExitStatus.usage.rawValue)
+        #expect(try await immich.run(["immich", "guard", "enable", "--every", "soon"]).status == ExitStatus.usage.rawValue)
+    }
+
+    @Test func scanSkipsALibraryWhoseShareIsAwayAndTellsTheAdminsOnce() async throws {
+        let immich = try StandIn()
+        defer { immich.remove() }
+        try await immich.login()
+        #expect(try await immich.run(["add", "photos", "nfs://nas.invalid/volume1/photos"]).status == 0)
+        #expect(try await immich.run(["immich", "link", "photos"]).status == 0)
+        // A library of the user's own folder (no extlib-net share), with a photo in it.
+        let own = immich.scratch.path + "/srv/own"
+        try FileManager.default.createDirectory(atPath: own, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: own + "/a.jpg", contents: Data([0xFF, 0xD8]))
+        #expect(try await immich.run(["add", "own", "nfs://nas.invalid/x", "--sandbox", "root"]).status == 0)
+        let created = try Child.runBlocking("/usr/bin/curl", ["-sf", "-H", "x-api-key: \(immich.adminKey)", "-H", "Content-Type: application/json", "-d",
+                                                          #"{"ownerId": "\#(try adminID(immich))", "name": "own", "importPaths": ["/srv/own"]}"#, immich.url + "/api/libraries"], timeout: .seconds(10))
+        #expect(created.status == 0)
+
+        for round in 1...2 {
+            let scan = try await immich.run(["immich", "scan", "--all"])
+            #expect(scan.status == ExitStatus.skipped.rawValue, "round \(round): \(scan.error)")
+            #expect(scan.output.contains("photos: SKIPPED"), "\(scan.output)")
+            #expect(scan.output.contains("share 'photos' is not mounted"))
+            #expect(scan.output.contains("own: scan started"))
+        }
+        let state = try immich.dump()
+        let notices = try #require(state["notifications"] as? [[String: Any]])
+        #expect(notices.count == 1, "one notice per outage, not one per run: \(notices)")
+        #expect(notices.first?["level"] as? String == "warning")
+        let libraries = try #require(state["libraries"] as? [[String: Any]])
+        #expect(libraries.first { $0["name"] as? String == "photos" }?["scanCount"] as? Int ?? 0 == 0, "the away library was never scanned")
+        #expect(libraries.first { $0["name"] as? String == "own" }?["scanCount"] as? Int == 2)
+        let one = try await immich.run(["immich", "scan", "own"])
+        #expect(one.status == 0, "\(one.error)")
+        #expect(try await immich.run(["immich", "scan", "nope"]).status == ExitStatus.usage.rawValue)
+        #expect(try await immich.run(["immich", "scan"]).status == ExitStatus.usage.rawValue)
+    }
+
+    func adminID(_ immich: StandIn) throws -> String {
+        let users = try #require(try immich.dump()["users"] as? [[String: Any]])
+        return try #require(users.first { $0["isAdmin"] as? Bool == true }?["id"] as? String)
+    }
+}
