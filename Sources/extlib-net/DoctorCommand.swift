@@ -11,7 +11,9 @@ struct DoctorCommand: ParsableCommand {
             visible inside the snap's mount namespace (/run/snapd/ns/immich-distribution.mnt, entered by a \
             child process); a sample of files can be read the way Immich reads them (a child without \
             CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH); under /root/snap files appear owned by root (snapd's \
-            AppArmor rules there are owner-qualified). Without the snap, the other checks still run.
+            AppArmor rules there are owner-qualified). Without the snap, the other checks still run. With a \
+            stored Immich connection (extlib-net immich login): the API answers the key, every definition is \
+            linked to a library, the scan guard is on and folder watching is off.
 
             Exits 0 when every check passed (warnings and notes may be printed), 9 when at least one failed.
 
@@ -36,6 +38,7 @@ struct DoctorCommand: ParsableCommand {
         let service = try makeService(global)
         let definitions = try service.definitions(named: names, all: names.isEmpty)
         let findings = Doctor(mounter: service.mounter, namespace: namespace).examine(definitions)
+            + ImmichService(mounts: service, logger: service.mounter.logger).doctorFindings(definitions)
         if json {
             let items = findings.map { finding in
                 JSON.object([

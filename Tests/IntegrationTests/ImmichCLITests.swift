@@ -256,6 +256,31 @@ final class StandIn: @unchecked Sendable {
         #expect(try await immich.run(["immich", "scan"]).status == ExitStatus.usage.rawValue)
     }
 
+    @Test func doctorChecksTheConnectionTheLinksAndTheGuard() async throws {
+        let immich = try StandIn()
+        defer { immich.remove() }
+        #expect(try await immich.run(["add", "photos", "nfs://nas.invalid/volume1/photos"]).status == 0)
+        let unconnected = try await immich.run(["doctor"])
+        #expect(unconnected.output.contains("[WARN] immich: API connection"), "\(unconnected.output)")
+        try await immich.login()
+        let before = try await immich.run(["doctor"])
+        #expect(before.output.contains("[PASS] immich: API connection"), "\(before.output)")
+        #expect(before.output.contains("[WARN] photos: linked in Immich"))
+        #expect(before.output.contains("fix: extlib-net immich link photos"))
+        #expect(before.output.contains("[FAIL] immich: scan guard"), "Immich's own schedule on, guard off: the dangerous state")
+        #expect(before.status == ExitStatus.checkFailed.rawValue)
+        #expect(try await immich.run(["immich", "link", "photos"]).status == 0)
+        #expect(try await immich.run(["immich", "guard", "enable", "--no-reload"]).status == 0)
+        let after = try await immich.run(["doctor", "--json"])
+        let findings = try #require(try after.json()["findings"] as? [[String: Any]])
+        func verdict(_ subject: String, _ check: String) -> String? {
+            findings.first { $0["subject"] as? String == subject && $0["check"] as? String == check }?["verdict"] as? String
+        }
+        #expect(verdict("photos", "linked in Immich") == "pass")
+        #expect(verdict("immich", "scan guard") == "pass")
+        #expect(verdict("immich", "folder watching") == "pass")
+    }
+
     func adminID(_ immich: StandIn) throws -> String {
         let users = try #require(try immich.dump()["users"] as? [[String: Any]])
         return try #require(users.first { $0["isAdmin"] as? Bool == true }?["id"] as? String)

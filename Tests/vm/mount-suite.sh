@@ -164,7 +164,7 @@ X add other "smb://$VM_ADDR/$VM_SMB_PUBLIC" --uid 1000 --file-mode 0600 >/dev/nu
 X mount other >/dev/null 2>&1
 X doctor other >"$out/doctor-other.out"
 rc=$?
-check "doctor fails on files of another user, mode 0600 (rc $rc)" test "$rc" = 2
+check "doctor fails on files of another user, mode 0600 (rc $rc)" test "$rc" = 9
 check "doctor: not readable as Immich" grep -q "^\[FAIL\] other: readable by Immich" "$out/doctor-other.out"
 check "doctor: says the fix" grep -q "fix: .*extlib-net remove other, then add it again without --uid" "$out/doctor-other.out"
 check "doctor: owner rule fails" grep -q "^\[FAIL\] other: owner rule" "$out/doctor-other.out"
@@ -185,6 +185,95 @@ kill "$blind" "$seeing"
 check "doctor: a namespace without the mount fails the visibility check" grep -q "^\[FAIL\] public: visible in the snap" "$out/doctor-blind.out"
 check "doctor: a namespace with the mount passes it" grep -q "^\[PASS\] public: visible in the snap" "$out/doctor-seeing.out"
 check "doctor reads as Immich inside that namespace" grep -q "^\[PASS\] public: readable by Immich" "$out/doctor-seeing.out"
+X unmount --all --lazy >/dev/null 2>&1
+
+# --- immich: link, guard, a NAS that goes away, recovery. Against the test bed's stand-in of Immich's
+# API (Tests/testbed/immich-standin: no real Immich can run here), which sees $SYS as the snap sees /.
+X unmount --all --lazy >/dev/null 2>&1
+IMM=$VM_ROOT/immich
+mkdir -p "$IMM"
+IKEY=vmadmin$(od -An -tx8 -N16 /dev/urandom | tr -d ' \n')
+printf '{"users": [{"email": "admin@example.com", "name": "Admin", "isAdmin": true, "apiKeys": ["%s"]}]}' "$IKEY" >"$IMM/seed.json"
+printf 'x-api-key: %s\n' "$IKEY" >"$IMM/header"   # curl -H @file: the key stays off every command line
+/usr/bin/python3 "$REPO/Tests/testbed/immich-standin" --listen 127.0.0.1:0 --state "$IMM" --port-file "$IMM/port" --fs-root "$SYS" >"$out/standin.log" 2>&1 &
+standin=$!
+vm_wait_for 20 "the Immich stand-in" test -s "$IMM/port"
+IURL=http://127.0.0.1:$(tr -d '\n' <"$IMM/port")
+state() { curl -sf "$IURL/_standin/state"; }
+lib_id() { state | jq -r --arg n "$1" '.libraries[] | select(.name == $n) | .id'; }
+assets() { state | jq --arg id "$(lib_id "$1")" "[.assets[] | select(.libraryId == \$id) | $2] | length"; }
+# Photos on both servers.
+printf 'jpeg' >"$VM_ROOT/shares/$VM_SMB_PUBLIC/beach.jpg"
+printf 'jpeg' >"$VM_NFS3_PATH/one.jpg"; printf 'jpeg' >"$VM_NFS3_PATH/two.jpg"
+scan_for_key() {
+  : >"$out/key-leaks"
+  while [ -e "$out/key-scanning" ]; do
+    for f in /proc/[0-9]*/cmdline /proc/[0-9]*/environ; do
+      { tr '\0' '\n' <"$f" | grep -qF -- "$IKEY" && echo "$f" >>"$out/key-leaks"; } 2>/dev/null
+    done
+  done
+}
+touch "$out/key-scanning"
+scan_for_key &
+keyscanner=$!
+
+printf '%s' "$IKEY" | X immich login --url "$IURL" --api-key-stdin >"$out/login.out" 2>&1
+check "immich login with the admin key" grep -q "logged in to Immich" "$out/login.out"
+X mount public v3 >/dev/null 2>&1
+X immich link public >"$out/link-public.out" 2>&1
+X immich link v3 >"$out/link-v3.out" 2>&1
+check "immich link creates a library with the snap's path" grep -q "created external library 'public'" "$out/link-public.out"
+check "Immich finds the linked path valid" grep -q "checks the path: valid" "$out/link-v3.out"
+check "the import path is the snap's, not --root's" test "$(state | jq -r '.libraries[] | select(.name == "v3") | .importPaths[0]')" = /var/snap/immich-distribution/common/v3
+X immich scan --all >"$out/scan-first.out" 2>&1
+check "first guarded scan scans both (rc $?)" test "$(grep -c 'scan started' "$out/scan-first.out")" = 2
+check "the first scan imported the NFS photos" test "$(assets v3 'select(.isOffline | not)')" = 2
+check "the first scan imported the SMB photo" test "$(assets public 'select(.isOffline | not)')" = 1
+
+state | jq -S 'del(.config.library.scan.enabled) | .config' >"$out/config-before.json"
+X immich guard enable --no-reload >"$out/guard.out" 2>&1
+check "guard enable (rc $?)" grep -q "guard on" "$out/guard.out"
+check "guard: Immich's own schedule is off" test "$(state | jq '.config.library.scan.enabled')" = false
+state | jq -S 'del(.config.library.scan.enabled) | .config' >"$out/config-after.json"
+check "guard: the rest of Immich's config is unchanged" cmp -s "$out/config-before.json" "$out/config-after.json"
+check "guard: a timer on Immich's schedule" grep -q "OnCalendar=\*-\*-\* 00:00:00" "$SYS/etc/systemd/system/extlib-net-immich-scan.timer"
+
+# The NAS goes away: unmounted, server stopped.
+X unmount v3 >/dev/null
+vm_nfsd_stop
+check "Immich's own schedule no longer fires" test "$(curl -sf -X POST "$IURL/_standin/scheduled-scan" | jq .ran)" = false
+X immich scan --all >"$out/scan-away.out" 2>&1
+rc=$?
+check "guarded scan with a share away exits 10 (rc $rc)" test "$rc" = 10
+check "guarded scan skips the away library" grep -q "^v3: SKIPPED" "$out/scan-away.out"
+check "guarded scan still scans the healthy one" grep -q "^public: scan started" "$out/scan-away.out"
+check "no asset of the away library went offline" test "$(assets v3 'select(.isOffline)')" = 0
+check "the admins got one warning" test "$(state | jq '[.notifications[] | select(.level == "warning")] | length')" = 1
+# A manual scan in Immich's web UI, while the NAS is away, takes the library offline (into the trash).
+curl -sf -H @"$IMM/header" -X POST "$IURL/api/libraries/$(lib_id v3)/scan"
+check "a manual scan in Immich trashed the away library" test "$(assets v3 'select(.isOffline and .deletedAt != null)')" = 2
+# The share comes back through mount: the library is rescanned and whole again.
+vm_nfsd_start
+X mount v3 --wait 60s >"$out/mount-back.out" 2>"$out/mount-back.err"
+check "the share mounts again (rc $?)" grep -q "^v3: mounted" "$out/mount-back.out"
+check "mount rescanned the library" grep -q "immich: 'v3' rescanned" "$out/mount-back.err"
+check "the library is whole again" test "$(assets v3 'select((.isOffline | not) and .deletedAt == null)')" = 2
+check "the admins were told it is back" test "$(state | jq '[.notifications[] | select(.level == "success")] | length')" = 1
+X immich status >"$out/immich-status.out" 2>&1
+check "immich status shows the share mounted and healthy" grep -q "share 'v3', mounted, healthy" "$out/immich-status.out"
+
+X immich guard disable --no-reload >"$out/guard-off.out" 2>&1
+check "guard disable restores Immich's schedule" test "$(state | jq -cS '.config.library.scan')" = '{"cronExpression":"0 0 * * *","enabled":true}'
+rm -f "$out/key-scanning"; wait "$keyscanner"
+check "the API key never in any argv or environment" test ! -s "$out/key-leaks"
+kill "$standin"; wait "$standin" 2>/dev/null
+start=$(vm_now)
+X immich status >"$out/immich-down.out" 2>&1
+rc=$?
+took=$(vm_since "$start")
+check "Immich stopped: exit 4 (rc $rc)" test "$rc" = 4
+check "Immich stopped: says how to start it" grep -q "snap start immich-distribution" "$out/immich-down.out"
+check "Immich stopped: answered in ${took}s" awk -v t="$took" 'BEGIN { exit !(t < 5) }'
 X unmount --all --lazy >/dev/null 2>&1
 
 cat "$out"/*.err >&2 2>/dev/null || true

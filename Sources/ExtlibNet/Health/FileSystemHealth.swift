@@ -56,8 +56,9 @@ extension StatfsProbe {
 
 /// statfs in a forked child, never in the tool's own process: a statfs on a dead server can sit in the
 /// kernel for minutes (hard NFS: forever), and a stuck child is simply abandoned at the deadline (a
-/// stuck thread would keep the tool from exiting). The child only calls statfs and _exit, both safe
-/// after fork in a multithreaded process, and costs far less than starting a program.
+/// stuck thread would keep the tool from exiting). The child only closes the inherited descriptors,
+/// calls statfs and _exits, all safe after fork in a multithreaded process, and costs far less than
+/// starting a program.
 public struct ForkedStatfs: StatfsProbe {
     public init() {}
 
@@ -67,6 +68,7 @@ public struct ForkedStatfs: StatfsProbe {
         let pid: pid_t = path.withCString { cPath in
             let pid = fork()
             if pid == 0 {
+                extlib_net_close_from(3)
                 let result = extlib_net_directory_has_entries(cPath)
                 _exit(result == 1 ? 100 : result == 0 ? 0 : min(99, -result))
             }
@@ -106,6 +108,8 @@ public struct ForkedStatfs: StatfsProbe {
             var info = statvfs()
             let pid = fork()
             if pid == 0 {
+                // No lock, pipe or socket of the parent stays open in a child that may hang for minutes.
+                extlib_net_close_from(3)
                 while statvfs(cPath, &info) != 0 {
                     let code = errno
                     if code != EINTR { _exit(code) }
