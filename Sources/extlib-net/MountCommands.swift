@@ -31,6 +31,12 @@ struct RetryWait: ParsableArguments {
     var duration: Duration { DurationText.parse(text)! }
 }
 
+/// Says who holds the mount lock before waiting for it: never a silent hang.
+func announceLockWait(_ holder: LockHolder?) {
+    let who = holder.map { "process \($0)" } ?? "another extlib-net"
+    StandardStream.error.write("extlib-net: waiting for \(who) to finish (it holds the mount lock; at most \(formatSeconds(FileLock.defaultTimeout.seconds)))\n")
+}
+
 func makeService(_ global: GlobalOptions) throws -> MountService {
     MountService(mounter: Mounter(root: try global.systemRoot(), logger: global.makeLogger()))
 }
@@ -61,7 +67,7 @@ struct Mount: ParsableCommand {
             StandardStream.output.write("no mounts defined; add one with: extlib-net add NAME URL\n")
             return
         }
-        let lock = try service.lock()
+        let lock = try service.lock(waiting: announceLockWait)
         defer { withExtendedLifetime(lock) {} }
         // Several shares on a terminal: one line each, redrawn in place. Otherwise one line per failed attempt.
         let board = definitions.count > 1 ? MountProgressBoard.forStandardError(names: definitions.map(\.name)) : nil
@@ -103,7 +109,7 @@ struct Unmount: ParsableCommand {
     func run() throws {
         let service = try makeService(global)
         let definitions = try selection.resolve(in: service)
-        let lock = try service.lock()
+        let lock = try service.lock(waiting: announceLockWait)
         defer { withExtendedLifetime(lock) {} }
         var failed: [ExitStatus] = []
         for definition in definitions {
@@ -187,7 +193,7 @@ struct Heal: ParsableCommand {
     func run() throws {
         let service = try makeService(global)
         let definitions = try selection.resolve(in: service)
-        let lock = try service.lock()
+        let lock = try service.lock(waiting: announceLockWait)
         defer { withExtendedLifetime(lock) {} }
         let outcomes = Healer(service: service).heal(definitions, wait: wait.duration) { StandardStream.error.write($0 + "\n") }
         for (definition, outcome) in zip(definitions, outcomes) {

@@ -316,7 +316,7 @@ struct SeededGenerator: RandomNumberGenerator, Sendable {
         let clock = FakeClock()
         var retrier = Retrier(wait: .seconds(120), clock: clock, generator: SeededGenerator(state: 7))
         var reports: [Retrier<SeededGenerator>.Report] = []
-        let result = retrier.run(report: { reports.append($0) }) { number -> AttemptOutcome<String> in
+        let result = retrier.run(report: { reports.append($0) }) { number, _ -> AttemptOutcome<String> in
             number < 6 ? .failure(refused) : .success("mounted")
         }
         #expect(result == .success("mounted"))
@@ -332,7 +332,7 @@ struct SeededGenerator: RandomNumberGenerator, Sendable {
         let clock = FakeClock()
         var retrier = Retrier(wait: .seconds(120), clock: clock, generator: SeededGenerator(state: 1))
         var attempts = 0
-        let result = retrier.run(report: { _ in }) { _ -> AttemptOutcome<Int> in
+        let result = retrier.run(report: { _ in }) { _, _ -> AttemptOutcome<Int> in
             attempts += 1
             return .failure(denied)
         }
@@ -346,10 +346,37 @@ struct SeededGenerator: RandomNumberGenerator, Sendable {
         let start = clock.now
         var retrier = Retrier(wait: .seconds(20), clock: clock, generator: SeededGenerator(state: 3))
         var last: Retrier<SeededGenerator>.Report?
-        let result = retrier.run(report: { last = $0 }) { _ -> AttemptOutcome<Int> in .failure(refused) }
+        var lefts: [Duration] = []
+        let result = retrier.run(report: { last = $0 }) { _, left -> AttemptOutcome<Int> in
+            lefts.append(left)
+            return .failure(refused)
+        }
         #expect(result == .failure(refused))
-        #expect(clock.now - start < .seconds(20))
+        #expect(clock.now - start == .seconds(20), "delays are clamped to the time left, not given up on: the last try is at the end")
+        #expect(lefts.last == .zero)
+        #expect(zip(lefts, lefts.dropFirst()).allSatisfy { $0 > $1 }, "each attempt knows the time left")
         #expect(last?.nextDelay == nil, "the last report says no further try follows")
+    }
+
+    /// A NAS that is off is probed every second (no helper runs then), so the mount follows within about
+    /// a second of it answering; the same reason is reported once per 30 s, not every second.
+    @Test func anUnreachableServerIsProbedEverySecondAndReportedQuietly() {
+        let clock = FakeClock()
+        var retrier = Retrier(wait: .seconds(300), clock: clock, generator: SeededGenerator(state: 5))
+        let off = MountFailure(.unreachable, "connection refused by 127.0.0.1:445")
+        var reports: [Retrier<SeededGenerator>.Report] = []
+        let result = retrier.run(report: { reports.append($0) }) { number, _ -> AttemptOutcome<String> in
+            number <= 100 ? .failure(off) : .success("mounted")
+        }
+        #expect(result == .success("mounted"))
+        #expect(clock.sleeps.count == 100)
+        #expect(clock.sleeps.allSatisfy { $0 == .seconds(1) })
+        #expect(reports.count == 4, "attempts 1, 31, 61, 91: \(reports.map(\.attempt))")
+        // A helper failure while the port is open still backs off.
+        let clock2 = FakeClock()
+        var backing = Retrier(wait: .seconds(300), clock: clock2, generator: SeededGenerator(state: 5))
+        _ = backing.run(report: { _ in }) { number, _ -> AttemptOutcome<String> in number <= 6 ? .failure(refused) : .success("x") }
+        #expect(clock2.sleeps.reduce(.zero, +) > .seconds(6), "backoff grows: \(clock2.sleeps)")
     }
 
     @Test(arguments: [
@@ -470,13 +497,13 @@ final class FakeRunner: ProcessRunner, @unchecked Sendable {
         }
     }
 
-    @Test func closedPortIsTransientAndNoHelperRuns() throws {
+    @Test func closedPortIsUnreachableAndNoHelperRuns() throws {
         var port: UInt16 = 0
         try withListener { port = $0 }  // closed once the listener is gone
         let runner = FakeRunner { _ in ProcessResult(status: 0, standardError: "") }
         let outcome = try mounter(runner).attempt(try definition("nfs://127.0.0.1:\(port)/x"), target: "/t", account: nil)
         guard case .failure(let failure) = outcome else { Issue.record("mounted?"); return }
-        #expect(failure.kind == .transient)
+        #expect(failure.kind == .unreachable)
         #expect(failure.reason.contains("connection refused"))
         #expect(runner.calls.isEmpty)
     }

@@ -30,9 +30,10 @@ public struct Healer: Sendable {
     public func heal(_ definitions: [MountDefinition], wait: Duration, progress: @escaping @Sendable (String) -> Void) -> [Outcome] {
         let mounter = service.mounter
         let table = mounter.mountTable.current()
-        return concurrentMap(definitions, limit: service.concurrency) { definition in
+        let end = ContinuousClock.now + wait
+        return concurrentMap(definitions, limit: max(1, definitions.count)) { definition in
             let target = mounter.target(of: definition)
-            guard let entry = MountTable.entry(at: target, in: table), Mounter.matches(entry, definition) else { return .notMounted }
+            guard mounter.state(of: definition, in: table).isMounted else { return .notMounted }
             let health = mounter.health(target)
             if health.isHealthy { return .healthy }
             guard health.isStale else { return .unhealthyLeftAlone(health) }
@@ -43,7 +44,7 @@ public struct Healer: Sendable {
                 service.recordError(definition.name, failure.description)
                 return .failed(was: health, failure)
             }
-            let result = mounter.mount(definition, wait: wait, progress: progress)
+            let result = mounter.mount(definition, wait: max(.zero, end - .now), progress: progress)
             switch result {
             case .success:
                 service.recordError(definition.name, "was stale (\(health)); healed by a remount at \(Timestamp.now())")

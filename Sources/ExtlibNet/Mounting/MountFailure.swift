@@ -3,6 +3,9 @@ public struct MountFailure: Error, Sendable, Equatable, CustomStringConvertible 
     public enum Kind: Sendable, Equatable {
         /// The server or network may come back: retry with backoff.
         case transient
+        /// The server is not there at all (name unresolved, port closed or silent): probe it again
+        /// soon and cheaply, so the mount follows within a second or two of the NAS answering.
+        case unreachable
         /// Wrong password, no such share or export, permission denied, bad option: fail at once.
         case permanent
         /// The server does not speak this protocol version: try the next one.
@@ -91,27 +94,46 @@ public struct Retrier<Generator: RandomNumberGenerator & Sendable>: Sendable {
         public let nextDelay: Duration?
     }
 
-    /// Runs `attempt` (1-based number) until success, a permanent failure, or the end of `wait`.
+    /// How often an unreachable server is probed again (no helper runs while it does not answer).
+    public var probeInterval: Duration = .seconds(1)
+    /// Repeats of the same unreachable reason are reported at most this often.
+    public var quietInterval: Duration = .seconds(30)
+
+    /// Runs `attempt` (1-based number, and the time left) until success, a permanent failure, or the end
+    /// of `wait`. A transient failure waits a random backoff delay, clamped to the time left; an
+    /// unreachable server is probed again every `probeInterval`, and only the first of a run of the same
+    /// reason (and then one every `quietInterval`) is reported.
     public mutating func run<Value: Sendable>(
-        report: (Report) -> Void, _ attempt: (Int) -> AttemptOutcome<Value>
+        report: (Report) -> Void, _ attempt: (Int, Duration) -> AttemptOutcome<Value>
     ) -> Result<Value, MountFailure> {
         let end = clock.now + wait
         var number = 1
+        var backoffStep = 0
+        var lastReported: (reason: String, at: ContinuousClock.Instant)?
         while true {
-            switch attempt(number) {
+            switch attempt(number, max(.zero, end - clock.now)) {
             case .success(let value):
                 return .success(value)
             case .failure(let failure):
-                guard failure.kind == .transient else {
+                let left = end - clock.now
+                guard failure.kind != .permanent, failure.kind != .unsupportedVersion, left > .zero else {
                     report(Report(attempt: number, failure: failure, nextDelay: nil))
                     return .failure(failure)
                 }
-                let delay = backoff.delay(attempt: number - 1, using: &generator)
-                guard clock.now + delay < end else {
-                    report(Report(attempt: number, failure: failure, nextDelay: nil))
-                    return .failure(failure)
+                let delay: Duration
+                if failure.kind == .unreachable {
+                    delay = min(probeInterval, left)
+                    let repeated = lastReported.map { $0.reason == failure.reason && clock.now - $0.at < quietInterval } ?? false
+                    if !repeated {
+                        report(Report(attempt: number, failure: failure, nextDelay: delay))
+                        lastReported = (failure.reason, clock.now)
+                    }
+                } else {
+                    delay = min(backoff.delay(attempt: backoffStep, using: &generator), left)
+                    backoffStep += 1
+                    report(Report(attempt: number, failure: failure, nextDelay: delay))
+                    lastReported = nil
                 }
-                report(Report(attempt: number, failure: failure, nextDelay: delay))
                 clock.sleep(for: delay)
                 number += 1
             }

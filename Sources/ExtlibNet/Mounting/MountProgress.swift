@@ -8,7 +8,7 @@ import Musl
 
 /// What happens to one definition during `mount`.
 public enum MountEvent: Sendable {
-    /// A worker picked it up (with `--all`, at most `concurrency` at a time).
+    /// A worker picked it up (all shares start at once; the mounter bounds the helpers that run).
     case started(name: String)
     /// One failed attempt, as logged: what failed and when the next try is.
     case attemptFailed(name: String, line: String)

@@ -13,8 +13,6 @@ import Musl
 public struct MountService: Sendable {
     public let mounter: Mounter
     public let store: MountStore
-    /// How many shares `mount --all` mounts at once.
-    public var concurrency = 8
 
     public init(mounter: Mounter) {
         self.mounter = mounter
@@ -25,11 +23,12 @@ public struct MountService: Sendable {
     public var lockPath: String { root.path(SystemRoot.Known.runDirectory + "/extlib-net.lock") }
     var stateDirectory: String { root.path(SystemRoot.Known.runDirectory + "/extlib-net") }
 
-    /// Holds the lock for the life of the returned object.
-    public func lock() throws(LockError) -> FileLock {
+    /// Holds the lock for the life of the returned object; waits at most `timeout` for another run (a
+    /// boot-time mount, a heal timer) to finish, and tells `waiting` who that is.
+    public func lock(timeout: Duration = FileLock.defaultTimeout, waiting: (LockHolder?) -> Void = { _ in }) throws(LockError) -> FileLock {
         _ = mkdir(root.path(SystemRoot.Known.runDirectory), 0o755)
         do {
-            return try FileLock(path: lockPath)
+            return try FileLock(path: lockPath, timeout: timeout, waiting: waiting)
         } catch {
             throw LockError(underlying: error)
         }
@@ -64,11 +63,13 @@ public struct MountService: Sendable {
         return definition
     }
 
-    /// Mounts each definition (concurrently, bounded); results in the order given.
+    /// Mounts each definition, all at once (the mounter bounds how many helpers run); `wait` bounds the
+    /// whole batch, however many shares there are. Results in the order given.
     public func mount(_ definitions: [MountDefinition], wait: Duration, events: @escaping @Sendable (MountEvent) -> Void) -> [Result<MountedShare, MountError>] {
-        concurrentMap(definitions, limit: concurrency) { definition in
+        let end = ContinuousClock.now + wait
+        return concurrentMap(definitions, limit: max(1, definitions.count)) { definition in
             events(.started(name: definition.name))
-            let result = self.mounter.mount(definition, wait: wait) { events(.attemptFailed(name: definition.name, line: $0)) }
+            let result = self.mounter.mount(definition, wait: max(.zero, end - .now)) { events(.attemptFailed(name: definition.name, line: $0)) }
             self.record(definition.name, result)
             events(.finished(name: definition.name, result))
             return result
@@ -150,6 +151,7 @@ public struct LockError: ReportableError, Equatable {
     public let underlying: SecureFileError
     public var exitStatus: ExitStatus { .system }
     public var description: String {
+        if case .busy = underlying.code { return underlying.description }
         let hint = underlying.exitStatus == .system ? " (run extlib-net as root)" : ""
         return "cannot take the lock \(underlying.path)\(hint): \(underlying)"
     }

@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 
 /// Paths of the mount helpers, from cifs-utils and nfs-common.
@@ -63,6 +64,9 @@ public struct Mounter: Sendable {
     public var helperTimeout: Duration = .seconds(30)
     public var healthTimeout: Duration = .seconds(3)
     public var statfsProbe: any StatfsProbe = ForkedStatfs()
+    /// At most this many mount helpers run at once, however many shares wait (the kernel sets up one
+    /// CIFS mount at a time anyway); waiting for a slot counts against the share's wait.
+    public var helperSlots = DispatchSemaphore(value: 8)
     public var mountTable = MountTable.system
 
     public init(root: SystemRoot, logger: Logger, runner: any ProcessRunner = SystemProcessRunner(), clock: any RetryClock = SystemRetryClock()) {
@@ -126,7 +130,7 @@ public struct Mounter: Sendable {
             let line = "\(definition.name): attempt \(report.attempt) failed: \(report.failure.reason); \(next)"
             self.logger.info("\(line)")
             progress(line)
-        }) { _ in self.attempt(definition, target: target, account: account) }
+        }) { _, left in self.attempt(definition, target: target, account: account, left: left) }
 
         switch outcome {
         case .failure(let failure):
@@ -154,7 +158,11 @@ public struct Mounter: Sendable {
     }
 
     /// One attempt: resolve, check the port, run the helper for each protocol version until one is spoken.
-    func attempt(_ definition: MountDefinition, target: String, account: SMBAccount?) -> AttemptOutcome<String> {
+    /// `left`: the time left of the wait; a probe or a helper run never takes much longer, so `--wait`
+    /// bounds the whole command (a helper always gets a few seconds, or it could never succeed).
+    func attempt(_ definition: MountDefinition, target: String, account: SMBAccount?, left: Duration = .seconds(3600)) -> AttemptOutcome<String> {
+        let probeTimeout = min(self.probeTimeout, max(left, .milliseconds(500)))
+        let helperTimeout = min(self.helperTimeout, max(left, .seconds(5)))
         let host: HostName
         do {
             host = try HostName.parse(definition.url.host)
@@ -165,14 +173,14 @@ public struct Mounter: Sendable {
         do {
             resolved = try HostResolver(root: root, logger: logger).resolve(host, until: .after(probeTimeout))
         } catch {
-            return .failure(MountFailure(.transient, error.description))
+            return .failure(MountFailure(.unreachable, error.description))
         }
         let address = resolved.preferredAddress
         let port = Self.port(of: definition)
         switch TCPProbe.probe([Endpoint(address, port)], until: .after(probeTimeout))[0] {
         case .open: break
-        case .closed: return .failure(MountFailure(.transient, "connection refused by \(Endpoint(address, port))"))
-        case .noAnswer: return .failure(MountFailure(.transient, "no answer from \(Endpoint(address, port)) within \(formatSeconds(probeTimeout.seconds))"))
+        case .closed: return .failure(MountFailure(.unreachable, "connection refused by \(Endpoint(address, port))"))
+        case .noAnswer: return .failure(MountFailure(.unreachable, "no answer from \(Endpoint(address, port)) within \(formatSeconds(probeTimeout.seconds))"))
         }
 
         let plans = Self.plans(for: definition, address: address, target: target, account: account)
@@ -182,7 +190,12 @@ public struct Mounter: Sendable {
             // Every NFSv4 minor version sees the same pseudo file system: once one says the path is
             // missing, only v3 is left to try.
             if notFoundOverNFSv4 != nil, plan.isNFSv4 { continue }
-            let result = runner.run(plan.helper, plan.arguments, secret: account?.password, until: .after(helperTimeout))
+            let deadline = Deadline.after(helperTimeout)
+            guard helperSlots.wait(timeout: .now() + .nanoseconds(Int(helperTimeout.nanoseconds))) == .success else {
+                return .failure(MountFailure(.transient, "no free slot for a mount helper within \(formatSeconds(helperTimeout.seconds)) (many shares at once)"))
+            }
+            let result = runner.run(plan.helper, plan.arguments, secret: account?.password, until: deadline)
+            helperSlots.signal()
             if result.status == 0 { return .success(plan.source) }
             if result.timedOut {
                 return .failure(MountFailure(.transient, "\(plan.helper) did not finish within \(formatSeconds(helperTimeout.seconds))"))

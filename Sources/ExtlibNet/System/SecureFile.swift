@@ -18,6 +18,8 @@ public struct SecureFileError: Error, Equatable, CustomStringConvertible {
         case directoryTooOpen(mode: UInt32)
         case tooLarge
         case system(Errno)
+        /// Another process held the lock for longer than we wait; who, when /proc/locks says.
+        case busy(holder: LockHolder?, waited: Duration)
     }
 
     public let path: String
@@ -54,6 +56,9 @@ public struct SecureFileError: Error, Equatable, CustomStringConvertible {
             return "\(path): no space left on the device; free some space and try again"
         case .system(let errno):
             return "\(path): \(errno); check that the folder exists and is writable by root"
+        case .busy(let holder, let waited):
+            let who = holder.map { "process \($0)" } ?? "another process"
+            return "\(path) is locked by \(who), still after \(formatSeconds(waited.seconds)); let it finish (or stop it) and try again"
         }
     }
 }
@@ -253,18 +258,35 @@ public enum SecureFile {
 public final class FileLock {
     private let fd: Int32
 
-    /// Blocks until the lock on `path` (a directory or file; created 0600 if missing) is held.
-    public init(path: String, createMode: mode_t = 0o600) throws(SecureFileError) {
+    public static let defaultTimeout: Duration = .seconds(60)
+
+    /// Takes the lock on `path` (a directory or file; created 0600 if missing), waiting at most `timeout`.
+    /// When it is busy, `waiting` hears once who holds it, so a caller can say so instead of hanging silently.
+    public init(path: String, createMode: mode_t = 0o600, timeout: Duration = FileLock.defaultTimeout,
+                waiting: (LockHolder?) -> Void = { _ in }) throws(SecureFileError) {
         var fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_DIRECTORY)
         if fd < 0, errno == ENOTDIR { fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, createMode) }
         if fd < 0, errno == ENOENT { fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, createMode) }
         guard fd >= 0 else { throw SecureFileError(path: path, code: .system(Errno(rawValue: errno))) }
-        while flock(fd, LOCK_EX) != 0 {
-            guard errno == EINTR else {
-                let error = Errno(rawValue: errno)
+        let deadline = Deadline.after(timeout)
+        var told = false
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let code = errno
+            if code == EINTR { continue }
+            guard code == EWOULDBLOCK else {
                 close(fd)
-                throw SecureFileError(path: path, code: .system(error))
+                throw SecureFileError(path: path, code: .system(Errno(rawValue: code)))
             }
+            if !told {
+                waiting(LockHolder.of(fd))
+                told = true
+            }
+            if deadline.hasPassed {
+                let holder = LockHolder.of(fd)
+                close(fd)
+                throw SecureFileError(path: path, code: .busy(holder: holder, waited: timeout))
+            }
+            usleep(50_000)
         }
         self.fd = fd
     }
@@ -272,10 +294,41 @@ public final class FileLock {
     deinit { close(fd) }  // closing releases the lock
 }
 
+/// The process that holds a lock, from /proc/locks.
+public struct LockHolder: Sendable, Equatable, CustomStringConvertible {
+    public let pid: Int32
+    public let command: String
+
+    public var description: String { "\(pid) (\(Terminal.printable(command, limit: 120)))" }
+
+    /// Who holds an flock on the file open at `fd`: the /proc/locks line with its inode.
+    static func of(_ fd: Int32) -> LockHolder? {
+        var info = stat()
+        guard fstat(fd, &info) == 0, let bytes = try? SecureFile.readProcFile("/proc/locks") else { return nil }
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where !line.contains("->") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 6, fields[1] == "FLOCK", let pid = Int32(fields[4]),
+                let inode = fields[5].split(separator: ":").last, UInt64(inode) == UInt64(info.st_ino)
+            else { continue }
+            let command = (try? SecureFile.readProcFile("/proc/\(pid)/cmdline")).map { bytes in
+                String(decoding: bytes.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self).trimmingCharacters(in: " ")
+            } ?? "?"
+            return LockHolder(pid: pid, command: command)
+        }
+        return nil
+    }
+}
+
+private extension String {
+    func trimmingCharacters(in set: Character) -> String {
+        String(drop { $0 == set }.reversed().drop { $0 == set }.reversed())
+    }
+}
+
 extension SecureFileError: ReportableError {
     public var exitStatus: ExitStatus {
         switch code {
-        case .system(.permissionDenied), .system(.notPermitted): return .system
+        case .system(.permissionDenied), .system(.notPermitted), .busy: return .system
         default: return .configuration
         }
     }
