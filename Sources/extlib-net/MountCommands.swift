@@ -21,7 +21,7 @@ struct Selection: ParsableArguments {
 
 /// `--wait` of mount and heal: how long each share's retries may go on.
 struct RetryWait: ParsableArguments {
-    @Option(name: .customLong("wait"), help: ArgumentHelp("Keep retrying each share for this long (90, 30s, 2min).", valueName: "duration"))
+    @Option(name: .customLong("wait"), help: ArgumentHelp("Keep retrying for this long, all shares together (90, 30s, 2min).", valueName: "duration"))
     var text: String = "15s"
 
     func validate() throws {
@@ -45,12 +45,14 @@ struct Mount: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Mount shares into the Immich Distribution sandbox.",
         discussion: """
-            Before each attempt the server's port is checked (bounded). Transient failures (no route, no \
-            answer, connection refused, server busy) are retried with exponential backoff and full jitter: \
-            the delay before retry n is random in 0 ... min(30 s, 1 s * 2^n), until --wait runs out \
-            (default 15 s: a few attempts). Permanent failures (wrong password, no such share or export, \
-            permission denied, unknown option) end at once. SMB tries 3.1.1, 3.0, 2.1, 2.0 (never 1.0 \
-            unless asked); NFS tries 4.2, 4.1, 4, 3. Already mounted with the same source: nothing to do.
+            Before each attempt the server's port is checked (bounded). While the server does not answer at all \
+            (name unresolved, port closed or silent) it is probed again every second, so a share mounts about a \
+            second after its NAS comes up. Failures of the helper while the port is open (server busy, no \
+            route) are retried with exponential backoff and full jitter: the delay before retry n is random in \
+            0 ... min(30 s, 1 s * 2^n), clamped to the time left. --wait (default 15 s) bounds the whole \
+            command, however many shares. Permanent failures (wrong password, no such share or export, \
+            permission denied, unknown option) end at once. SMB tries 3.1.1, 3.0, 2.1, 2.0 (never 1.0 unless \
+            asked); NFS tries 4.2, 4.1, 4, 3. Already mounted with the same source: nothing to do.
 
             \(ExitStatus.helpText)
             """)
