@@ -121,34 +121,50 @@ import Glibc
 @Suite struct ProcessRunnerTests {
     let runner = SystemProcessRunner()
 
-    @Test func secretArrivesOnDescriptor3AndNowhereElse() {
+    @Test func secretArrivesOnDescriptor3AndNowhereElse() throws {
         let secret = Secret("pa,ss\"word $x")
         let script = #"printf 'fd:'; cat <&3; printf '\nenv:%s\nargs:%s\n' "$(env | sort | tr '\n' ' ')" "$*""#
-        let result = runner.run("/bin/sh", ["-c", script, "sh", "arg1"], secret: secret, until: .after(.seconds(5)))
+        let result = try runner.run("/bin/sh", ["-c", script, "sh", "arg1"], secret: secret, until: .after(.seconds(5)))
         #expect(result.status == 0)
-        #expect(result.standardError.contains("fd:pa,ss\"word $x"))
-        let afterSecret = result.standardError.components(separatedBy: "\n").dropFirst().joined(separator: "\n")
+        #expect(result.standardOutput.contains("fd:pa,ss\"word $x"))
+        let afterSecret = result.standardOutput.components(separatedBy: "\n").dropFirst().joined(separator: "\n")
         #expect(!afterSecret.contains("pa,ss"), "the password must be only on fd 3: \(afterSecret)")
         #expect(afterSecret.contains("PASSWD_FD=3"))
         #expect(!afterSecret.contains("HOME="), "helpers get a minimal environment")
     }
 
-    @Test func exitStatusAndStandardError() {
-        let result = runner.run("/bin/sh", ["-c", "echo 'mount error(13): Permission denied' >&2; exit 32"], secret: nil, until: .after(.seconds(5)))
-        #expect(result == ProcessResult(status: 32, standardError: "mount error(13): Permission denied\n"))
+    @Test func standardOutputErrorAndTerminationApart() throws {
+        let result = try runner.run("/bin/sh", ["-c", "echo out; echo 'mount error(13): Permission denied' >&2; exit 32"], secret: nil, until: .after(.seconds(5)))
+        #expect(result == ProcessResult(.exited(32), standardOutput: "out\n", standardError: "mount error(13): Permission denied\n"))
+        #expect(result.messages == "mount error(13): Permission denied\n\nout\n")
+        let killed = try runner.run("/bin/sh", ["-c", "kill -TERM $$"], secret: nil, until: .after(.seconds(5)))
+        #expect(killed.termination == .signalled(SIGTERM))
+        #expect(killed.status == 128 + SIGTERM)
     }
 
-    @Test func deadlineKillsAHangingChild() {
+    @Test func deadlineKillsAHangingChild() throws {
         let started = ContinuousClock.now
-        let result = runner.run("/bin/sleep", ["30"], secret: nil, until: .after(.milliseconds(300)))
+        let result = try runner.run("/bin/sleep", ["30"], secret: nil, until: .after(.milliseconds(300)))
         #expect(result.timedOut)
         #expect(ContinuousClock.now - started < .seconds(2))
     }
 
+    /// umount runs umount.nfs: at the deadline what the child started goes too, and holds no pipe of ours.
+    @Test func deadlineKillsWhatTheChildStarted() throws {
+        let marker = "extlib-net-grandchild-\(getpid())"
+        let started = ContinuousClock.now
+        let result = try runner.run("/bin/sh", ["-c", "/bin/sh -c 'sleep 30; : \(marker)' ; true"], secret: nil, until: .after(.milliseconds(500)))
+        #expect(result.timedOut)
+        #expect(ContinuousClock.now - started < .seconds(3))
+        usleep(200_000)
+        let left = try Child.runBlocking("/usr/bin/pgrep", ["-f", marker])
+        #expect(left.output.isEmpty, "the grandchild was left running: \(left.output)")
+    }
+
     /// Dispatch worker threads block most signals; a helper started from one must not inherit that,
     /// or SIGTERM (systemd stopping the unit, a user's kill) would not reach it.
-    @Test func childrenStartWithNoBlockedSignals() {
-        let result = BlockingCall(on: DispatchQueue(label: "blocked")) { () -> ProcessResult in
+    @Test func childrenStartWithNoBlockedSignals() throws {
+        let result = BlockingCall(on: DispatchQueue(label: "blocked")) { () -> ProcessResult? in
             var all = sigset_t()
             sigfillset(&all)
             pthread_sigmask(SIG_BLOCK, &all, nil)
@@ -158,10 +174,10 @@ import Glibc
                 pthread_sigmask(SIG_SETMASK, &none, nil)
             }
             // grep itself, not through sh: dash clears its signal mask when it starts.
-            return self.runner.run("/bin/grep", ["-E", "^Sig(Blk|Ign):", "/proc/self/status"], secret: nil, until: .after(.seconds(5)))
-        }.wait(until: .after(.seconds(10)))
+            return try? self.runner.run("/bin/grep", ["-E", "^Sig(Blk|Ign):", "/proc/self/status"], secret: nil, until: .after(.seconds(5)))
+        }.wait(until: .after(.seconds(10))).flatMap { $0 }
         #expect(result?.status == 0)
-        let masks = Dictionary(uniqueKeysWithValues: (result?.standardError ?? "").split(separator: "\n").compactMap { line -> (String, UInt64)? in
+        let masks = Dictionary(uniqueKeysWithValues: (result?.standardOutput ?? "").split(separator: "\n").compactMap { line -> (String, UInt64)? in
             let parts = line.split(separator: "\t")
             return parts.count == 2 ? (String(parts[0]), UInt64(parts[1], radix: 16) ?? .max) : nil
         })
@@ -172,23 +188,25 @@ import Glibc
 
     /// A descriptor opened elsewhere without close-on-exec (a script being written, which would then
     /// fail to run with ETXTBSY) never reaches a helper; the secret's descriptor 3 still does.
-    @Test func strayDescriptorsNeverReachTheChild() {
+    @Test func strayDescriptorsNeverReachTheChild() throws {
         let stray = open("/dev/null", O_RDONLY)
         let high = dup2(stray, 57)
         close(stray)
         defer { close(high) }
-        let result = runner.run("/bin/sh", ["-c", "[ -e /proc/self/fd/57 ] && echo leaked || echo closed; [ -e /proc/self/fd/3 ] && echo secret; cat <&3 >/dev/null"],
-                                secret: Secret("x"), until: .after(.seconds(5)))
-        #expect(result.standardError == "closed\nsecret\n")
+        let result = try runner.run("/bin/sh", ["-c", "[ -e /proc/self/fd/57 ] && echo leaked || echo closed; [ -e /proc/self/fd/3 ] && echo secret; cat <&3 >/dev/null"],
+                                    secret: Secret("x"), until: .after(.seconds(5)))
+        #expect(result.standardOutput == "closed\nsecret\n")
         let child = try? Child.runBlocking("/bin/sh", ["-c", "[ -e /proc/self/fd/57 ] && echo leaked || echo closed"])
         #expect(child?.output == "closed\n")
     }
 
-    @Test func missingProgram() {
-        let result = runner.run("/nonexistent/mount.cifs", [], secret: nil, until: .after(.seconds(1)))
-        #expect(result.status == 127)
+    @Test func aMissingProgramIsAThrownError() {
+        #expect(throws: SpawnError(executable: "/nonexistent/mount.cifs", errno: .noSuchFileOrDirectory)) {
+            try runner.run("/nonexistent/mount.cifs", [], secret: nil, until: .after(.seconds(1)))
+        }
         // The secret then goes to a socket nobody reads: EPIPE, where a SIGPIPE would end the test run.
-        #expect(runner.run("/nonexistent/mount.cifs", [], secret: Secret("pw"), until: .after(.seconds(1))).status == 127)
+        #expect(throws: SpawnError.self) { try runner.run("/nonexistent/mount.cifs", [], secret: Secret("pw"), until: .after(.seconds(1))) }
+        #expect(SpawnError(executable: "/sbin/mount.cifs", errno: .noSuchFileOrDirectory).description == "/sbin/mount.cifs is not installed")
     }
 }
 

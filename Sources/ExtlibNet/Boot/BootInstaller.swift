@@ -271,9 +271,11 @@ public struct BootInstaller: Sendable {
     }
 
     private func query(_ systemctl: String, _ verb: String) -> String {
-        let result = runner.run(systemctl, [verb, BootUnits.serviceName], secret: nil, until: .after(Self.queryTimeout))
+        let result: ProcessResult
+        do { result = try runner.run(systemctl, [verb, BootUnits.serviceName], secret: nil, until: .after(Self.queryTimeout)) } catch { return "unknown (\(error))" }
         if result.timedOut { return "unknown (systemctl did not answer)" }
-        let first = result.standardError.split(separator: "\n").first.map(String.init) ?? ""
+        // is-enabled / is-active answer on standard output.
+        let first = result.standardOutput.split(separator: "\n").first.map(String.init) ?? ""
         return first.isEmpty ? "unknown (status \(result.status))" : first
     }
 
@@ -328,9 +330,14 @@ public struct BootInstaller: Sendable {
         let command = systemctlCommand(arguments)
         guard let systemctl else { return (command, BootError(.systemctlMissing)) }
         logger.info("running", metadata: ["command": "\(command.joined(separator: " "))"])
-        let result = runner.run(systemctl, Array(command.dropFirst()), secret: nil, until: .after(Self.systemctlTimeout))
+        let result: ProcessResult
+        do {
+            result = try runner.run(systemctl, Array(command.dropFirst()), secret: nil, until: .after(Self.systemctlTimeout))
+        } catch {
+            return (command, BootError(.systemctlFailed(command: command.joined(separator: " "), status: 127, output: error.description, timedOut: false)))
+        }
         guard result.status == 0, !result.timedOut else {
-            return (command, BootError(.systemctlFailed(command: command.joined(separator: " "), status: result.status, output: result.standardError, timedOut: result.timedOut)))
+            return (command, BootError(.systemctlFailed(command: command.joined(separator: " "), status: result.status, output: result.messages, timedOut: result.timedOut)))
         }
         return (command, nil)
     }
@@ -422,8 +429,8 @@ extension BootInstaller {
     public func checkCalendar(_ expression: String) -> (problem: String?, checked: Bool) {
         let candidates = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"]
         guard let analyze = candidates.first(where: { path in access(path, X_OK) == 0 }) else { return (nil, false) }
-        let result = runner.run(analyze, ["calendar", expression], secret: nil, until: .after(Self.queryTimeout))
+        guard let result = try? runner.run(analyze, ["calendar", expression], secret: nil, until: .after(Self.queryTimeout)) else { return (nil, false) }
         if result.status == 0, !result.timedOut { return (nil, true) }
-        return (result.standardError.split(separator: "\n").first.map(String.init) ?? "systemd-analyze exited \(result.status)", true)
+        return (result.messages.split(separator: "\n").first.map(String.init) ?? "systemd-analyze exited \(result.status)", true)
     }
 }

@@ -87,9 +87,11 @@ public struct ImmichView: Sendable {
 
     /// Runs the child and reads its report.
     public func look(_ request: Request) -> Result<Report, Failure> {
-        let result = runner.run(executable, request.arguments, secret: nil, until: .after(timeout))
+        let result: ProcessResult
+        do { result = try runner.run(executable, request.arguments, secret: nil, until: .after(timeout)) } catch { return .failure(.child(error.description)) }
         if result.timedOut { return .failure(.timedOut(timeout)) }
-        return Self.parse(result.standardError, status: result.status)
+        // The child reports on standard output; its errors are on standard error.
+        return Self.parse(result.standardOutput + result.standardError, status: result.status)
     }
 
     // MARK: the line protocol between child and parent

@@ -123,10 +123,13 @@ public enum SnapAPIKey {
 
     public static func read(runner: any ProcessRunner, snap: String? = snapCandidates.first { access($0, X_OK) == 0 }) throws(ImmichError) -> Secret {
         guard let snap else { throw ImmichError(.snapMissing) }
-        let result = runner.run(snap, ["get", "immich-distribution", "admin-api-key"], secret: nil, until: .after(.seconds(15)))
+        let result: ProcessResult
+        do { result = try runner.run(snap, ["get", "immich-distribution", "admin-api-key"], secret: nil, until: .after(.seconds(15))) } catch {
+            throw ImmichError(.snapFailed(error.description))
+        }
         if result.timedOut { throw ImmichError(.snapFailed("snap get did not answer within 15 s")) }
-        // Output and errors share one channel here: the key is the last non-empty line, and must look like one.
-        let lines = result.standardError.split(separator: "\n").map { $0.trimmingASCIIWhitespace() }.filter { !$0.isEmpty }
+        // The key is the one line on standard output, and must look like one.
+        let lines = result.standardOutput.split(separator: "\n").map { $0.trimmingASCIIWhitespace() }.filter { !$0.isEmpty }
         guard result.status == 0, let key = lines.last else {
             throw ImmichError(.snapFailed("snap get immich-distribution admin-api-key exited \(result.status)"))
         }

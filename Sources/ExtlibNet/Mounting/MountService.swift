@@ -82,7 +82,12 @@ public struct MountService: Sendable {
         let target = mounter.target(of: definition)
         // Whatever is at the target (ours or not) is what the user asks to unmount.
         guard mounter.mountTable.entry(at: target) != nil else { return .success(false) }
-        let result = mounter.runner.run(MountHelper.umount, (lazy ? ["--lazy"] : []) + ["--", target], secret: nil, until: .after(timeout))
+        let result: ProcessResult
+        do {
+            result = try mounter.runner.run(MountHelper.umount, (lazy ? ["--lazy"] : []) + ["--", target], secret: nil, until: .after(timeout))
+        } catch {
+            return .failure(.failed(MountFailure(.permanent, "\(error); install util-linux")))
+        }
         if result.status == 0 { return .success(true) }
         // A lazy unmount of a hung CIFS mount detaches at once, but umount itself then waits minutes on the
         // dead server (measured in the VM): what counts is that the mount is gone.
@@ -90,7 +95,7 @@ public struct MountService: Sendable {
         if result.timedOut {
             return .failure(.failed(MountFailure(.transient, "umount did not finish within \(formatSeconds(timeout.seconds)) (is the server hung?); try --lazy")))
         }
-        let message = result.standardError.split(separator: "\n").first.map(String.init) ?? "umount exited with \(result.status)"
+        let message = result.messages.split(separator: "\n").first.map(String.init) ?? "umount exited with \(result.status)"
         let busy = message.contains("busy") ? "; close what uses it, or use --lazy" : ""
         return .failure(.failed(MountFailure(.permanent, message + busy)))
     }

@@ -152,9 +152,9 @@ public struct Mounter: Sendable {
     /// find "something else mounted". Lazy, and bounded: the server may be what is broken.
     func detachLeftover(_ target: String) -> String {
         guard mountTable.entry(at: target) != nil else { return "" }
-        let result = runner.run(MountHelper.umount, ["--lazy", "--", target], secret: nil, until: .after(.seconds(10)))
+        let result = try? runner.run(MountHelper.umount, ["--lazy", "--", target], secret: nil, until: .after(.seconds(10)))
         if mountTable.entry(at: target) == nil { return "; it was unmounted again" }
-        return "; unmounting it again failed too (umount exited \(result.status)): run umount --lazy \(shellQuoted(target))"
+        return "; unmounting it again failed too (umount exited \(result?.status ?? 127)): run umount --lazy \(shellQuoted(target))"
     }
 
     /// One attempt: resolve, check the port, run the helper for each protocol version until one is spoken.
@@ -194,13 +194,20 @@ public struct Mounter: Sendable {
             guard helperSlots.wait(timeout: .now() + .nanoseconds(Int(helperTimeout.nanoseconds))) == .success else {
                 return .failure(MountFailure(.transient, "no free slot for a mount helper within \(formatSeconds(helperTimeout.seconds)) (many shares at once)"))
             }
-            let result = runner.run(plan.helper, plan.arguments, secret: account?.password, until: deadline)
+            let run = Result { () throws(SpawnError) in try runner.run(plan.helper, plan.arguments, secret: account?.password, until: deadline) }
             helperSlots.signal()
+            let result: ProcessResult
+            switch run {
+            case .success(let finished): result = finished
+            case .failure(let error):
+                let package = plan.helper == MountHelper.cifs ? "cifs-utils" : "nfs-common"
+                return .failure(MountFailure(.permanent, "\(error); install it with: apt install \(package)"))
+            }
             if result.status == 0 { return .success(plan.source) }
             if result.timedOut {
                 return .failure(MountFailure(.transient, "\(plan.helper) did not finish within \(formatSeconds(helperTimeout.seconds))"))
             }
-            let failure = MountFailure.classify(status: result.status, standardError: result.standardError)
+            let failure = MountFailure.classify(status: result.status, standardError: result.messages)
             logger.info("mount helper failed", metadata: ["name": "\(definition.name)", "version": "\(plan.version)", "error": "\(failure.reason)"])
             // An NFSv4 server may root its pseudo file system elsewhere (Linux `fsid=0`), so the export path
             // discover lists (from the NFSv3 MOUNT protocol) can be missing over v4 and still mount over v3.
