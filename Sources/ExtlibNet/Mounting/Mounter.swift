@@ -111,6 +111,18 @@ public struct Mounter: Sendable {
 
     /// One attempt: resolve, check the port, run the helper for each protocol version until one is spoken.
     func attempt(_ definition: MountDefinition, target: String, account: SMBAccount?) -> AttemptOutcome<String> {
+        // Checked again here, whatever built the definition: nothing unsafe reaches a helper's arguments.
+        do {
+            try definition.validate()
+            if let account {
+                var options = CIFSOptions()
+                options.username = account.user
+                options.domain = account.domain
+                _ = try options.optionString()
+            }
+        } catch {
+            return .failure(MountFailure(.permanent, "\(error)"))
+        }
         let host: HostName
         do {
             host = try HostName.parse(definition.url.host)
@@ -194,6 +206,7 @@ public struct Mounter: Sendable {
                 options.username = account?.user
                 options.domain = account?.domain
                 options.extras = definition.options
+                options.exec = definition.exec
                 guard let string = try? options.optionString() else { return nil }
                 return Plan(helper: MountHelper.cifs, arguments: [unc, target, "-o", "\(string),ip=\(address)"], source: unc, version: "SMB \(version.rawValue)")
             }
@@ -203,6 +216,7 @@ public struct Mounter: Sendable {
             return versions.map { version in
                 var options = [definition.readWrite ? "rw" : "ro", "vers=\(version.rawValue)"]
                 if let port { options.append("port=\(port)") }
+                options += MountFlagRules.flags(exec: definition.exec)
                 options += definition.options
                 return Plan(helper: MountHelper.nfs, arguments: [source, target, "-o", options.joined(separator: ",")], source: source, version: "NFS \(version.rawValue)")
             }

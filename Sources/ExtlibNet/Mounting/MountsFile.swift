@@ -11,10 +11,10 @@ public struct MountsFile: Sendable {
     public static let header = [
         "# extlib-net mount definitions: one [mounts.NAME] table each.",
         "# Edit by hand or with: extlib-net add / extlib-net remove. Keys: url (required), credentials, rw,",
-        "# smb-version, nfs-version, uid, gid, file-mode, dir-mode, options, sandbox (\"root\" or \"var\").",
+        "# smb-version, nfs-version, uid, gid, file-mode, dir-mode, options, sandbox (\"root\" or \"var\"), exec.",
     ]
 
-    static let keys: Set<String> = ["url", "credentials", "rw", "smb-version", "nfs-version", "uid", "gid", "file-mode", "dir-mode", "options", "sandbox"]
+    static let keys: Set<String> = ["url", "credentials", "rw", "smb-version", "nfs-version", "uid", "gid", "file-mode", "dir-mode", "options", "sandbox", "exec"]
 
     public init() {
         lines = []
@@ -91,6 +91,10 @@ public struct MountsFile: Sendable {
             guard let version = NFSVersion(rawValue: text) else { throw MountsFileError(line: nil, problem: "nfs-version must be one of \(NFSVersion.allCases.map(\.rawValue).joined(separator: ", "))") }
             definition.nfsVersion = version
         }
+        if let value = entry["exec"] {
+            guard let flag = value.bool else { throw MountsFileError(line: nil, problem: "exec must be true or false") }
+            definition.exec = flag
+        }
         definition.uid = try integer("uid", max: Int(UInt32.max)).map { UInt32($0) }
         definition.gid = try integer("gid", max: Int(UInt32.max)).map { UInt32($0) }
         definition.fileMode = try mode("file-mode")
@@ -155,6 +159,7 @@ public struct MountsFile: Sendable {
         if let mode = definition.directoryMode { block.append("dir-mode = \(quoted("0" + String(mode, radix: 8)))") }
         if !definition.options.isEmpty { block.append("options = \(quoted(definition.options.joined(separator: ",")))") }
         if let sandbox = definition.sandbox { block.append("sandbox = \(quoted(sandbox.rawValue))") }
+        if definition.exec { block.append("exec = true") }
         return block
     }
 

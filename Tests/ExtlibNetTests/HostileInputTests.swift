@@ -1,0 +1,199 @@
+import Testing
+@testable import ExtlibNet
+
+/// Text that would reach a mount helper's arguments or the kernel's option string.
+@Suite struct MountTextTests {
+    func definition(_ url: String) throws -> MountDefinition {
+        MountDefinition(name: "x", url: try MountURL.parse(url))
+    }
+
+    @Test(arguments: [
+        ("smb://127.0.0.1/photos%2Cip%3D10.9.9.9", MountText.Part.share),
+        ("smb://nas/photos/sub%2Csec%3Dnone", .subfolder),
+        ("smb://nas/photos/a%5C..", .subfolder),
+        ("nfs://nas/export%2Csec%3Dsys", .exportPath),
+        ("nfs://nas/volume1/a,b", .exportPath),
+    ])
+    func optionInjectionThroughTheURLIsRefused(_ url: String, _ part: MountText.Part) throws {
+        let definition = try definition(url)
+        do {
+            try definition.validate()
+            Issue.record("accepted \(url)")
+        } catch {
+            guard case .options(.unsafeText(let refused, _, _)) = error else { Issue.record("\(error)"); return }
+            #expect(refused == part)
+            #expect(error.description.contains("cannot be mounted safely"), "\(error)")
+        }
+    }
+
+    @Test func theMessageSaysWhatIsWrongAndWhatToDo() throws {
+        let error = #expect(throws: MountDefinitionError.self) { try definition("smb://nas/photos%2Cip%3D10.9.9.9").validate() }
+        let text = error?.description ?? ""
+        #expect(text.contains("share name 'photos,ip=10.9.9.9'"), "\(text)")
+        #expect(text.contains("','"))
+        #expect(text.contains("rename the share on the NAS"))
+    }
+
+    /// Definitions built without the URL parser (a future caller, a test) get the same check.
+    @Test(arguments: [
+        MountURL.smb(host: "nas", port: nil, share: "a\u{0}b", subdirectory: nil),
+        .smb(host: "nas", port: nil, share: "a\nb", subdirectory: nil),
+        .smb(host: "nas", port: nil, share: #"a\b"#, subdirectory: nil),
+        .smb(host: "nas", port: nil, share: "ok", subdirectory: "a/../../etc"),
+        .smb(host: "nas,ip=10.9.9.9", port: nil, share: "ok", subdirectory: nil),
+        .smb(host: "nas", port: nil, share: "ok", subdirectory: String(repeating: "d/", count: 600) + "d"),
+        .nfs(host: "nas", port: nil, path: "relative"),
+        .nfs(host: "nas", port: nil, path: "/a\u{7F}"),
+    ])
+    func everyPartIsChecked(_ url: MountURL) {
+        var definition = MountDefinition(name: "x", url: url)
+        definition.options = []
+        #expect(throws: MountDefinitionError.self) { try definition.validate() }
+    }
+
+    @Test func ordinaryNamesStillPass() throws {
+        for url in ["smb://nas.local/Fotos%20M%C3%BCller/2024/a=b", "smb://nas/backup$/x%25y", "nfs://nas/volume1/my%20photos", "nfs://nas/", "smb://[::1]:445/x"] {
+            try definition(url).validate()
+        }
+    }
+
+    @Test func aHandEditedFileIsCaughtWhenRead() {
+        let text = """
+            [mounts.ok]
+            url = "smb://nas/ok"
+
+            [mounts.evil]
+            url = "smb://127.0.0.1/photos%2Cip%3D10.9.9.9"
+            """
+        do {
+            _ = try MountsFile.parse(text)
+            Issue.record("accepted")
+        } catch {
+            #expect(error.line == 4, "the table's header: \(error)")
+            #expect(error.problem.contains("cannot be mounted safely"), "\(error)")
+        }
+    }
+
+    @Test(arguments: ["DOM/alice", #"DOM\alice"#, "alice%password"])
+    func userNamesMountCIFSWouldSplitAreRefused(_ user: String) {
+        var options = CIFSOptions()
+        options.username = user
+        #expect {
+            try options.optionString()
+        } throws: { error in
+            guard case MountOptionError.unsafeText(.username, _, _) = error else { return false }
+            return true
+        }
+    }
+
+    @Test func theMounterRefusesBeforeAnyHelperRuns() throws {
+        let runner = FakeRunner { _ in ProcessResult(status: 0, standardError: "") }
+        let mounter = Mounter(root: try TemporaryRoot().root, logger: .init(label: "test"), runner: runner, clock: FakeClock())
+        let unsafe = MountDefinition(name: "x", url: .smb(host: "127.0.0.1", port: nil, share: "photos,ip=10.9.9.9", subdirectory: nil))
+        let outcome = mounter.attempt(unsafe, target: "/t", account: nil)
+        guard case .failure(let failure) = outcome else { Issue.record("\(outcome)"); return }
+        #expect(failure.kind == .permanent)
+        #expect(failure.reason.contains("cannot be mounted safely"))
+        let alice = SMBAccount(user: "DOM/alice", domain: nil, password: Secret("x"))
+        let withAccount = mounter.attempt(MountDefinition(name: "x", url: .smb(host: "127.0.0.1", port: nil, share: "ok", subdirectory: nil)), target: "/t", account: alice)
+        guard case .failure = withAccount else { Issue.record("\(withAccount)"); return }
+        #expect(runner.calls.isEmpty)
+    }
+}
+
+@Suite struct DiscoverUnsafeNamesTests {
+    let hostile = SMBShare(name: "photos,ip=10.9.9.9", type: .disk, comment: "")
+    let fine = SMBShare(name: "photos", type: .disk, comment: "")
+
+    @Test func noAddLineForAShareThatCannotBeMountedSafely() {
+        let report = makeReport(shares: [hostile, fine], exports: [NFSExport(path: "/a,b", clients: []), NFSExport(path: "/ok", clients: [])])
+        let steps = DiscoveryPresentation.nextSteps(report)
+        #expect(steps == ["extlib-net add photos smb://nas.local/photos", "extlib-net add ok nfs://nas.local/ok"], "\(steps)")
+        let text = DiscoveryPresentation.text(report)
+        #expect(text.contains("'photos,ip=10.9.9.9' cannot be mounted safely (no add line)"), "\(text)")
+        #expect(text.contains("'/a,b' cannot be mounted safely"), "\(text)")
+        #expect(!text.contains("%2C"))
+    }
+
+    @Test func jsonSaysWhichSharesCannotBeMounted() {
+        let json = DiscoveryPresentation.json(makeReport(shares: [hostile, fine])).serialized()
+        #expect(json.contains(#""name":"photos,ip=10.9.9.9","type":"disk","comment":"","mountable":false,"unmountableReason":"it contains ','"#), "\(json)")
+        #expect(json.contains(#""name":"photos","type":"disk","comment":"","mountable":true,"unmountableReason":null"#))
+    }
+
+    @Test func aLineBreakInAShareNameCannotForgeOutput() {
+        let text = DiscoveryPresentation.text(makeReport(shares: [SMBShare(name: "x\nextlib-net add evil smb://h/e", type: .disk, comment: "")]))
+        #expect(!text.contains("\nextlib-net add evil"), "\(text)")
+        #expect(text.contains(#"x\nextlib-net add evil"#))
+    }
+}
+
+@Suite struct MountFlagTests {
+    @Test func nosuidNodevAlwaysNoexecUnlessAsked() throws {
+        var definition = MountDefinition(name: "x", url: try MountURL.parse("smb://nas/photos"))
+        let address = IPAddress("192.0.2.7")!
+        #expect(Mounter.plans(for: definition, address: address, target: "/t", account: nil).allSatisfy { $0.arguments[3].contains(",nosuid,nodev,noexec,") })
+        definition.exec = true
+        let plans = Mounter.plans(for: definition, address: address, target: "/t", account: nil)
+        #expect(plans.allSatisfy { $0.arguments[3].contains(",nosuid,nodev,") && !$0.arguments[3].contains("noexec") })
+        var nfs = MountDefinition(name: "y", url: try MountURL.parse("nfs://nas/e"))
+        #expect(Mounter.plans(for: nfs, address: address, target: "/t", account: nil).allSatisfy { $0.arguments[3].hasSuffix(",nosuid,nodev,noexec") })
+        nfs.exec = true
+        #expect(Mounter.plans(for: nfs, address: address, target: "/t", account: nil).allSatisfy { $0.arguments[3].hasSuffix(",nosuid,nodev") })
+    }
+
+    @Test func execIsKeptInMountsToml() throws {
+        var definition = MountDefinition(name: "x", url: try MountURL.parse("smb://nas/photos"))
+        definition.exec = true
+        var file = MountsFile()
+        try file.append(definition)
+        #expect(file.rendered().contains("exec = true"))
+        #expect(try MountsFile.parse(file.rendered()).definitions.first?.exec == true)
+        #expect(try MountsFile.parse("[mounts.y]\nurl = \"smb://nas/y\"\n").definitions.first?.exec == false)
+        #expect(throws: MountsFileError.self) { try MountsFile.parse("[mounts.y]\nurl = \"smb://nas/y\"\nexec = \"yes\"\n") }
+    }
+
+    @Test(arguments: ["noforceuid", "noforcegid", "source=//evil/x", "suid", "dev", "exec", "nosuid", "noexec", "defaults", "remount",
+                      "bind", "unc=\\\\evil\\x", "ip=10.9.9.9", "addr=10.9.9.9", "prefixpath=..", "rwpidforward", "devices", "uid_x", "domainauto", "fmask=777"])
+    func cifsExtrasThatUndoTheToolsSettingsAreRefused(_ text: String) {
+        #expect(throws: MountOptionError.self) { try CIFSOptions.parseExtras(text) }
+    }
+
+    @Test(arguments: ["source=evil:/x", "suid", "dev", "exec", "mounthost=evil", "mountaddr=10.9.9.9", "remount", "defaults"])
+    func nfsExtrasThatUndoTheToolsSettingsAreRefused(_ text: String) {
+        #expect(throws: MountOptionError.self) { try NFSOptions.parseExtras(text) }
+    }
+
+    @Test func theReasonPointsAtTheFlag() {
+        let error = #expect(throws: MountOptionError.self) { try CIFSOptions.parseExtras("exec") }
+        #expect(error?.description.contains("--exec") == true)
+        let prefix = #expect(throws: MountOptionError.self) { try CIFSOptions.parseExtras("rwpidforward") }
+        #expect(prefix?.description.contains("'rw'") == true, "\(String(describing: prefix))")
+    }
+
+    @Test func ordinaryExtrasStillPass() throws {
+        #expect(try CIFSOptions.parseExtras("cache=none,actimeo=30,nobrl,user_xattr,sec=ntlmssp,iocharset=utf8,cruid=0") .count == 7)
+        #expect(try NFSOptions.parseExtras("soft,timeo=50,retrans=2,sec=krb5:krb5i,nolock").count == 5)
+    }
+
+    @Test(arguments: [0o6777, 0o4755, 0o2755, 0o1777] as [UInt16])
+    func setuidSetgidAndStickyModesAreRefused(_ mode: UInt16) throws {
+        var definition = MountDefinition(name: "x", url: try MountURL.parse("smb://nas/photos"))
+        definition.fileMode = mode
+        #expect(throws: MountDefinitionError.options(.specialModeBits(mode))) { try definition.validate() }
+        definition.fileMode = nil
+        definition.directoryMode = mode
+        #expect(throws: MountDefinitionError.options(.specialModeBits(mode))) { try definition.validate() }
+        var options = CIFSOptions()
+        options.fileMode = mode
+        #expect(throws: MountOptionError.specialModeBits(mode)) { try options.optionString() }
+        #expect(throws: MountsFileError.self) { try MountsFile.parse("[mounts.y]\nurl = \"smb://nas/y\"\nfile-mode = \"\(String(mode, radix: 8))\"\n") }
+    }
+
+    @Test func plainModesPass() throws {
+        var definition = MountDefinition(name: "x", url: try MountURL.parse("smb://nas/photos"))
+        definition.fileMode = 0o777
+        definition.directoryMode = 0o755
+        try definition.validate()
+    }
+}
