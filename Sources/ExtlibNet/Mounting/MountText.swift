@@ -77,7 +77,7 @@ public enum MountText {
         case .share: return "rename the share on the NAS, or mount another one"
         case .subfolder: return "rename the folder on the NAS, or mount a folder above it"
         case .exportPath: return "change the export path on the NAS"
-        case .username, .domain: return "store the account again with extlib-net credentials add --force"
+        case .username, .domain: return "store the account with the user name alone and the domain in --domain (extlib-net credentials add NAME --user USER --domain DOMAIN --force)"
         }
     }
 
