@@ -197,3 +197,53 @@ import Testing
         try definition.validate()
     }
 }
+
+@Suite struct HugeNumberTests {
+    static let huge = ["1e300", "1e18", "9.3e15", "99999999999999999999", "99999999999999999999h", "9999999999999999min", "1e300s",
+                       "inf", "nan", "-1", "0x1p1023", String(repeating: "9", count: 400)]
+
+    @Test(arguments: huge)
+    func durationsBeyondTheMaximumAreNotDurations(_ text: String) {
+        #expect(DurationText.parse(text) == nil, "\(text)")
+        guard case .failure(let error) = DurationText.parse(text, in: Mounter.waitRange, option: "--wait", examples: "90") else {
+            Issue.record("accepted \(text)")
+            return
+        }
+        #expect(error.description.hasPrefix("--wait must be a duration such as 90 (from 0s to 24h)"), "\(error)")
+    }
+
+    @Test func rangesAreUsageErrorsThatNameTheBounds() {
+        #expect(DurationText.parse("366d") == nil)
+        #expect(DurationText.parse("8784h") == DurationText.maximum)
+        guard case .failure(let error) = DurationText.parse("25h", in: Mounter.waitRange, option: "--wait", examples: "90") else {
+            Issue.record("accepted 25h")
+            return
+        }
+        #expect(error.description == "--wait must be from 0s to 24h, not '25h'")
+        #expect(DurationText.parse("24h", in: Mounter.waitRange, option: "--wait", examples: "90") == .success(.seconds(86400)))
+    }
+
+    /// A hand-edited (or hostile) header: never trusted, never a crash.
+    @Test(arguments: ["wait=1e300 heal-every=none", "wait=99999999999999999999h heal-every=none", "wait=5min heal-every=9.3e15",
+                      "wait=0 heal-every=none", "wait=5min heal-every=1s", "wait=25h heal-every=none"])
+    func anOutOfRangeHeaderIsUnreadableAndDisableStillRemovesItsFiles(_ recorded: String) throws {
+        let root = try BootRoot()
+        defer { root.remove() }
+        let boot = installer(root)
+        _ = try boot.enable(options(healEvery: .seconds(600)), reload: false)
+        let path = root.file(BootUnits.servicePath)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let edited = text.replacingOccurrences(of: "# extlib-net-boot: wait=5min heal-every=10min", with: "# extlib-net-boot: " + recorded)
+        #expect(edited != text)
+        try edited.write(toFile: path, atomically: false, encoding: .utf8)
+        #expect(BootUnits.recordedOptions(inService: edited) == nil)
+        let state = try boot.status()
+        #expect(state.options == nil)
+        #expect(state.files.first?.state == .modified)
+        let again = try boot.enable(options(), reload: false)
+        #expect(again.previous == nil)
+        let report = try boot.disable(reload: false)
+        #expect(report.changes.count == 2, "\(report.changes)")
+        #expect(BootUnits.allPaths.allSatisfy { !root.exists($0) })
+    }
+}

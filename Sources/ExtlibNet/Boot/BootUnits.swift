@@ -12,6 +12,10 @@ public struct BootOptions: Sendable, Equatable {
     public static let minimumHealInterval: Duration = .seconds(60)
     /// Beyond the wait: one last mount helper run (up to 30 s) and the tool's own work.
     public static let startTimeoutMargin: Duration = .seconds(120)
+    /// What `boot enable --wait` accepts (and a recorded `wait=` must be within).
+    public static let waitRange: ClosedRange<Duration> = .seconds(1) ... .seconds(24 * 3600)
+    /// What `boot enable --heal-every` accepts (and a recorded `heal-every=` must be within).
+    public static let healIntervalRange: ClosedRange<Duration> = minimumHealInterval ... .seconds(30 * 24 * 3600)
 
     public init(wait: Duration = defaultWait, healEvery: Duration? = nil, executable: String) {
         self.wait = wait
@@ -153,8 +157,10 @@ public enum BootUnits {
             let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { return nil }
             switch parts[0] {
-            case "wait": wait = DurationText.parse(parts[1])
-            case "heal-every": healEvery = parts[1] == "none" ? .some(nil) : DurationText.parse(parts[1]).map { .some($0) }
+            // Out of range (a hand edit): unreadable, like any other damage; never trusted in arithmetic.
+            case "wait": wait = DurationText.parse(parts[1]).flatMap { BootOptions.waitRange.contains($0) ? $0 : nil }
+            case "heal-every":
+                healEvery = parts[1] == "none" ? .some(nil) : DurationText.parse(parts[1]).flatMap { BootOptions.healIntervalRange.contains($0) ? .some($0) : nil }
             default: continue
             }
         }
@@ -169,12 +175,7 @@ public enum BootUnits {
     /// A duration as systemd reads it: whole hours as `2h`, whole minutes as `5min`, else seconds or
     /// milliseconds. `DurationText` parses every one of these back.
     public static func systemdDuration(_ duration: Duration) -> String {
-        let milliseconds = Int64(duration.seconds * 1000 + 0.5)
-        if milliseconds % 1000 != 0 { return "\(milliseconds)ms" }
-        let seconds = milliseconds / 1000
-        if seconds > 0, seconds % 3600 == 0 { return "\(seconds / 3600)h" }
-        if seconds > 0, seconds % 60 == 0 { return "\(seconds / 60)min" }
-        return "\(seconds)s"
+        DurationText.format(duration)
     }
 
     /// The executable as the first word of an `ExecStart=` line: plain when it holds only safe

@@ -50,6 +50,8 @@ public struct Mounter: Sendable {
     public var healthTimeout: Duration = .seconds(3)
     public var statfsProbe: any StatfsProbe = ForkedStatfs()
     public var mountTable = MountTable.system
+    /// What `mount --wait` and `heal --wait` accept.
+    public static let waitRange: ClosedRange<Duration> = .zero ... .seconds(24 * 3600)
 
     public init(root: SystemRoot, logger: Logger, runner: any ProcessRunner = SystemProcessRunner(), clock: any RetryClock = SystemRetryClock()) {
         self.root = root
