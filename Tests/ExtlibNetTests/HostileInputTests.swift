@@ -247,3 +247,49 @@ import Testing
         #expect(BootUnits.allPaths.allSatisfy { !root.exists($0) })
     }
 }
+
+@Suite struct MountsFileTextTests {
+    @Test func aNULByteIsMalformedWithItsLine() {
+        let text = "[mounts.a]\nurl = \"smb://nas/a\"\n\u{0}\n[mounts.b]\nurl = 42\n"
+        #expect(throws: MountsFileError(line: 3, problem: "contains a NUL byte")) { try MountsFile.parse(text) }
+    }
+
+    @Test(arguments: [#"url = "smb://nas/a\u0000b""#, #"url = "smb://nas/a\U00000000b""#, "url = \"\"\"\nsmb://nas/a\\u0000\"\"\""])
+    func aNULEscapeIsMalformed(_ line: String) {
+        let text = "# mine\n[mounts.a]\n" + line + "\n"
+        do {
+            _ = try MountsFile.parse(text)
+            Issue.record("accepted \(line)")
+        } catch {
+            #expect(error.line == 3 || error.line == 4, "\(error)")
+            #expect(error.problem.contains("NUL"), "\(error)")
+        }
+    }
+
+    @Test func onlyEscapesInBasicStringsCount() {
+        #expect(MountsFile.nulEscapeLine(in: #"url = 'smb://nas/\u0000'"#) == nil, "literal strings have no escapes")
+        #expect(MountsFile.nulEscapeLine(in: "# a comment: \\u0000\nurl = \"x\"") == nil)
+        #expect(MountsFile.nulEscapeLine(in: #"url = "a\\u0000""#) == nil, "an escaped backslash, then text")
+        #expect(MountsFile.nulEscapeLine(in: "a = \"x\"\nb = \"\\u0041\\u0000\"") == 2)
+        #expect(MountsFile.nulEscapeLine(in: "a = '''\n\\u0000'''\nb = \"\\u0000\"") == 3)
+    }
+
+    @Test func aNameWithADotIsWrittenAsAQuotedKeyAndStaysReadable() throws {
+        var file = MountsFile()
+        try file.append(MountDefinition(name: "my.photos", url: try MountURL.parse("smb://nas/photos")))
+        try file.append(MountDefinition(name: "other", url: try MountURL.parse("smb://nas/other")))
+        #expect(file.rendered().contains("[mounts.\"my.photos\"]\n"))
+        #expect(file.rendered().contains("[mounts.other]\n"))
+        let reread = try MountsFile.parse(file.rendered())
+        #expect(reread.definitions.map(\.name) == ["my.photos", "other"])
+        var edited = reread
+        try edited.remove(named: "my.photos")
+        #expect(try MountsFile.parse(edited.rendered()).definitions.map(\.name) == ["other"])
+    }
+
+    @Test func aPasswordThatIsNotUTF8IsRefusedNotChanged() throws {
+        #expect(throws: PasswordInput.Failure.notUTF8) { try PasswordInput.secret(fromLine: [0x61, 0xFF, 0x62, 0x0A]) }
+        #expect(throws: PasswordInput.Failure.notUTF8) { try PasswordInput.secret(fromLine: [0xC3]) }
+        #expect(try PasswordInput.secret(fromLine: Array("pä,ss\n".utf8)).reveal() == "pä,ss")
+    }
+}

@@ -111,3 +111,30 @@ import Testing
         #expect(help.output.contains("/root/snap/immich-distribution/common/NAME"))
     }
 }
+
+/// mounts.toml text that TOMLKit alone would misread.
+@Suite struct MountsFileTextCLITests {
+    @Test func aNULByteIsReportedNotSilentlyTheEnd() async throws {
+        let scratch = try ScratchRoot()
+        defer { scratch.remove() }
+        try FileManager.default.createDirectory(atPath: scratch.path + "/etc/extlib-net", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let text = "[mounts.a]\nurl = \"smb://nas/a\"\n\u{0}\n[mounts.b]\nrw = maybe\n"
+        let path = scratch.path + "/etc/extlib-net/mounts.toml"
+        FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o644])
+        let outcome = try await CLI.run(["list", "--root", scratch.path])
+        #expect(outcome.status == 16, "\(outcome.error)")
+        #expect(outcome.error.contains("line 3: contains a NUL byte"), "\(outcome.error)")
+    }
+
+    @Test func aDottedNameCanBeAddedListedAndRemoved() async throws {
+        let scratch = try ScratchRoot()
+        defer { scratch.remove() }
+        let added = try await CLI.run(["add", "my.photos", "smb://nas/photos", "--root", scratch.path])
+        #expect(added.status == 0, "\(added.error)")
+        let list = try await CLI.run(["list", "--root", scratch.path])
+        #expect(list.status == 0, "\(list.error)")
+        #expect(list.output.contains("my.photos"))
+        let removed = try await CLI.run(["remove", "my.photos", "--root", scratch.path])
+        #expect(removed.status == 0, "\(removed.error)")
+    }
+}

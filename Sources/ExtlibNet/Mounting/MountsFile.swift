@@ -22,6 +22,14 @@ public struct MountsFile: Sendable {
     }
 
     public static func parse(_ text: String) throws(MountsFileError) -> MountsFile {
+        // TOMLKit reads the text, and hands strings back, as C strings: a NUL byte would silently end the
+        // file there, and a \u0000 escape would cut a value short. Both are malformed.
+        if let nul = text.utf8.firstIndex(of: 0) {
+            throw MountsFileError(line: text.utf8[..<nul].count { $0 == 0x0A } + 1, problem: "contains a NUL byte")
+        }
+        if let line = nulEscapeLine(in: text) {
+            throw MountsFileError(line: line, problem: "a string holds a \\u0000 escape (NUL), which no value may contain")
+        }
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
@@ -108,6 +116,67 @@ public struct MountsFile: Sendable {
         return definition
     }
 
+    /// The line of the first `\u0000` or `\U00000000` escape inside a basic string (`"..."` or
+    /// `"""..."""`), or nil. Literal strings and comments have no escapes.
+    static func nulEscapeLine(in text: String) -> Int? {
+        enum State { case normal, comment, basic, multilineBasic, literal, multilineLiteral }
+        let bytes = Array(text.utf8)
+        func starts(_ pattern: String, at index: Int) -> Bool {
+            let pattern = Array(pattern.utf8)
+            return index + pattern.count <= bytes.count && Array(bytes[index..<(index + pattern.count)]) == pattern
+        }
+        var state = State.normal
+        var line = 1
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == 0x0A {
+                line += 1
+                if state == .comment { state = .normal }
+                index += 1
+                continue
+            }
+            switch state {
+            case .comment:
+                index += 1
+            case .normal:
+                if byte == UInt8(ascii: "#") { state = .comment; index += 1 }
+                else if starts("\"\"\"", at: index) { state = .multilineBasic; index += 3 }
+                else if starts("'''", at: index) { state = .multilineLiteral; index += 3 }
+                else if byte == UInt8(ascii: "\"") { state = .basic; index += 1 }
+                else if byte == UInt8(ascii: "'") { state = .literal; index += 1 }
+                else { index += 1 }
+            case .basic, .multilineBasic:
+                if byte == UInt8(ascii: "\\"), index + 1 < bytes.count {
+                    let next = bytes[index + 1]
+                    if next == UInt8(ascii: "u") || next == UInt8(ascii: "U") {
+                        let count = next == UInt8(ascii: "u") ? 4 : 8
+                        if index + 2 + count <= bytes.count,
+                           let value = UInt32(String(decoding: bytes[(index + 2)..<(index + 2 + count)], as: UTF8.self), radix: 16), value == 0 {
+                            return line
+                        }
+                    }
+                    // A backslash at the end of a line (line continuation) leaves the newline to be counted.
+                    index += next == 0x0A ? 1 : 2
+                } else if state == .basic, byte == UInt8(ascii: "\"") {
+                    state = .normal
+                    index += 1
+                } else if state == .multilineBasic, starts("\"\"\"", at: index) {
+                    state = .normal
+                    index += 3
+                } else {
+                    index += 1
+                }
+            case .literal:
+                if byte == UInt8(ascii: "'") { state = .normal }
+                index += 1
+            case .multilineLiteral:
+                if starts("'''", at: index) { state = .normal; index += 3 } else { index += 1 }
+            }
+        }
+        return nil
+    }
+
     public func definition(named name: String) -> MountDefinition? { definitions.first { $0.name == name } }
 
     /// Appends `definition` as a new table; the caller checked that the name is free.
@@ -148,7 +217,7 @@ public struct MountsFile: Sendable {
     }
 
     static func render(_ definition: MountDefinition) -> [String] {
-        var block = ["[mounts.\(definition.name)]", "url = \(quoted(definition.url.description))"]
+        var block = ["[mounts.\(tableKey(definition.name))]", "url = \(quoted(definition.url.description))"]
         if let credentials = definition.credentials { block.append("credentials = \(quoted(credentials))") }
         block.append("rw = \(definition.readWrite)")
         if let version = definition.smbVersion { block.append("smb-version = \(quoted(version.rawValue))") }
@@ -161,6 +230,13 @@ public struct MountsFile: Sendable {
         if let sandbox = definition.sandbox { block.append("sandbox = \(quoted(sandbox.rawValue))") }
         if definition.exec { block.append("exec = true") }
         return block
+    }
+
+    /// `name` as a TOML key: bare when it can be (letters, digits, `_`, `-`), else quoted, so that
+    /// `my.photos` is one key and not the table `my` holding `photos`.
+    static func tableKey(_ name: String) -> String {
+        let bare = !name.isEmpty && name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-") }
+        return bare ? name : quoted(name)
     }
 
     /// A TOML basic string.
