@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import ExtlibNet
 
@@ -291,5 +292,80 @@ import Testing
         #expect(throws: PasswordInput.Failure.notUTF8) { try PasswordInput.secret(fromLine: [0x61, 0xFF, 0x62, 0x0A]) }
         #expect(throws: PasswordInput.Failure.notUTF8) { try PasswordInput.secret(fromLine: [0xC3]) }
         #expect(try PasswordInput.secret(fromLine: Array("pä,ss\n".utf8)).reveal() == "pä,ss")
+    }
+}
+
+@Suite struct UnitFileInjectionTests {
+    @Test(arguments: ["/opt/extlib\nExecStart=/bin/evil", "/opt/a\rb", "/opt/a\tb", "/opt/a\u{0}b", "/opt/a\u{7F}b", "relative/extlib-net"])
+    func aBinaryPathSystemdCannotCarryIsRefusedBeforeAnythingIsWritten(_ path: String) throws {
+        let root = try BootRoot()
+        defer { root.remove() }
+        let before = try root.snapshot()
+        let options = BootOptions(wait: .seconds(60), healEvery: .seconds(600), executable: path)
+        #expect {
+            try installer(root).enable(options, reload: false)
+        } throws: { error in
+            guard let error = error as? BootError, case .unrepresentable(let what, _, _) = error.code else { return false }
+            return what == "the binary's path" && !error.description.contains("\n") && error.status == .fileProblem
+        }
+        #expect(try root.snapshot() == before)
+    }
+
+    @Test func pathsSystemdCanQuoteStillWork() throws {
+        let root = try BootRoot()
+        defer { root.remove() }
+        let path = #"/opt/my tools/ex"t\l%n$HOME;x"#
+        _ = try installer(root).enable(BootOptions(executable: path), reload: false)
+        let text = try String(contentsOfFile: root.file(BootUnits.servicePath), encoding: .utf8)
+        #expect(text.split(separator: "\n").filter { $0.hasPrefix("ExecStart=") }.count == 1)
+        #expect(BootUnits.recordedOptions(inService: text)?.executable == path)
+    }
+
+    @Test func outOfRangeDurationsAreRefusedByTheLibraryToo() throws {
+        let root = try BootRoot()
+        defer { root.remove() }
+        #expect(throws: BootError.self) { try installer(root).enable(options(wait: .seconds(86401)), reload: false) }
+        #expect(throws: BootError.self) { try installer(root).enable(options(healEvery: .seconds(1)), reload: false) }
+        #expect(!root.exists(BootUnits.servicePath))
+    }
+
+    @Test func aLinkedDropInFolderStopsEnableBeforeTheServiceIsWritten() throws {
+        let root = try BootRoot()
+        defer { root.remove() }
+        let elsewhere = root.path + "/elsewhere"
+        try FileManager.default.createDirectory(atPath: elsewhere, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: root.file(BootUnits.dropInDirectory), withDestinationPath: elsewhere)
+        let before = try root.snapshot()
+        do {
+            _ = try installer(root).enable(options(), reload: false)
+            Issue.record("enabled")
+        } catch {
+            #expect(error.code == .file(SecureFileError(path: root.file(BootUnits.dropInDirectory), code: .symlinkedFolder)))
+            #expect(error.description.contains("follows no link"), "\(error)")
+            #expect(!error.description.contains("passwords"))
+        }
+        #expect(try root.snapshot() == before, "nothing half-made")
+        #expect(!root.exists(BootUnits.servicePath))
+    }
+
+    @Test func disableNeverRemovesThroughALinkedFolder() throws {
+        let root = try BootRoot()
+        defer { root.remove() }
+        _ = try installer(root).enable(options(), reload: false)
+        let elsewhere = root.path + "/elsewhere"
+        try FileManager.default.moveItem(atPath: root.file(BootUnits.dropInDirectory), toPath: elsewhere)
+        try FileManager.default.createSymbolicLink(atPath: root.file(BootUnits.dropInDirectory), withDestinationPath: elsewhere)
+        let report = try installer(root).disable(reload: false)
+        #expect(report.changes.contains(.keptForeign(root.file(BootUnits.dropInPath))))
+        #expect(FileManager.default.fileExists(atPath: elsewhere + "/extlib-net.conf"))
+        #expect(!root.exists(BootUnits.servicePath))
+    }
+
+    @Test func eachFileKindSaysWhatItIs() {
+        let unit = SecureFileError(path: "/r/etc/systemd/system/extlib-net.service", code: .symlink).description
+        #expect(unit.contains("a systemd unit file") && !unit.contains("password"), "\(unit)")
+        let mounts = SecureFileError(path: "/r/etc/extlib-net/mounts.toml", code: .symlink).description
+        #expect(mounts.contains("mounts.toml") && !mounts.contains("password"), "\(mounts)")
+        #expect(SecureFileError(path: "/r/etc/extlib-net/credentials", code: .symlink).description.contains("holds passwords"))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `extlib-net boot ...` as users run it, under a scratch --root: no server needed.
@@ -95,5 +96,37 @@ import Testing
         #expect(outcome.status == 1, "\(outcome.error)")
         #expect(outcome.error.contains("must be"), "\(outcome.error)")
         #expect(!FileManager.default.fileExists(atPath: scratch.path + BootCLITests.serviceFile))
+    }
+}
+
+/// The real binary started from a path with a line break: `boot enable` writes nothing.
+@Suite struct UnitFileInjectionCLITests {
+    @Test func aBinaryPathWithALineBreakIsRefused() async throws {
+        let scratch = try ScratchRoot()
+        defer { scratch.remove() }
+        let directory = scratch.path + "/bin\nExecStart=/bin/evil"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let binary = directory + "/extlib-net"
+        if link(CLI.executable, binary) != 0 { try FileManager.default.copyItem(atPath: CLI.executable, toPath: binary) }
+        let root = scratch.path + "/root"
+        let outcome = try await Child.run(binary, ["boot", "enable", "--no-reload", "--root", root], environment: [:], input: "", timeout: CLI.limit)
+        #expect(outcome.status == 2, "\(outcome.error)")
+        #expect(outcome.error.contains("cannot be written into a systemd unit file"), "\(outcome.error)")
+        #expect(outcome.error.contains(#"bin\nExecStart"#), "the line break is shown escaped: \(outcome.error)")
+        #expect(!FileManager.default.fileExists(atPath: root + BootCLITests.serviceFile))
+    }
+
+    @Test func aLinkedDropInFolderLeavesNothingHalfMade() async throws {
+        let scratch = try ScratchRoot()
+        defer { scratch.remove() }
+        let units = scratch.path + "/etc/systemd/system"
+        try FileManager.default.createDirectory(atPath: units, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: scratch.path + "/elsewhere", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: units + "/snap.immich-distribution.immich-server.service.d", withDestinationPath: scratch.path + "/elsewhere")
+        let outcome = try await CLI.run(["boot", "enable", "--no-reload", "--root", scratch.path])
+        #expect(outcome.status == 2, "\(outcome.error)")
+        #expect(outcome.error.contains("is a symbolic link; extlib-net follows no link"), "\(outcome.error)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + BootCLITests.serviceFile))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path + "/elsewhere").isEmpty)
     }
 }

@@ -33,6 +33,8 @@ public struct BootError: Error, Equatable, CustomStringConvertible {
         case foreign(path: String)
         case systemctlMissing
         case systemctlFailed(command: String, status: Int32, output: String, timedOut: Bool)
+        /// A value a unit file cannot carry (a binary path with a line break): what it is, the value, why.
+        case unrepresentable(what: String, value: String, reason: String)
     }
 
     public let code: Code
@@ -41,7 +43,7 @@ public struct BootError: Error, Equatable, CustomStringConvertible {
 
     public var status: BootStatus {
         switch code {
-        case .file, .foreign: return .fileProblem
+        case .file, .foreign, .unrepresentable: return .fileProblem
         case .systemctlMissing, .systemctlFailed: return .systemctlFailed
         }
     }
@@ -52,6 +54,8 @@ public struct BootError: Error, Equatable, CustomStringConvertible {
             return error.description
         case .foreign(let path):
             return "\(path) exists and was not written by extlib-net boot enable; move it away (or remove it) and run boot enable again"
+        case .unrepresentable(let what, let value, let reason):
+            return "\(what) '\(MountText.shown(value))' cannot be written into a systemd unit file: \(reason); nothing was written"
         case .systemctlMissing:
             return "systemctl not found (\(BootInstaller.systemctlCandidates.joined(separator: ", "))): is this host running systemd?"
         case .systemctlFailed(let command, let status, let output, let timedOut):
@@ -168,6 +172,15 @@ public struct BootInstaller: Sendable {
     /// `systemctl daemon-reload` and `systemctl enable` (`systemctl --root=ROOT enable` under another root).
     /// A file at one of the wanted paths that we did not write stops it before anything is written.
     public func enable(_ options: BootOptions, reload: Bool) throws(BootError) -> BootReport {
+        // Everything is checked before the first write: a refused enable leaves nothing half-made.
+        try BootUnits.check(options)
+        for path in Set(BootUnits.files(for: options).map { SecureFile.parentDirectory(of: root.path($0.path)) }).sorted() {
+            do {
+                try SecureFile.checkFolders(path, below: root.prefix)
+            } catch {
+                throw BootError(.file(error))
+            }
+        }
         var report = BootReport()
         if case .ours(let text) = try existing(BootUnits.servicePath) { report.previous = BootUnits.recordedOptions(inService: text) }
         let wanted = BootUnits.files(for: options)
@@ -304,6 +317,15 @@ public struct BootInstaller: Sendable {
     /// What is at `path` (a real-system path) under the root. A symlink or anything but a regular file
     /// counts as foreign: never followed, never removed.
     func existing(_ path: String) throws(BootError) -> Existing {
+        // A file reached through a linked folder is somebody else's: never read, rewritten or removed there.
+        do {
+            try SecureFile.checkFolders(SecureFile.parentDirectory(of: root.path(path)), below: root.prefix)
+        } catch {
+            switch error.code {
+            case .symlinkedFolder, .notDirectory: return .foreign
+            default: throw BootError(.file(error))
+            }
+        }
         let bytes: [UInt8]?
         do {
             bytes = try SecureFile.readConfiguration(root.path(path))

@@ -57,6 +57,27 @@ public enum BootUnits {
     static let headerSecondLine = "# run `extlib-net boot enable` again with other options instead."
     static let optionsPrefix = "# extlib-net-boot: "
 
+    /// Checks every value `options` puts into a unit file, before anything is written: the binary's path
+    /// (absolute, and no line break or other control character: systemd's quoting cannot carry them, and a
+    /// line break would start a line of its own, a second `ExecStart=`, say) and the durations (in range).
+    public static func check(_ options: BootOptions) throws(BootError) {
+        let path = options.executable
+        guard path.hasPrefix("/") else {
+            throw BootError(.unrepresentable(what: "the binary's path", value: path, reason: "it is not an absolute path"))
+        }
+        if path.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw BootError(.unrepresentable(
+                what: "the binary's path", value: path,
+                reason: "it contains a line break or another control character, which systemd cannot read back; install extlib-net at a plain path such as /usr/local/sbin/extlib-net"))
+        }
+        guard BootOptions.waitRange.contains(options.wait) else {
+            throw BootError(.unrepresentable(what: "the wait", value: systemdDuration(options.wait), reason: "it is outside 1s to 24h"))
+        }
+        if let interval = options.healEvery, !BootOptions.healIntervalRange.contains(interval) {
+            throw BootError(.unrepresentable(what: "the heal interval", value: systemdDuration(interval), reason: "it is outside 1min to 720h"))
+        }
+    }
+
     /// The files for `options`, in writing order (the service before the drop-in that wants it).
     public static func files(for options: BootOptions) -> [BootFile] {
         var files = [

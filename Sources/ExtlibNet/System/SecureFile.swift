@@ -18,6 +18,10 @@ public struct SecureFileError: Error, Equatable, CustomStringConvertible {
         case directoryTooOpen(mode: UInt32)
         case tooLarge
         case system(Errno)
+        /// A folder on the way to a file the tool writes is a symbolic link.
+        case symlinkedFolder
+        /// Something on the way to a file the tool writes is not a folder.
+        case notDirectory
     }
 
     public let path: String
@@ -33,9 +37,13 @@ public struct SecureFileError: Error, Equatable, CustomStringConvertible {
         case .notFound:
             return "\(path) does not exist"
         case .symlink:
-            return "\(path) is a symbolic link; refusing to follow it for a file that holds passwords. Replace it with a regular file"
+            return "\(path) is a symbolic link; refusing to follow it for \(SecureFileError.kind(of: path)). Replace it with a regular file"
         case .notRegularFile:
-            return "\(path) is not a regular file"
+            return "\(path) is not a regular file (\(SecureFileError.kind(of: path)) is expected there)"
+        case .symlinkedFolder:
+            return "\(path) is a symbolic link; extlib-net follows no link below the root when it writes files. Replace it with a real folder"
+        case .notDirectory:
+            return "\(path) is not a folder; extlib-net needs a folder there to write its files. Move it away"
         case .wrongOwner(let uid):
             return "\(path) is owned by uid \(uid), not root; fix it with: chown root:root \(shellQuoted(path))"
         case .tooOpen(let mode):
@@ -49,6 +57,18 @@ public struct SecureFileError: Error, Equatable, CustomStringConvertible {
         case .system(let errno):
             return "\(path): \(errno)"
         }
+    }
+}
+
+extension SecureFileError {
+    /// What kind of file `path` is, for messages: each says what it is.
+    static func kind(of path: String) -> String {
+        if path.hasSuffix(SystemRoot.Known.credentialsFile) { return "the credentials file, which holds passwords" }
+        if path.hasSuffix(SystemRoot.Known.mountsFile) { return "mounts.toml, the mount definitions" }
+        if path.contains(SystemRoot.Known.systemdUnitDirectory + "/") { return "a systemd unit file" }
+        if path.hasSuffix(".error") { return "a mount's last-error file" }
+        if path.hasSuffix(".lock") { return "the lock file" }
+        return "a file extlib-net writes"
     }
 }
 
@@ -197,9 +217,26 @@ public enum SecureFile {
         }
         var info = stat()
         guard lstat(path, &info) == 0 else { throw SecureFileError(path: path, code: .system(Errno(rawValue: errno))) }
-        guard info.st_mode & S_IFMT != S_IFLNK else { throw SecureFileError(path: path, code: .symlink) }
-        guard info.st_mode & S_IFMT == S_IFDIR else { throw SecureFileError(path: path, code: .notRegularFile) }
+        guard info.st_mode & S_IFMT != S_IFLNK else { throw SecureFileError(path: path, code: .symlinkedFolder) }
+        guard info.st_mode & S_IFMT == S_IFDIR else { throw SecureFileError(path: path, code: .notDirectory) }
         return info
+    }
+
+    /// Checks, without creating or following anything, that every component of `path` below `prefix` (the
+    /// trusted root) that exists is a real folder: so a write can be refused before anything is written.
+    public static func checkFolders(_ path: String, below prefix: String) throws(SecureFileError) {
+        precondition(path.hasPrefix(prefix), "the folder is under the root")
+        var walked = prefix
+        for component in path.dropFirst(prefix.count).split(separator: "/") {
+            walked += "/" + component
+            var info = stat()
+            if lstat(walked, &info) != 0 {
+                if errno == ENOENT { return }
+                throw SecureFileError(path: walked, code: .system(Errno(rawValue: errno)))
+            }
+            guard info.st_mode & S_IFMT != S_IFLNK else { throw SecureFileError(path: walked, code: .symlinkedFolder) }
+            guard info.st_mode & S_IFMT == S_IFDIR else { throw SecureFileError(path: walked, code: .notDirectory) }
+        }
     }
 
     /// Starts a read-modify-write of `path`: makes sure its directory exists and is private, takes the
