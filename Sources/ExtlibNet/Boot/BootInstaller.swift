@@ -202,8 +202,8 @@ public struct BootInstaller: Sendable {
                 report.changes.append(.created(path))
             }
             do {
-                try SecureFile.ensureDirectory(SecureFile.parentDirectory(of: path))
-                try SecureFile.writeAtomically(Array(file.contents.utf8), to: path, mode: 0o644)
+                try SecureFile.ensureDirectory(SecureFile.parentDirectory(of: path), below: root.prefix)
+                try SecureFile.writeAtomically(Array(file.contents.utf8), to: path, mode: 0o644, below: root.prefix)
             } catch {
                 throw BootError(.file(error))
             }
@@ -343,8 +343,10 @@ public struct BootInstaller: Sendable {
     private func remove(_ paths: [String], into report: inout BootReport) throws(BootError) {
         for path in paths {
             let full = root.path(path)
-            guard unlink(full) == 0 || errno == ENOENT else {
-                throw BootError(.file(SecureFileError(path: full, code: .system(Errno(rawValue: errno)))))
+            do {
+                try SecureFile.remove(full, below: root.prefix)
+            } catch {
+                throw BootError(.file(error))
             }
             report.changes.append(.removed(full))
             logger.info("removed unit file", metadata: ["path": "\(full)"])
