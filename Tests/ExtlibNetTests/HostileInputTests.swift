@@ -369,3 +369,46 @@ import Testing
         #expect(SecureFileError(path: "/r/etc/extlib-net/credentials", code: .symlink).description.contains("holds passwords"))
     }
 }
+
+/// The mount folder swapped while an attempt is under way (anything that writes in the sandbox can).
+@Suite struct MountTargetSwapTests {
+    enum Swap: CaseIterable { case link, otherFolder, removed }
+
+    @Test(arguments: Swap.allCases)
+    func aFolderSwappedDuringASlowAttemptGetsNoHelper(_ swap: Swap) throws {
+        let (socket, port) = try TCPProbeTests.listener()
+        defer { withExtendedLifetime(socket) {} }
+        let temp = try TemporaryRoot()
+        let elsewhere = temp.path + "/elsewhere"
+        try FileManager.default.createDirectory(atPath: elsewhere, withIntermediateDirectories: true)
+        let definition = MountDefinition(name: "photos", url: try MountURL.parse("smb://127.0.0.1:\(port)/photos"))
+        let target = temp.path + SandboxBase.root.path + "/photos"
+        // The first helper (SMB 3.1.1) is slow and fails as "not supported"; meanwhile the folder is swapped.
+        let runner = FakeRunner { _ in
+            try? FileManager.default.moveItem(atPath: target, toPath: target + ".moved")
+            switch swap {
+            case .link: try? FileManager.default.createSymbolicLink(atPath: target, withDestinationPath: elsewhere)
+            case .otherFolder: try? FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: false)
+            case .removed: break
+            }
+            return ProcessResult(status: 32, standardError: "mount error(95): Operation not supported")
+        }
+        let mounter = Mounter(root: temp.root, logger: .init(label: "test"), runner: runner, clock: FakeClock())
+        let result = mounter.mount(definition, wait: .zero)
+        guard case .failure(let error) = result else { Issue.record("\(result)"); return }
+        #expect(error.description.contains("was replaced after extlib-net prepared it"), "\(error)")
+        #expect(runner.calls.count == 1, "no helper after the swap: \(runner.calls.map(\.arguments))")
+    }
+
+    @Test func anUntouchedFolderStillMounts() throws {
+        let (socket, port) = try TCPProbeTests.listener()
+        defer { withExtendedLifetime(socket) {} }
+        let temp = try TemporaryRoot()
+        let runner = FakeRunner { call in
+            call.arguments[3].contains("vers=3.1.1") ? ProcessResult(status: 32, standardError: "mount error(95): Operation not supported") : ProcessResult(status: 0, standardError: "")
+        }
+        let mounter = Mounter(root: temp.root, logger: .init(label: "test"), runner: runner, clock: FakeClock())
+        _ = mounter.mount(MountDefinition(name: "photos", url: try MountURL.parse("smb://127.0.0.1:\(port)/photos")), wait: .zero)
+        #expect(runner.calls.count == 2, "the second version ran: the folder was still the prepared one")
+    }
+}

@@ -76,8 +76,10 @@ public struct Mounter: Sendable {
             guard Self.matches(entry, definition) else { return .failure(.occupied(target: target, source: entry.source)) }
             return .success(MountedShare(name: definition.name, target: target, immichPath: immichPath(of: definition), source: entry.source, wasMounted: true))
         }
+        let folder: MountTarget.Identity
         do {
             _ = try MountTarget.prepare(name: definition.name, base: definition.effectiveSandbox, root: root)
+            folder = try MountTarget.identity(name: definition.name, base: definition.effectiveSandbox, root: root)
         } catch {
             return .failure(.target(error))
         }
@@ -96,7 +98,7 @@ public struct Mounter: Sendable {
             let line = "\(definition.name): attempt \(report.attempt) failed: \(report.failure.reason); \(next)"
             self.logger.info("\(line)")
             progress(line)
-        }) { _ in self.attempt(definition, target: target, account: account) }
+        }) { _ in self.attempt(definition, target: target, account: account, folder: folder) }
 
         switch outcome {
         case .failure(let failure):
@@ -112,7 +114,9 @@ public struct Mounter: Sendable {
     }
 
     /// One attempt: resolve, check the port, run the helper for each protocol version until one is spoken.
-    func attempt(_ definition: MountDefinition, target: String, account: SMBAccount?) -> AttemptOutcome<String> {
+    /// With `folder`, the target is checked to still be that folder right before every helper run: the
+    /// retries can go on for minutes, and whatever can write in the sandbox could swap it for a link.
+    func attempt(_ definition: MountDefinition, target: String, account: SMBAccount?, folder: MountTarget.Identity? = nil) -> AttemptOutcome<String> {
         // Checked again here, whatever built the definition: nothing unsafe reaches a helper's arguments.
         do {
             try definition.validate()
@@ -152,6 +156,13 @@ public struct Mounter: Sendable {
             // Every NFSv4 minor version sees the same pseudo file system: once one says the path is
             // missing, only v3 is left to try.
             if notFoundOverNFSv4 != nil, plan.isNFSv4 { continue }
+            if let folder {
+                do {
+                    try MountTarget.verify(folder, name: definition.name, base: definition.effectiveSandbox, root: root)
+                } catch {
+                    return .failure(MountFailure(.permanent, error.description))
+                }
+            }
             let result = runner.run(plan.helper, plan.arguments, secret: account?.password, until: .after(helperTimeout))
             if result.status == 0 { return .success(plan.source) }
             if result.timedOut {
