@@ -41,7 +41,8 @@ public struct CIFSOptions: Sendable, Equatable {
         "prefixpath": "it would change the folder mounted; put the folder in the URL (smb://HOST/SHARE/FOLDER)",
     ]) { first, _ in first }
 
-    /// mount.cifs (cifs-utils before 7) matches its own keys by prefix (`strncmp(token, "rw", 2)`), so
+    /// mount.cifs matches its own keys by their start (`strncmp(token, "rw", 2)` in cifs-utils'
+    /// parse_opt_token; not every version was checked, so the rule holds for all), so
     /// `rwpidforward` reads as `rw` and `devices` as `dev`: an extra whose key starts with one of these is
     /// refused too (`user_xattr` is the one exception it makes itself).
     static let mountCIFSPrefixes = [

@@ -62,7 +62,7 @@ public enum MountText {
         case .username:
             if value.contains("%") { return "it contains '%', after which mount.cifs reads a password" }
             if value.contains("/") || value.contains("\\") {
-                return "it contains '/' or '\\', before which mount.cifs reads a domain; store the domain with --domain instead"
+                return "it contains '/' or '\\', before which mount.cifs reads a domain"
             }
         case .domain:
             break
