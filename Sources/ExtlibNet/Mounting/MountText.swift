@@ -12,7 +12,8 @@
 /// - mount.cifs reads `username=DOMAIN/USER%PASSWORD`: a `%` in a user name starts a password, a `/` or
 ///   `\` ends a domain.
 /// - The option string is a C string of printable text: NUL ends it, control characters have no place.
-/// - mount.nfs and the kernel take a comma in `HOST:/PATH` for a list of servers.
+/// - NFS export paths get the same rule: commas are where mount.nfs and the kernel look for a list of
+///   servers in `HOST:/PATH`, and no export needs one.
 /// An `=` in a value is harmless (both split a key from its value at the first `=`), and so are spaces.
 public enum MountText {
     public enum Part: String, Sendable, Equatable {
