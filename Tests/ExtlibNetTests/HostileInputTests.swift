@@ -412,3 +412,99 @@ import Testing
         #expect(runner.calls.count == 2, "the second version ran: the folder was still the prepared one")
     }
 }
+
+/// Seeded random and mutated inputs for the checks above: never a crash, and nothing unsafe gets through.
+@Suite struct HostileInputPropertyTests {
+    static func randomText(_ alphabet: [Character], length: Int, using generator: inout SeededGenerator) -> String {
+        String((0..<Int.random(in: 0...length, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! })
+    }
+
+    @Test func durationsNeverCrashAndStayWithinTheMaximum() {
+        var generator = SeededGenerator(state: 0xD0_0D)
+        let alphabet = Array("0123456789.eE+-xpsminh ") + ["9", "9", "9"]
+        for _ in 0..<20_000 {
+            let text = Self.randomText(alphabet, length: 30, using: &generator)
+            if let duration = DurationText.parse(text) {
+                #expect(duration >= .zero && duration <= DurationText.maximum, "\(text)")
+                _ = BootUnits.systemdDuration(duration)
+            }
+        }
+    }
+
+    @Test func noURLThatPassesValidationCarriesAnOptionSeparator() {
+        var generator = SeededGenerator(state: 0xC0_FFEE)
+        let alphabet = Array("ab/.%2C5c0A:,=\\ ") + ["%2C", "%5C", "%00", "%0A", "%2F", "..", "%25"].flatMap { Array($0) }
+        var accepted = 0
+        for _ in 0..<20_000 {
+            let scheme = Bool.random(using: &generator) ? "smb" : "nfs"
+            let text = "\(scheme)://nas/" + Self.randomText(alphabet, length: 24, using: &generator)
+            guard let url = try? MountURL.parse(text) else { continue }
+            let definition = MountDefinition(name: "x", url: url)
+            guard (try? definition.validate()) != nil else { continue }
+            accepted += 1
+            let address = IPAddress("192.0.2.7")!
+            for plan in Mounter.plans(for: definition, address: address, target: "/t", account: nil) {
+                let source = plan.arguments[0]
+                #expect(!source.contains(",") && !source.unicodeScalars.contains { $0.value < 0x20 }, "\(text) -> \(source)")
+                if case .smb = url { #expect(!source.dropFirst(2).contains("\\"), "\(text) -> \(source)") }
+                #expect(!source.split(separator: "/").contains(".."), "\(text) -> \(source)")
+            }
+        }
+        #expect(accepted > 1000, "the generator also makes valid URLs")
+    }
+
+    @Test func mutatedMountsFilesNeverCrashAndWhatIsReadIsSafe() throws {
+        var generator = SeededGenerator(state: 0x70_4D1)
+        let seed = Array("""
+            # mine
+            [mounts.photos]
+            url = "smb://nas/photos/2024"
+            rw = false
+            options = "cache=none"
+            file-mode = "0644"
+
+            [mounts."my.nfs"]
+            url = "nfs://nas/volume1/photos"
+            exec = true
+
+            """.utf8)
+        let insertions: [[UInt8]] = [[0], Array("\\u0000".utf8), Array("%2C".utf8), Array(",".utf8), Array("\"".utf8), Array("\n".utf8),
+                                     Array("[".utf8), Array(".".utf8), Array("6777".utf8), Array("exec".utf8), Array("\\".utf8), [0xFF],
+                                     Array("\n[".utf8), Array("\n[[".utf8), Array("%".utf8), Array("#".utf8), Array("=".utf8), Array("{".utf8),
+                                     Array("'".utf8), Array("\"\"\"".utf8), Array(" ".utf8), Array("\t".utf8), Array("]".utf8)]
+        for _ in 0..<20_000 {
+            var bytes = seed
+            for _ in 0..<Int.random(in: 1...3, using: &generator) {
+                let at = Int.random(in: 0...bytes.count, using: &generator)
+                if Bool.random(using: &generator), at < bytes.count { bytes.remove(at: at) } else {
+                    bytes.insert(contentsOf: insertions.randomElement(using: &generator)!, at: at)
+                }
+            }
+            guard let text = String(validating: bytes, as: UTF8.self), let file = try? MountsFile.parse(text) else { continue }
+            for definition in file.definitions {
+                #expect((try? definition.validate()) != nil)
+                #expect(!definition.options.joined().contains { $0.asciiValue.map { $0 < 0x20 } ?? false })
+                #expect((definition.fileMode ?? 0) <= 0o777)
+            }
+        }
+    }
+}
+
+/// toml++ asserts (an abort, or undefined behaviour where assertions are compiled out) on a table header
+/// whose name cannot start a key; found by the mutation test above.
+@Suite struct MountsFileHeaderTests {
+    @Test(arguments: ["[%x]", "[ %]", "[[%]]", "[#]", "[=]", "[\t%]", "[mounts.a]\nurl = \"smb://nas/a\"\n\n[[ {]]"])
+    func aTableHeaderThatCannotStartAKeyIsMalformed(_ text: String) {
+        #expect {
+            try MountsFile.parse(text + "\n")
+        } throws: { error in
+            (error as? MountsFileError)?.problem == MountsFile.badHeaderProblem
+        }
+    }
+
+    @Test func validHeadersAndStringContentsAreNotFlagged() {
+        for text in ["[mounts.a]", "[ mounts.\"b\" ]", "['mounts'.c]", "[[x]]", "  [mounts.d]", "url = \"\"\"\n[%x]\"\"\"", "a = '''\n[#]'''", "# [%]"] {
+            #expect(MountsFile.scan(text) == nil, "\(text)")
+        }
+    }
+}

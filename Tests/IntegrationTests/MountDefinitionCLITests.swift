@@ -126,6 +126,18 @@ import Testing
         #expect(outcome.error.contains("line 3: contains a NUL byte"), "\(outcome.error)")
     }
 
+    /// TOMLKit's parser aborted on this (an assertion in toml++).
+    @Test func aHeaderThatCannotStartAKeyIsReportedNotACrash() async throws {
+        let scratch = try ScratchRoot()
+        defer { scratch.remove() }
+        try FileManager.default.createDirectory(atPath: scratch.path + "/etc/extlib-net", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let path = scratch.path + "/etc/extlib-net/mounts.toml"
+        FileManager.default.createFile(atPath: path, contents: Data("[mounts.a]\nurl = \"smb://nas/a\"\n[%x]\n".utf8), attributes: [.posixPermissions: 0o644])
+        let outcome = try await CLI.run(["list", "--root", scratch.path])
+        #expect(outcome.status == 16, "\(outcome.error)")
+        #expect(outcome.error.contains("line 3: a table header must start with a name"), "\(outcome.error)")
+    }
+
     @Test func aDottedNameCanBeAddedListedAndRemoved() async throws {
         let scratch = try ScratchRoot()
         defer { scratch.remove() }

@@ -27,9 +27,7 @@ public struct MountsFile: Sendable {
         if let nul = text.utf8.firstIndex(of: 0) {
             throw MountsFileError(line: text.utf8[..<nul].count { $0 == 0x0A } + 1, problem: "contains a NUL byte")
         }
-        if let line = nulEscapeLine(in: text) {
-            throw MountsFileError(line: line, problem: "a string holds a \\u0000 escape (NUL), which no value may contain")
-        }
+        if let (line, problem) = scan(text) { throw MountsFileError(line: line, problem: problem) }
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
@@ -116,31 +114,56 @@ public struct MountsFile: Sendable {
         return definition
     }
 
-    /// The line of the first `\u0000` or `\U00000000` escape inside a basic string (`"..."` or
-    /// `"""..."""`), or nil. Literal strings and comments have no escapes.
+    static let nulEscapeProblem = "a string holds a \\u0000 escape (NUL), which no value may contain"
+    static let badHeaderProblem = "a table header must start with a name, like [mounts.NAME]"
+
+    /// The line of the first `\u0000` or `\U00000000` escape inside a basic string, or nil.
     static func nulEscapeLine(in text: String) -> Int? {
+        scan(text).flatMap { $0.problem == nulEscapeProblem ? $0.line : nil }
+    }
+
+    /// What TOMLKit must never see, with its line: a `\u0000` or `\U00000000` escape inside a basic string
+    /// (`"..."` or `"""..."""`; literal strings and comments have no escapes), and a table header whose
+    /// name starts with something that cannot start a key (`[%x]`, `[[#]]`): toml++ asserts on those
+    /// (an abort in debug builds, undefined behaviour where the assertion is compiled out).
+    static func scan(_ text: String) -> (line: Int, problem: String)? {
         enum State { case normal, comment, basic, multilineBasic, literal, multilineLiteral }
         let bytes = Array(text.utf8)
         func starts(_ pattern: String, at index: Int) -> Bool {
             let pattern = Array(pattern.utf8)
             return index + pattern.count <= bytes.count && Array(bytes[index..<(index + pattern.count)]) == pattern
         }
+        func startsKey(_ byte: UInt8) -> Bool {
+            (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39)
+                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'")
+                || byte == UInt8(ascii: "]")
+        }
         var state = State.normal
         var line = 1
         var index = 0
+        var lineStart = true
         while index < bytes.count {
             let byte = bytes[index]
             if byte == 0x0A {
                 line += 1
                 if state == .comment { state = .normal }
+                lineStart = true
                 index += 1
                 continue
             }
+            let atLineStart = lineStart
+            if byte != UInt8(ascii: " "), byte != UInt8(ascii: "\t") { lineStart = false }
             switch state {
             case .comment:
                 index += 1
             case .normal:
-                if byte == UInt8(ascii: "#") { state = .comment; index += 1 }
+                if atLineStart, byte == UInt8(ascii: "[") {
+                    var next = index + 1
+                    if next < bytes.count, bytes[next] == UInt8(ascii: "[") { next += 1 }
+                    while next < bytes.count, bytes[next] == UInt8(ascii: " ") || bytes[next] == UInt8(ascii: "\t") { next += 1 }
+                    if next < bytes.count, !startsKey(bytes[next]) { return (line, badHeaderProblem) }
+                    index += 1
+                } else if byte == UInt8(ascii: "#") { state = .comment; index += 1 }
                 else if starts("\"\"\"", at: index) { state = .multilineBasic; index += 3 }
                 else if starts("'''", at: index) { state = .multilineLiteral; index += 3 }
                 else if byte == UInt8(ascii: "\"") { state = .basic; index += 1 }
@@ -153,7 +176,7 @@ public struct MountsFile: Sendable {
                         let count = next == UInt8(ascii: "u") ? 4 : 8
                         if index + 2 + count <= bytes.count,
                            let value = UInt32(String(decoding: bytes[(index + 2)..<(index + 2 + count)], as: UTF8.self), radix: 16), value == 0 {
-                            return line
+                            return (line, nulEscapeProblem)
                         }
                     }
                     // A backslash at the end of a line (line continuation) leaves the newline to be counted.

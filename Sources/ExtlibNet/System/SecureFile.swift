@@ -270,19 +270,21 @@ public enum SecureFile {
         let directory = parentDirectory(of: path)
         try ensurePrivateDirectory(directory, below: prefix)
         let lock = try FileLock(path: directory)
-        removeStaleTemporaries(for: path)
+        removeStaleTemporaries(for: path, below: prefix)
         return lock
     }
 
-    /// Leftovers of writers that were killed before their rename; all were created 0600.
-    public static func removeStaleTemporaries(for path: String) {
-        let directory = parentDirectory(of: path)
-        let prefix = ".\(baseName(of: path))."
-        guard let dir = opendir(directory) else { return }
+    /// Leftovers of writers that were killed before their rename; all were created 0600. Listed and
+    /// removed through a descriptor of the folder, reached without following links.
+    public static func removeStaleTemporaries(for path: String, below prefix: String) {
+        let stale = ".\(baseName(of: path))."
+        guard let folder = try? openFolder(parentDirectory(of: path), below: prefix, creating: nil) else { return }
+        defer { close(folder) }
+        guard let dir = fdopendir(dup(folder)) else { return }
         defer { closedir(dir) }
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name.hasPrefix(prefix), name.hasSuffix(".tmp") { unlink("\(directory)/\(name)") }
+            if name.hasPrefix(stale), name.hasSuffix(".tmp") { unlinkat(folder, name, 0) }
         }
     }
 
