@@ -472,7 +472,7 @@ import Testing
                                      Array("[".utf8), Array(".".utf8), Array("6777".utf8), Array("exec".utf8), Array("\\".utf8), [0xFF],
                                      Array("\n[".utf8), Array("\n[[".utf8), Array("%".utf8), Array("#".utf8), Array("=".utf8), Array("{".utf8),
                                      Array("'".utf8), Array("\"\"\"".utf8), Array(" ".utf8), Array("\t".utf8), Array("]".utf8)]
-        for _ in 0..<20_000 {
+        for _ in 0..<6_000 {
             var bytes = seed
             for _ in 0..<Int.random(in: 1...3, using: &generator) {
                 let at = Int.random(in: 0...bytes.count, using: &generator)
