@@ -84,17 +84,11 @@ struct BootCommand: ParsableCommand {
         var noReload = false
 
         func validate() throws {
-            guard let duration = DurationText.parse(wait) else {
-                throw ValidationError("--wait must be a duration such as 90, 30s or 5min, not '\(wait)'")
+            if case .failure(let error) = DurationText.parse(wait, in: BootOptions.waitRange, option: "--wait", examples: "90, 30s or 5min") {
+                throw ValidationError(error.description)
             }
-            guard duration >= .seconds(1) else { throw ValidationError("--wait must be at least 1s, not '\(wait)'") }
-            if let healEvery {
-                guard let interval = DurationText.parse(healEvery) else {
-                    throw ValidationError("--heal-every must be a duration such as 5min or 1h, not '\(healEvery)'")
-                }
-                guard interval >= BootOptions.minimumHealInterval else {
-                    throw ValidationError("--heal-every must be at least 1min (remounting more often only adds load), not '\(healEvery)'")
-                }
+            if let healEvery, case .failure(let error) = DurationText.parse(healEvery, in: BootOptions.healIntervalRange, option: "--heal-every", examples: "5min or 1h") {
+                throw ValidationError(error.description + (DurationText.parse(healEvery).map { $0 < BootOptions.minimumHealInterval } == true ? " (remounting more often only adds load)" : ""))
             }
         }
 

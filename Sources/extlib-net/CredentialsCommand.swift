@@ -45,8 +45,10 @@ struct CredentialsCommand: ParsableCommand {
             // Check the fields before asking for a password the user would then type in vain.
             do {
                 _ = try Credential(name: name, username: user, password: Secret("x"), domain: domain)
+                try MountText.check(user, as: .username)
+                if let domain { try MountText.check(domain, as: .domain) }
             } catch {
-                throw ValidationError(error.description)
+                throw ValidationError("\(error)")
             }
         }
 

@@ -25,7 +25,9 @@ struct RetryWait: ParsableArguments {
     var text: String = "15s"
 
     func validate() throws {
-        guard DurationText.parse(text) != nil else { throw ValidationError("--wait must be a duration such as 90, 30s or 2min, not '\(text)'") }
+        if case .failure(let error) = DurationText.parse(text, in: Mounter.waitRange, option: "--wait", examples: "90, 30s or 2min") {
+            throw ValidationError(error.description)
+        }
     }
 
     var duration: Duration { DurationText.parse(text)! }

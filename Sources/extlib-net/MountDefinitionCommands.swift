@@ -27,6 +27,9 @@ struct Add: ParsableCommand {
     @Flag(help: "Mount read-write (default: read-only).")
     var rw = false
 
+    @Flag(help: "Let programs on the share run (default: noexec; nosuid,nodev always).")
+    var exec = false
+
     @Option(name: .customLong("smb-version"), help: ArgumentHelp("3.1.1, 3.0, 2.1, 2.0 or 1.0 (default: negotiate 3.1.1 down to 2.0).", valueName: "version"))
     var smbVersion: String?
 
@@ -61,6 +64,7 @@ struct Add: ParsableCommand {
         var definition = MountDefinition(name: name, url: parsedURL)
         definition.credentials = credentials
         definition.readWrite = rw
+        definition.exec = exec
         if let smbVersion {
             guard let dialect = SMBDialect(rawValue: smbVersion) else {
                 throw ValidationError("--smb-version must be one of \(SMBDialect.allCases.map(\.rawValue).joined(separator: ", "))")

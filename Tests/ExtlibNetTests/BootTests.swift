@@ -361,8 +361,9 @@ func runCapturingOutput(_ executable: String, _ arguments: [String], environment
     return (outcome.status, outcome.output)
 }
 
-/// contrib/extlib-net-boot, for hosts without systemd.
-@Suite struct BootScriptTests {
+/// contrib/extlib-net-boot, for hosts without systemd. Serialized: each case writes a fake binary and runs it,
+/// and a sibling forking in between can hold the half-written file open, so exec fails with ETXTBSY (126).
+@Suite(.serialized) struct BootScriptTests {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("contrib/extlib-net-boot").path
 

@@ -104,7 +104,7 @@ import Testing
 
 @Suite struct CIFSOptionsTests {
     @Test func guestReadOnlyOwnedByRootByDefault() throws {
-        #expect(try CIFSOptions().optionString() == "ro,guest,uid=0,gid=0,forceuid,forcegid")
+        #expect(try CIFSOptions().optionString() == "ro,guest,uid=0,gid=0,forceuid,forcegid,nosuid,nodev,noexec")
     }
 
     @Test func accountVersionModesAndExtras() throws {
@@ -117,7 +117,7 @@ import Testing
         options.fileMode = 0o644
         options.directoryMode = 0o755
         options.extras = try CIFSOptions.parseExtras("cache=none,actimeo=30,nobrl")
-        #expect(try options.optionString() == "rw,username=alice,domain=WORKGROUP,vers=3.0,port=1445,uid=0,gid=0,forceuid,forcegid,file_mode=0644,dir_mode=0755,cache=none,actimeo=30,nobrl")
+        #expect(try options.optionString() == "rw,username=alice,domain=WORKGROUP,vers=3.0,port=1445,uid=0,gid=0,forceuid,forcegid,nosuid,nodev,noexec,file_mode=0644,dir_mode=0755,cache=none,actimeo=30,nobrl")
     }
 
     @Test(arguments: ["alice,uid=0", "alice\n", "", "a,password=x"])
@@ -430,7 +430,7 @@ final class FakeRunner: ProcessRunner, @unchecked Sendable {
         let plans = Mounter.plans(for: try definition("smb://nas.local/Fotos%20M%C3%BCller/2024"), address: IPAddress("192.0.2.7")!, target: "/t", account: alice)
         #expect(plans.map(\.version) == ["SMB 3.1.1", "SMB 3.0", "SMB 2.1", "SMB 2.0"])
         #expect(plans[0].helper == "/sbin/mount.cifs")
-        #expect(plans[0].arguments == ["//nas.local/Fotos Müller/2024", "/t", "-o", "ro,username=alice,domain=WG,vers=3.1.1,uid=0,gid=0,forceuid,forcegid,ip=192.0.2.7"])
+        #expect(plans[0].arguments == ["//nas.local/Fotos Müller/2024", "/t", "-o", "ro,username=alice,domain=WG,vers=3.1.1,uid=0,gid=0,forceuid,forcegid,nosuid,nodev,noexec,ip=192.0.2.7"])
         #expect(plans.allSatisfy { !$0.arguments.joined().contains("pa,ss") })
     }
 
@@ -439,7 +439,7 @@ final class FakeRunner: ProcessRunner, @unchecked Sendable {
         nfs.readWrite = true
         let plans = Mounter.plans(for: nfs, address: IPAddress("192.0.2.7")!, target: "/t", account: nil)
         #expect(plans.map(\.version) == ["NFS 4.2", "NFS 4.1", "NFS 4", "NFS 3"])
-        #expect(plans.last?.arguments == ["192.0.2.7:/volume1/photos", "/t", "-o", "rw,vers=3"])
+        #expect(plans.last?.arguments == ["192.0.2.7:/volume1/photos", "/t", "-o", "rw,vers=3,nosuid,nodev,noexec"])
         nfs.nfsVersion = .v3
         #expect(Mounter.plans(for: nfs, address: IPAddress("192.0.2.7")!, target: "/t", account: nil).count == 1)
     }
@@ -486,7 +486,7 @@ final class FakeRunner: ProcessRunner, @unchecked Sendable {
             }
             let outcome = try mounter(runner).attempt(try definition("nfs://127.0.0.1:\(port)/srv/export"), target: "/t", account: nil)
             guard case .success = outcome else { Issue.record("\(outcome)"); return }
-            #expect(runner.calls.map { $0.arguments[3] } == ["ro,vers=4.2,port=\(port)", "ro,vers=3,port=\(port)"], "4.1 and 4.0 see the same pseudo file system")
+            #expect(runner.calls.map { $0.arguments[3] } == ["ro,vers=4.2,port=\(port),nosuid,nodev,noexec", "ro,vers=3,port=\(port),nosuid,nodev,noexec"], "4.1 and 4.0 see the same pseudo file system")
 
             let nowhere = FakeRunner { _ in ProcessResult(status: 32, standardError: notFound) }
             let missing = try mounter(nowhere).attempt(try definition("nfs://127.0.0.1:\(port)/srv/export"), target: "/t", account: nil)

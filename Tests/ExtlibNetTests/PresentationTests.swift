@@ -29,8 +29,8 @@ func makeReport(
         let report = makeReport(shares: [photos], exports: [NFSExport(path: "/volume1/photos", clients: ["127.0.0.1", "169.254.77.0/24"])])
         let json = DiscoveryPresentation.json(report).serialized()
         #expect(json.hasPrefix(#"{"host":"nas.local","addresses":["192.0.2.7"],"#))
-        #expect(json.contains(#""smb":{"port":445,"reachable":true,"shares":[{"name":"Fotos Müller","type":"disk","comment":"Ünïcode \"quoted\""}],"error":null,"#))
-        #expect(json.contains(#""nfs":{"reachable":true,"exports":[{"path":"/volume1/photos","clients":["127.0.0.1","169.254.77.0/24"]}],"v4only":false,"error":null,"#))
+        #expect(json.contains(#""smb":{"port":445,"reachable":true,"shares":[{"name":"Fotos Müller","type":"disk","comment":"Ünïcode \"quoted\"","mountable":true,"unmountableReason":null}],"error":null,"#))
+        #expect(json.contains(#""nfs":{"reachable":true,"exports":[{"path":"/volume1/photos","clients":["127.0.0.1","169.254.77.0/24"],"mountable":true,"unmountableReason":null}],"v4only":false,"error":null,"#))
     }
 
     @Test func jsonPortIsNullWhenNoSMBPortIsOpen() {

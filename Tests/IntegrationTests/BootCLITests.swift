@@ -1,4 +1,6 @@
+import ExtlibNet
 import Foundation
+import TestSupport
 import Testing
 
 /// `extlib-net boot ...` as users run it, under a scratch --root: no server needed.
@@ -17,8 +19,8 @@ import Testing
 
     @Test(arguments: [
         (["--wait", "soon"], "--wait must be a duration"),
-        (["--wait", "0"], "--wait must be at least 1s"),
-        (["--heal-every", "30s"], "--heal-every must be at least 1min"),
+        (["--wait", "0"], "--wait must be from 1s to 24h"),
+        (["--heal-every", "30s"], "--heal-every must be from 1min to 720h"),
         (["--heal-every", "often"], "--heal-every must be a duration"),
     ])
     func badDurationsAreUsageErrors(_ arguments: [String], _ message: String) async throws {
@@ -71,5 +73,61 @@ import Testing
         let disabled = try await CLI.run(["--root", scratch.path, "boot", "disable"])
         #expect(disabled.status == 0, "\(disabled.error)")
         #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: link)) == nil)
+    }
+}
+
+/// Numbers far out of range: a usage error (1), never a crash.
+@Suite struct HugeNumberCLITests {
+    @Test(arguments: ["1e300", "1e18", "9.3e15", "99999999999999999999", "25h"])
+    func mountAndHealWait(_ value: String) async throws {
+        let scratch = try ScratchRoot()
+        defer { scratch.remove() }
+        for command in ["mount", "heal"] {
+            let outcome = try await CLI.run([command, "--all", "--wait", value, "--root", scratch.path])
+            #expect(outcome.status == 1, "\(command) --wait \(value): \(outcome.error)")
+            #expect(outcome.error.contains("--wait must be"), "\(outcome.error)")
+        }
+    }
+
+    @Test(arguments: [["--heal-every", "1e300"], ["--wait", "1e300"], ["--wait", "99999999999999999999"], ["--heal-every", "9.3e15"]])
+    func bootEnable(_ arguments: [String]) async throws {
+        let scratch = try ScratchRoot()
+        defer { scratch.remove() }
+        let outcome = try await CLI.run(["boot", "enable", "--no-reload", "--root", scratch.path] + arguments)
+        #expect(outcome.status == 1, "\(outcome.error)")
+        #expect(outcome.error.contains("must be"), "\(outcome.error)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + BootCLITests.serviceFile))
+    }
+}
+
+/// The real binary started from a path with a line break: `boot enable` writes nothing.
+@Suite struct UnitFileInjectionCLITests {
+    @Test func aBinaryPathWithALineBreakIsRefused() async throws {
+        let scratch = try ScratchRoot()
+        defer { scratch.remove() }
+        let directory = scratch.path + "/bin\nExecStart=/bin/evil"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let binary = directory + "/extlib-net"
+        if link(CLI.executable, binary) != 0 { try FileManager.default.copyItem(atPath: CLI.executable, toPath: binary) }
+        let root = scratch.path + "/root"
+        let outcome = try await Child.run(binary, ["boot", "enable", "--no-reload", "--root", root], environment: [:], input: "", timeout: CLI.limit)
+        #expect(outcome.status == ExitStatus.configuration.rawValue, "\(outcome.error)")
+        #expect(outcome.error.contains("cannot be written into a systemd unit file"), "\(outcome.error)")
+        #expect(outcome.error.contains(#"bin\nExecStart"#), "the line break is shown escaped: \(outcome.error)")
+        #expect(!FileManager.default.fileExists(atPath: root + BootCLITests.serviceFile))
+    }
+
+    @Test func aLinkedDropInFolderLeavesNothingHalfMade() async throws {
+        let scratch = try ScratchRoot()
+        defer { scratch.remove() }
+        let units = scratch.path + "/etc/systemd/system"
+        try FileManager.default.createDirectory(atPath: units, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: scratch.path + "/elsewhere", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: units + "/snap.immich-distribution.immich-server.service.d", withDestinationPath: scratch.path + "/elsewhere")
+        let outcome = try await CLI.run(["boot", "enable", "--no-reload", "--root", scratch.path])
+        #expect(outcome.status == ExitStatus.configuration.rawValue, "\(outcome.error)")
+        #expect(outcome.error.contains("is a symbolic link; extlib-net follows no link"), "\(outcome.error)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + BootCLITests.serviceFile))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path + "/elsewhere").isEmpty)
     }
 }

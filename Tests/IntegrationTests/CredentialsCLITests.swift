@@ -52,6 +52,8 @@ struct ScratchRoot {
         (["--user", "a,uid=0"], "','"),
         (["--user", "alice", "--domain", "W\tG,x"], "','"),
         (["--user", ""], "empty"),
+        (["--user", "WG/alice"], "before which mount.cifs reads a domain"),
+        (["--user", "alice%secret"], "after which mount.cifs reads a password"),
     ])
     func badFieldsChangeNothing(_ arguments: [String], _ message: String) async throws {
         let scratch = try ScratchRoot()

@@ -47,6 +47,15 @@ import Testing
         (["add", "x", "smb://nas/x", "--sandbox", "home"], "--sandbox must be root or var"),
         (["add", "upload", "nfs://nas/x"], "Immich's own media folder"),
         (["add", "x", "smb://nas/x", "--credentials", "ghost"], "no credential named 'ghost'"),
+        (["add", "x", "smb://127.0.0.1/photos%2Cip%3D10.9.9.9"], "share name 'photos,ip=10.9.9.9' cannot be mounted safely"),
+        (["add", "x", "smb://nas/photos/sub%2Csec%3Dnone"], "subfolder 'sub,sec=none' cannot be mounted safely"),
+        (["add", "x", "nfs://nas/export%2Csec%3Dsys"], "export path '/export,sec=sys' cannot be mounted safely"),
+        (["add", "x", "smb://nas/x", "--options", "noforceuid"], "may not set 'noforceuid'"),
+        (["add", "x", "smb://nas/x", "--options", "cache=none,source=//evil/x"], "may not set 'source'"),
+        (["add", "x", "smb://nas/x", "--options", "exec"], "add the definition with --exec"),
+        (["add", "x", "nfs://nas/x", "--options", "suid"], "may not set 'suid'"),
+        (["add", "x", "smb://nas/x", "--file-mode", "6777"], "setuid, setgid or sticky"),
+        (["add", "x", "smb://nas/x", "--dir-mode", "1777"], "setuid, setgid or sticky"),
     ])
     func badDefinitionsChangeNothing(_ arguments: [String], _ message: String) async throws {
         let scratch = try ScratchRoot()
@@ -75,8 +84,68 @@ import Testing
         #expect(FileManager.default.contents(atPath: mountsFile(scratch)) == Data(text.utf8))
     }
 
+    @Test func aHandEditedUnsafeDefinitionIsCaughtAtMountTime() async throws {
+        let scratch = try ScratchRoot()
+        defer { scratch.remove() }
+        try FileManager.default.createDirectory(atPath: scratch.path + "/etc/extlib-net", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let text = "[mounts.evil]\nurl = \"smb://127.0.0.1/photos%2Cip%3D10.9.9.9\"\n"
+        FileManager.default.createFile(atPath: mountsFile(scratch), contents: Data(text.utf8), attributes: [.posixPermissions: 0o644])
+        let outcome = try await CLI.run(["mount", "evil", "--root", scratch.path])
+        #expect(outcome.status == 16, "\(outcome.error)")
+        #expect(outcome.error.contains("line 1"), "\(outcome.error)")
+        #expect(outcome.error.contains("cannot be mounted safely"), "\(outcome.error)")
+    }
+
+    @Test func execIsStoredOnlyWhenAsked() async throws {
+        let scratch = try ScratchRoot()
+        defer { scratch.remove() }
+        #expect(try await CLI.run(["add", "tools", "smb://nas/tools", "--exec", "--root", scratch.path]).status == 0)
+        #expect(try await CLI.run(["add", "photos", "smb://nas/photos", "--root", scratch.path]).status == 0)
+        let definitions = try MountStore(root: SystemRoot(scratch.path), logger: .init(label: "t")).load().definitions
+        #expect(definitions.map(\.exec) == [true, false])
+    }
+
     @Test func helpSaysWhereMountsGo() async throws {
         let help = try await CLI.run(["add", "--help"])
         #expect(help.output.contains("/root/snap/immich-distribution/common/NAME"))
+    }
+}
+
+/// mounts.toml text that TOMLKit alone would misread.
+@Suite struct MountsFileTextCLITests {
+    @Test func aNULByteIsReportedNotSilentlyTheEnd() async throws {
+        let scratch = try ScratchRoot()
+        defer { scratch.remove() }
+        try FileManager.default.createDirectory(atPath: scratch.path + "/etc/extlib-net", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let text = "[mounts.a]\nurl = \"smb://nas/a\"\n\u{0}\n[mounts.b]\nrw = maybe\n"
+        let path = scratch.path + "/etc/extlib-net/mounts.toml"
+        FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o644])
+        let outcome = try await CLI.run(["list", "--root", scratch.path])
+        #expect(outcome.status == 16, "\(outcome.error)")
+        #expect(outcome.error.contains("line 3: contains a NUL byte"), "\(outcome.error)")
+    }
+
+    /// TOMLKit's parser aborted on this (an assertion in toml++).
+    @Test func aHeaderThatCannotStartAKeyIsReportedNotACrash() async throws {
+        let scratch = try ScratchRoot()
+        defer { scratch.remove() }
+        try FileManager.default.createDirectory(atPath: scratch.path + "/etc/extlib-net", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let path = scratch.path + "/etc/extlib-net/mounts.toml"
+        FileManager.default.createFile(atPath: path, contents: Data("[mounts.a]\nurl = \"smb://nas/a\"\n[%x]\n".utf8), attributes: [.posixPermissions: 0o644])
+        let outcome = try await CLI.run(["list", "--root", scratch.path])
+        #expect(outcome.status == 16, "\(outcome.error)")
+        #expect(outcome.error.contains("line 3: a table header must start with a name"), "\(outcome.error)")
+    }
+
+    @Test func aDottedNameCanBeAddedListedAndRemoved() async throws {
+        let scratch = try ScratchRoot()
+        defer { scratch.remove() }
+        let added = try await CLI.run(["add", "my.photos", "smb://nas/photos", "--root", scratch.path])
+        #expect(added.status == 0, "\(added.error)")
+        let list = try await CLI.run(["list", "--root", scratch.path])
+        #expect(list.status == 0, "\(list.error)")
+        #expect(list.output.contains("my.photos"))
+        let removed = try await CLI.run(["remove", "my.photos", "--root", scratch.path])
+        #expect(removed.status == 0, "\(removed.error)")
     }
 }

@@ -21,6 +21,16 @@ check() { # NAME CMD...
   if "$@"; then pass=$((pass + 1)); echo "PASS $name"; else fail=$((fail + 1)); echo "FAIL $name"; fi
 }
 mounted_type() { findmnt -rn -o FSTYPE --mountpoint "$1" 2>/dev/null; }
+# has_flags MOUNTPOINT [!]FLAG...: the mount's per-mount flags include each FLAG (and none given as !FLAG)
+has_flags() {
+  local flags=",$(findmnt -rn -o VFS-OPTIONS --mountpoint "$1" 2>/dev/null),"; shift
+  for flag in "$@"; do
+    case "$flag" in
+      !*) case "$flags" in *",${flag#!},"*) return 1 ;; esac ;;
+      *) case "$flags" in *",$flag,"*) ;; *) return 1 ;; esac ;;
+    esac
+  done
+}
 mount_count() { grep -c " $1 " /proc/self/mountinfo; }
 out=$VM_OUTDIR/suite
 mkdir -p "$out"
@@ -44,18 +54,21 @@ check "guest SMB mounts" X mount public
 check "guest SMB file reads" test "$(cat "$SMBBASE/public/$VM_SMB_PUBLIC_FILE")" = "$VM_SMB_PUBLIC_CONTENT"
 check "guest SMB is cifs" test "$(mounted_type "$SMBBASE/public")" = cifs
 check "SMB files appear owned by root" test "$(stat -c %u "$SMBBASE/public/$VM_SMB_PUBLIC_FILE")" = 0
+check "SMB is mounted nosuid,nodev,noexec" has_flags "$SMBBASE/public" nosuid nodev noexec
 
 # --- SMB with an account whose password has a comma and a quote
 printf '%s' "$VM_SMB_PASS" | X credentials add alice --user "$VM_SMB_USER" --password-stdin >/dev/null
-X add secure "smb://$VM_ADDR/$VM_SMB_SECURE" --credentials alice --rw >/dev/null
+X add secure "smb://$VM_ADDR/$VM_SMB_SECURE" --credentials alice --rw --exec >/dev/null
 check "SMB with account mounts" X mount secure
 check "SMB with account reads" test "$(cat "$SMBBASE/secure/$VM_SMB_SECURE_FILE")" = "$VM_SMB_SECURE_CONTENT"
+check "SMB added with --exec is nosuid,nodev, not noexec" has_flags "$SMBBASE/secure" nosuid nodev '!noexec'
 
 # --- NFSv3 and NFSv4.2
 X add v3 "nfs://$VM_ADDR$VM_NFS3_PATH" --nfs-version 3 >/dev/null
 check "NFSv3 mounts" X mount v3
 check "NFSv3 reads" test "$(cat "$NFSBASE/v3/$VM_NFS_FILE")" = "$VM_NFS_CONTENT"
 check "NFSv3 is vers=3" grep -q "vers=3" <(findmnt -rn -o OPTIONS --mountpoint "$NFSBASE/v3")
+check "NFS is mounted nosuid,nodev,noexec" has_flags "$NFSBASE/v3" nosuid nodev noexec
 X add v42 "nfs://$VM_ADDR/" >/dev/null
 check "NFSv4.2 mounts by negotiation" X mount v42
 check "NFSv4.2 reads" test "$(cat "$NFSBASE/v42/$VM_NFS_ROOT_FILE")" = "$VM_NFS_ROOT_CONTENT"

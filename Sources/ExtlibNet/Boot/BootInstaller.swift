@@ -16,6 +16,8 @@ public struct BootError: ReportableError, Equatable {
         case foreign(path: String)
         case systemctlMissing
         case systemctlFailed(command: String, status: Int32, output: String, timedOut: Bool)
+        /// A value a unit file cannot carry (a binary path with a line break): what it is, the value, why.
+        case unrepresentable(what: String, value: String, reason: String)
     }
 
     public let code: Code
@@ -25,7 +27,7 @@ public struct BootError: ReportableError, Equatable {
     public var exitStatus: ExitStatus {
         switch code {
         case .file(let error): return error.exitStatus
-        case .foreign: return .configuration
+        case .foreign, .unrepresentable: return .configuration
         case .systemctlMissing, .systemctlFailed: return .system
         }
     }
@@ -36,6 +38,8 @@ public struct BootError: ReportableError, Equatable {
             return error.description
         case .foreign(let path):
             return "\(path) exists and was not written by extlib-net boot enable; move it away (or remove it) and run boot enable again"
+        case .unrepresentable(let what, let value, let reason):
+            return "\(what) '\(MountText.shown(value))' cannot be written into a systemd unit file: \(reason); nothing was written"
         case .systemctlMissing:
             return "systemctl not found (\(BootInstaller.systemctlCandidates.joined(separator: ", "))): is this host running systemd?"
         case .systemctlFailed(let command, let status, let output, let timedOut):
@@ -152,6 +156,15 @@ public struct BootInstaller: Sendable {
     /// `systemctl daemon-reload` and `systemctl enable` (`systemctl --root=ROOT enable` under another root).
     /// A file at one of the wanted paths that we did not write stops it before anything is written.
     public func enable(_ options: BootOptions, reload: Bool) throws(BootError) -> BootReport {
+        // Everything is checked before the first write: a refused enable leaves nothing half-made.
+        try BootUnits.check(options)
+        for path in Set(BootUnits.files(for: options).map { SecureFile.parentDirectory(of: root.path($0.path)) }).sorted() {
+            do {
+                try SecureFile.checkFolders(path, below: root.prefix)
+            } catch {
+                throw BootError(.file(error))
+            }
+        }
         var report = BootReport()
         if case .ours(let text) = try existing(BootUnits.servicePath) { report.previous = BootUnits.recordedOptions(inService: text) }
         let wanted = BootUnits.files(for: options)
@@ -173,8 +186,8 @@ public struct BootInstaller: Sendable {
                 report.changes.append(.created(path))
             }
             do {
-                try SecureFile.ensureDirectory(SecureFile.parentDirectory(of: path))
-                try SecureFile.writeAtomically(Array(file.contents.utf8), to: path, mode: 0o644)
+                try SecureFile.ensureDirectory(SecureFile.parentDirectory(of: path), below: root.prefix)
+                try SecureFile.writeAtomically(Array(file.contents.utf8), to: path, mode: 0o644, below: root.prefix)
             } catch {
                 throw BootError(.file(error))
             }
@@ -290,6 +303,15 @@ public struct BootInstaller: Sendable {
     /// What is at `path` (a real-system path) under the root. A symlink or anything but a regular file
     /// counts as foreign: never followed, never removed.
     func existing(_ path: String, header: String = BootUnits.header) throws(BootError) -> Existing {
+        // A file reached through a linked folder is somebody else's: never read, rewritten or removed there.
+        do {
+            try SecureFile.checkFolders(SecureFile.parentDirectory(of: root.path(path)), below: root.prefix)
+        } catch {
+            switch error.code {
+            case .symlinkedFolder, .notDirectory: return .foreign
+            default: throw BootError(.file(error))
+            }
+        }
         let bytes: [UInt8]?
         do {
             bytes = try SecureFile.readConfiguration(root.path(path))
@@ -307,8 +329,10 @@ public struct BootInstaller: Sendable {
     fileprivate func remove(_ paths: [String], into report: inout BootReport) throws(BootError) {
         for path in paths {
             let full = root.path(path)
-            guard unlink(full) == 0 || errno == ENOENT else {
-                throw BootError(.file(SecureFileError(path: full, code: .system(Errno(rawValue: errno)))))
+            do {
+                try SecureFile.remove(full, below: root.prefix)
+            } catch {
+                throw BootError(.file(error))
             }
             report.changes.append(.removed(full))
             logger.info("removed unit file", metadata: ["path": "\(full)"])
@@ -376,8 +400,8 @@ extension BootInstaller {
             }
             report.changes.append(current[file.path] == .absent ? .created(path) : .updated(path))
             do {
-                try SecureFile.ensureDirectory(SecureFile.parentDirectory(of: path))
-                try SecureFile.writeAtomically(Array(file.contents.utf8), to: path, mode: 0o644)
+                try SecureFile.ensureDirectory(SecureFile.parentDirectory(of: path), below: root.prefix)
+                try SecureFile.writeAtomically(Array(file.contents.utf8), to: path, mode: 0o644, below: root.prefix)
             } catch {
                 throw BootError(.file(error))
             }

@@ -12,6 +12,10 @@ public struct BootOptions: Sendable, Equatable {
     public static let minimumHealInterval: Duration = .seconds(60)
     /// Beyond the wait: one last mount helper run (up to 30 s) and the tool's own work.
     public static let startTimeoutMargin: Duration = .seconds(120)
+    /// What `boot enable --wait` accepts (and a recorded `wait=` must be within).
+    public static let waitRange: ClosedRange<Duration> = .seconds(1) ... .seconds(24 * 3600)
+    /// What `boot enable --heal-every` accepts (and a recorded `heal-every=` must be within).
+    public static let healIntervalRange: ClosedRange<Duration> = minimumHealInterval ... .seconds(30 * 24 * 3600)
 
     public init(wait: Duration = defaultWait, healEvery: Duration? = nil, executable: String) {
         self.wait = wait
@@ -52,6 +56,27 @@ public enum BootUnits {
     public static let header = "# Written by `extlib-net boot enable`; removed by `extlib-net boot disable`. Do not edit:"
     static let headerSecondLine = "# run `extlib-net boot enable` again with other options instead."
     static let optionsPrefix = "# extlib-net-boot: "
+
+    /// Checks every value `options` puts into a unit file, before anything is written: the binary's path
+    /// (absolute, and no line break or other control character: systemd's quoting cannot carry them, and a
+    /// line break would start a line of its own, a second `ExecStart=`, say) and the durations (in range).
+    public static func check(_ options: BootOptions) throws(BootError) {
+        let path = options.executable
+        guard path.hasPrefix("/") else {
+            throw BootError(.unrepresentable(what: "the binary's path", value: path, reason: "it is not an absolute path"))
+        }
+        if path.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw BootError(.unrepresentable(
+                what: "the binary's path", value: path,
+                reason: "it contains a line break or another control character, which systemd cannot read back; install extlib-net at a plain path such as /usr/local/sbin/extlib-net"))
+        }
+        guard BootOptions.waitRange.contains(options.wait) else {
+            throw BootError(.unrepresentable(what: "the wait", value: systemdDuration(options.wait), reason: "it is outside 1s to 24h"))
+        }
+        if let interval = options.healEvery, !BootOptions.healIntervalRange.contains(interval) {
+            throw BootError(.unrepresentable(what: "the heal interval", value: systemdDuration(interval), reason: "it is outside 1min to 720h"))
+        }
+    }
 
     /// The files for `options`, in writing order (the service before the drop-in that wants it).
     public static func files(for options: BootOptions) -> [BootFile] {
@@ -153,8 +178,10 @@ public enum BootUnits {
             let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { return nil }
             switch parts[0] {
-            case "wait": wait = DurationText.parse(parts[1])
-            case "heal-every": healEvery = parts[1] == "none" ? .some(nil) : DurationText.parse(parts[1]).map { .some($0) }
+            // Out of range (a hand edit): unreadable, like any other damage; never trusted in arithmetic.
+            case "wait": wait = DurationText.parse(parts[1]).flatMap { BootOptions.waitRange.contains($0) ? $0 : nil }
+            case "heal-every":
+                healEvery = parts[1] == "none" ? .some(nil) : DurationText.parse(parts[1]).flatMap { BootOptions.healIntervalRange.contains($0) ? .some($0) : nil }
             default: continue
             }
         }
@@ -169,12 +196,7 @@ public enum BootUnits {
     /// A duration as systemd reads it: whole hours as `2h`, whole minutes as `5min`, else seconds or
     /// milliseconds. `DurationText` parses every one of these back.
     public static func systemdDuration(_ duration: Duration) -> String {
-        let milliseconds = Int64(duration.seconds * 1000 + 0.5)
-        if milliseconds % 1000 != 0 { return "\(milliseconds)ms" }
-        let seconds = milliseconds / 1000
-        if seconds > 0, seconds % 3600 == 0 { return "\(seconds / 3600)h" }
-        if seconds > 0, seconds % 60 == 0 { return "\(seconds / 60)min" }
-        return "\(seconds)s"
+        DurationText.format(duration)
     }
 
     /// The executable as the first word of an `ExecStart=` line: plain when it holds only safe

@@ -55,7 +55,7 @@ public struct CredentialStore: Sendable {
     private func modify(_ change: (inout CredentialsDocument) throws(CredentialStoreError) -> Void) throws(CredentialStoreError) {
         let lock: FileLock
         do {
-            lock = try SecureFile.lockForEditing(path)
+            lock = try SecureFile.lockForEditing(path, below: root.prefix)
         } catch {
             throw .unsafe(error)
         }
@@ -63,7 +63,7 @@ public struct CredentialStore: Sendable {
         var document = try load()
         try change(&document)
         do {
-            try SecureFile.writePrivate(document.rendered(), to: path)
+            try SecureFile.writePrivate(document.rendered(), to: path, below: root.prefix)
         } catch {
             throw .unsafe(error)
         }

@@ -22,7 +22,8 @@ public enum DiscoveryPresentation {
                 ("port", smb.port.map { .number(Double($0)) } ?? .null),
                 ("reachable", .bool(smb.reachable)),
                 ("shares", .array(smb.shares.map { share in
-                    .object([("name", .string(share.name)), ("type", .string(share.type.rawValue)), ("comment", .string(share.comment))])
+                    .object([("name", .string(share.name)), ("type", .string(share.type.rawValue)), ("comment", .string(share.comment)),
+                             ("mountable", .bool(unmountable(share) == nil)), ("unmountableReason", .optional(unmountable(share)))])
                 })),
                 ("error", .optional(smb.error?.description)),
                 ("authRequired", .bool(smb.error == .authenticationRequired)),
@@ -32,7 +33,8 @@ public enum DiscoveryPresentation {
             ("nfs", .object([
                 ("reachable", .bool(nfs.reachable)),
                 ("exports", .array(nfs.exports.map { export in
-                    .object([("path", .string(export.path)), ("clients", .array(export.clients.map(JSON.string)))])
+                    .object([("path", .string(export.path)), ("clients", .array(export.clients.map(JSON.string))),
+                             ("mountable", .bool(unmountable(export) == nil)), ("unmountableReason", .optional(unmountable(export)))])
                 })),
                 ("v4only", .bool(nfs.isV4Only)),
                 ("error", .optional(nfs.isV4Only ? nil : nfs.error?.description)),
@@ -53,6 +55,21 @@ public enum DiscoveryPresentation {
             ("smb", .object([("port", .null), ("reachable", .bool(false)), ("shares", .array([])), ("error", .null)])),
             ("nfs", .object([("reachable", .bool(false)), ("exports", .array([])), ("v4only", .bool(false)), ("error", .null)])),
         ])
+    }
+
+    /// Why extlib-net cannot mount this share safely (a name a hostile NAS chose so that the suggested
+    /// line would inject mount options, say), or nil.
+    public static func unmountable(_ share: SMBShare) -> String? {
+        MountText.problem(in: share.name, as: .share)
+    }
+
+    public static func unmountable(_ export: NFSExport) -> String? {
+        MountText.problem(in: export.path, as: .exportPath)
+    }
+
+    /// One line per share or export that cannot be mounted safely, with its name shown escaped.
+    static func unmountableLines(_ items: [(String, String)]) -> [String] {
+        items.map { name, reason in "  '\(MountText.shown(name))' cannot be mounted safely (no add line): \(reason)" }
     }
 
     /// How the account was given, so next-step lines can repeat it.
@@ -114,7 +131,8 @@ public enum DiscoveryPresentation {
             }
             return lines
         }
-        lines += TextTable.render(header: ["SHARE", "TYPE", "COMMENT"], rows: smb.shares.map { [$0.name, $0.type.rawValue, $0.comment] })
+        lines += TextTable.render(header: ["SHARE", "TYPE", "COMMENT"], rows: smb.shares.map { [MountText.shown($0.name), $0.type.rawValue, MountText.shown($0.comment)] })
+        lines += unmountableLines(smb.shares.compactMap { share in unmountable(share).map { (share.name, $0) } })
         return lines
     }
 
@@ -144,7 +162,8 @@ public enum DiscoveryPresentation {
             lines.append("  no exports")
             return lines
         }
-        lines += TextTable.render(header: ["EXPORT", "ALLOWED CLIENTS"], rows: nfs.exports.map { [$0.path, $0.clients.isEmpty ? "(everyone)" : $0.clients.joined(separator: ", ")] })
+        lines += TextTable.render(header: ["EXPORT", "ALLOWED CLIENTS"], rows: nfs.exports.map { [MountText.shown($0.path), $0.clients.isEmpty ? "(everyone)" : MountText.shown($0.clients.joined(separator: ", "))] })
+        lines += unmountableLines(nfs.exports.compactMap { export in unmountable(export).map { (export.path, $0) } })
         return lines
     }
 
@@ -166,11 +185,11 @@ public enum DiscoveryPresentation {
                 break
             }
         }
-        for share in report.smb.shares where share.type == .disk {
+        for share in report.smb.shares where share.type == .disk && unmountable(share) == nil {
             let url = "smb://\(host)\(smbPort)/\(URLComponent.encode(share.name))"
             steps.append("extlib-net add \(shellQuoted(suggestedName(share.name))) \(shellQuoted(url))\(credentialsOption)")
         }
-        for export in report.nfs.exports {
+        for export in report.nfs.exports where unmountable(export) == nil {
             let url = "nfs://\(host)\(URLComponent.encode(export.path, keepingSlashes: true))"
             steps.append("extlib-net add \(shellQuoted(suggestedName(export.path))) \(shellQuoted(url))")
         }

@@ -104,15 +104,13 @@ public struct ImmichConnectionStore: Sendable {
     }
 
     public func save(_ connection: ImmichConnection) throws(SecureFileError) {
-        try SecureFile.ensurePrivateDirectory(root.path(SystemRoot.Known.configDirectory))
-        try SecureFile.writePrivate(Array(connection.rendered().utf8), to: path)
+        try SecureFile.ensurePrivateDirectory(root.path(SystemRoot.Known.configDirectory), below: root.prefix)
+        try SecureFile.writePrivate(Array(connection.rendered().utf8), to: path, below: root.prefix)
     }
 
     /// True when there was a file to remove.
     public func remove() throws(SecureFileError) -> Bool {
-        if unlink(path) == 0 { return true }
-        if errno == ENOENT { return false }
-        throw SecureFileError(path: path, code: .system(Errno(rawValue: errno)))
+        try SecureFile.remove(path, below: root.prefix)
     }
 }
 

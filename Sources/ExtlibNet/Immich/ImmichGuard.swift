@@ -40,6 +40,8 @@ public struct Outage: Codable, Sendable, Equatable {
 /// A small JSON file, root-only, written atomically (the guard's settings, the outages).
 struct PrivateJSONFile<Value: Codable> {
     let path: String
+    /// The root: nothing below it is followed when writing.
+    let below: String
 
     func load() throws -> Value? {
         guard let bytes = try SecureFile.readPrivate(path) else { return nil }
@@ -54,12 +56,12 @@ struct PrivateJSONFile<Value: Codable> {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         guard let data = try? encoder.encode(value) else { throw ImmichError(.malformedFile(path: path, line: nil)) }
-        try SecureFile.ensurePrivateDirectory(SecureFile.parentDirectory(of: path))
-        try SecureFile.writePrivate(Array(data) + [0x0A], to: path)
+        try SecureFile.ensurePrivateDirectory(SecureFile.parentDirectory(of: path), below: below)
+        try SecureFile.writePrivate(Array(data) + [0x0A], to: path, below: below)
     }
 
     @discardableResult
-    func remove() -> Bool { unlink(path) == 0 }
+    func remove() -> Bool { (try? SecureFile.remove(path, below: below)) ?? false }
 }
 
 /// The units of the guarded scan: a timer on Immich's schedule and the service it starts.
@@ -122,8 +124,8 @@ public struct ImmichService: Sendable {
 
     var root: SystemRoot { mounts.mounter.root }
     public var connections: ImmichConnectionStore { ImmichConnectionStore(root: root) }
-    var guardFile: PrivateJSONFile<GuardSettings> { PrivateJSONFile(path: root.path(SystemRoot.Known.immichGuardFile)) }
-    var outageFile: PrivateJSONFile<[String: Outage]> { PrivateJSONFile(path: root.path(SystemRoot.Known.stateDirectory + "/immich-outages")) }
+    var guardFile: PrivateJSONFile<GuardSettings> { PrivateJSONFile(path: root.path(SystemRoot.Known.immichGuardFile), below: root.prefix) }
+    var outageFile: PrivateJSONFile<[String: Outage]> { PrivateJSONFile(path: root.path(SystemRoot.Known.stateDirectory + "/immich-outages"), below: root.prefix) }
     public var guardPath: String { guardFile.path }
     /// The guard's settings file is there (and readable).
     var guardIsOn: Bool {

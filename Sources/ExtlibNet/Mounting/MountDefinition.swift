@@ -21,6 +21,8 @@ public struct MountDefinition: Sendable, Equatable {
     public var directoryMode: UInt16?
     public var options: [String] = []
     public var sandbox: SandboxBase?
+    /// Mount without `noexec` (`add --exec`); `nosuid,nodev` always stay.
+    public var exec = false
 
     public init(name: String, url: MountURL) {
         self.name = name
@@ -36,6 +38,11 @@ public struct MountDefinition: Sendable, Equatable {
     /// Checks everything a hand edit or a flag could get wrong.
     public func validate() throws(MountDefinitionError) {
         guard Credential.isValidName(name) else { throw .invalidName(name) }
+        do {
+            try MountText.check(url)
+        } catch {
+            throw .options(error)
+        }
         if isSMB {
             if nfsVersion != nil { throw .wrongProtocol("nfs-version", "an smb:// URL") }
             if let credentials, !Credential.isValidName(credentials) { throw .invalidCredentialName(credentials) }
@@ -87,14 +94,41 @@ public enum MountDefinitionError: Error, Equatable, CustomStringConvertible {
 public enum NFSOptions {
     public static let reservedKeys: Set<String> = ["ro", "rw", "vers", "nfsvers", "port", "addr", "clientaddr"]
 
+    /// Keys that would undo the tool's own settings or the safety flags, with why.
+    public static let unsafeKeys: [String: String] = MountFlagRules.unsafeKeys.merging([
+        "mountaddr": MountFlagRules.server, "mounthost": MountFlagRules.server, "mountport": "the tool checks the server's port itself; put the NFS port in the URL",
+    ]) { first, _ in first }
+
     public static func parseExtras(_ text: String) throws(MountOptionError) -> [String] {
-        try KeyValueOptions.parse(text, reserved: reservedKeys)
+        try KeyValueOptions.parse(text, reserved: reservedKeys, unsafe: unsafeKeys)
     }
+}
+
+/// The mount flags every share gets, and the `--options` keys that would undo them (or what the tool
+/// decides itself) for both protocols.
+enum MountFlagRules {
+    /// Always `nosuid,nodev` (a photo library needs neither setuid programs nor device files); `noexec`
+    /// unless the definition asks for `exec`.
+    static func flags(exec: Bool) -> [String] { exec ? ["nosuid", "nodev"] : ["nosuid", "nodev", "noexec"] }
+
+    static let server = "the tool resolves, checks and names the server itself; put the server in the URL"
+    static let alwaysSet = "the tool always sets it"
+
+    static let unsafeKeys: [String: String] = [
+        "suid": "shares are always mounted nosuid: a photo library needs no setuid programs",
+        "dev": "shares are always mounted nodev: a photo library needs no device files",
+        "exec": "shares are mounted noexec; to let programs on this share run, add the definition with --exec",
+        "nosuid": alwaysSet, "nodev": alwaysSet, "noexec": "the tool sets it (unless the definition was added with --exec)",
+        "defaults": "it stands for rw,suid,dev,exec,...",
+        "remount": "it changes what the mount call does", "bind": "it changes what the mount call does",
+        "rbind": "it changes what the mount call does", "move": "it changes what the mount call does",
+        "source": server, "addr": server,
+    ]
 }
 
 /// The `key` / `key=value` list both protocols accept in `--options`.
 enum KeyValueOptions {
-    static func parse(_ text: String, reserved: Set<String>) throws(MountOptionError) -> [String] {
+    static func parse(_ text: String, reserved: Set<String>, unsafe: [String: String]) throws(MountOptionError) -> [String] {
         guard !text.isEmpty else { return [] }
         var result: [String] = []
         for item in text.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
@@ -103,6 +137,7 @@ enum KeyValueOptions {
             guard !key.isEmpty, key.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-") })
             else { throw .badOption(item) }
             guard !reserved.contains(key.lowercased()) else { throw .reservedOption(key) }
+            if let reason = unsafe[key.lowercased()] { throw .unsafeOption(key, reason) }
             guard !item.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || $0 == " " }) else { throw .badOption(item) }
             result.append(item)
         }

@@ -21,6 +21,8 @@ public struct CIFSOptions: Sendable, Equatable {
     public var username: String?
     public var domain: String?
     public var extras: [String] = []
+    /// Programs on the share may run (no `noexec`); `nosuid,nodev` stay.
+    public var exec = false
 
     public init() {}
 
@@ -30,9 +32,33 @@ public struct CIFSOptions: Sendable, Equatable {
         "guest", "ro", "rw", "vers", "port", "uid", "gid", "file_mode", "dir_mode", "forceuid", "forcegid",
     ]
 
+    /// Keys that would undo the tool's own settings or the safety flags, with why; refused in `--options`.
+    public static let unsafeKeys: [String: String] = MountFlagRules.unsafeKeys.merging([
+        "noforceuid": "it would undo the tool's own forceuid (files owned by --uid); set the owner with --uid",
+        "noforcegid": "it would undo the tool's own forcegid (files owned by --gid); set the group with --gid",
+        "fmask": "it sets the file mode; use --file-mode", "dmask": "it sets the directory mode; use --dir-mode",
+        "ip": MountFlagRules.server, "unc": MountFlagRules.server, "target": MountFlagRules.server, "path": MountFlagRules.server,
+        "prefixpath": "it would change the folder mounted; put the folder in the URL (smb://HOST/SHARE/FOLDER)",
+    ]) { first, _ in first }
+
+    /// mount.cifs matches its own keys by their start (`strncmp(token, "rw", 2)` in cifs-utils'
+    /// parse_opt_token; not every version was checked, so the rule holds for all), so
+    /// `rwpidforward` reads as `rw` and `devices` as `dev`: an extra whose key starts with one of these is
+    /// refused too (`user_xattr` is the one exception it makes itself).
+    static let mountCIFSPrefixes = [
+        "user", "pass", "ip", "unc", "target", "path", "dom", "workg", "cred", "uid", "gid", "fmask", "file_mode", "dmask",
+        "dir_mode", "dirm", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "guest", "ro", "rw", "remount",
+    ]
+
     /// Splits and checks `--options` (comma-separated `key` or `key=value`).
     public static func parseExtras(_ text: String) throws(MountOptionError) -> [String] {
-        try KeyValueOptions.parse(text, reserved: reservedKeys)
+        let extras = try KeyValueOptions.parse(text, reserved: reservedKeys, unsafe: unsafeKeys)
+        for item in extras {
+            let key = String(item.prefix { $0 != "=" }).lowercased()
+            guard key != "user_xattr", let prefix = mountCIFSPrefixes.first(where: { key.hasPrefix($0) }) else { continue }
+            throw .unsafeOption(String(item.prefix { $0 != "=" }), "mount.cifs matches keys by their start and would read it as '\(prefix)'")
+        }
+        return extras
     }
 
     public func optionString() throws(MountOptionError) -> String {
@@ -44,6 +70,8 @@ public struct CIFSOptions: Sendable, Equatable {
             } catch {
                 throw .badAccount(error.description)
             }
+            try MountText.check(username, as: .username)
+            if let domain { try MountText.check(domain, as: .domain) }
             options.append("username=\(username)")
             if let domain { options.append("domain=\(domain)") }
         } else {
@@ -51,7 +79,7 @@ public struct CIFSOptions: Sendable, Equatable {
         }
         if let dialect { options.append("vers=\(dialect.rawValue)") }
         if let port { options.append("port=\(port)") }
-        options += ["uid=\(uid)", "gid=\(gid)", "forceuid", "forcegid"]
+        options += ["uid=\(uid)", "gid=\(gid)", "forceuid", "forcegid"] + MountFlagRules.flags(exec: exec)
         if let fileMode { options.append("file_mode=0\(String(try Self.checkedMode(fileMode), radix: 8))") }
         if let directoryMode { options.append("dir_mode=0\(String(try Self.checkedMode(directoryMode), radix: 8))") }
         options += try Self.parseExtras(extras.joined(separator: ","))
@@ -64,8 +92,10 @@ public struct CIFSOptions: Sendable, Equatable {
         return mode
     }
 
+    /// At most 0777: setuid, setgid and sticky bits are refused (a photo library needs none of them).
     static func checkedMode(_ mode: UInt16) throws(MountOptionError) -> UInt16 {
         guard mode <= 0o7777 else { throw .badMode(mode) }
+        guard mode <= 0o777 else { throw .specialModeBits(mode) }
         return mode
     }
 }
@@ -76,14 +106,25 @@ public enum MountOptionError: Error, Equatable, CustomStringConvertible {
     case reservedOption(String)
     case badAccount(String)
     case badMode(UInt16)
+    /// A mode with setuid, setgid or sticky bits.
+    case specialModeBits(UInt16)
+    /// A key that would undo the tool's own settings or the safety flags: the key and why.
+    case unsafeOption(String, String)
+    /// Text that cannot reach a mount safely: which part, the text, and why.
+    case unsafeText(MountText.Part, String, String)
 
     public var description: String {
         switch self {
         case .emptyOption: return "--options has an empty entry (two commas in a row, or a comma at an end)"
-        case .badOption(let item): return "--options entry '\(item)' is not key or key=value (letters, digits, '_', '-'; no spaces or control characters)"
+        case .badOption(let item): return "--options entry '\(MountText.shown(item))' is not key or key=value (letters, digits, '_', '-'; no spaces or control characters)"
         case .reservedOption(let key): return "--options may not set '\(key)': use the dedicated flag (credentials go through --credentials)"
         case .badAccount(let problem): return problem
         case .badMode(let mode): return "mode \(String(mode, radix: 8)) is not an octal permission of at most 7777"
+        case .specialModeBits(let mode):
+            return "mode \(String(mode, radix: 8)) sets setuid, setgid or sticky bits, which a photo library never needs; use a mode of at most 0777, such as 0644 or 0755"
+        case .unsafeOption(let key, let reason): return "--options may not set '\(MountText.shown(key))': \(reason)"
+        case .unsafeText(let part, let value, let reason):
+            return "the \(part.rawValue) '\(MountText.shown(value))' cannot be mounted safely: \(reason); \(MountText.advice(part))"
         }
     }
 }

@@ -26,8 +26,9 @@ public struct MountService: Sendable {
     /// Holds the lock for the life of the returned object; waits at most `timeout` for another run (a
     /// boot-time mount, a heal timer) to finish, and tells `waiting` who that is.
     public func lock(timeout: Duration = FileLock.defaultTimeout, waiting: (LockHolder?) -> Void = { _ in }) throws(LockError) -> FileLock {
-        _ = mkdir(root.path(SystemRoot.Known.runDirectory), 0o755)
         do {
+            // /run is reached without following a link; the lock file itself is opened O_NOFOLLOW.
+            try SecureFile.ensureDirectory(root.path(SystemRoot.Known.runDirectory), below: root.prefix)
             return try FileLock(path: lockPath, timeout: timeout, waiting: waiting)
         } catch {
             throw LockError(underlying: error)
@@ -134,15 +135,19 @@ public struct MountService: Sendable {
     func record(_ name: String, _ result: Result<MountedShare, MountError>) {
         let path = stateDirectory + "/\(name).error"
         switch result {
-        case .success: unlink(path)
+        case .success: _ = try? SecureFile.remove(path, below: root.prefix)
         case .failure(let error): recordError(name, error.description)
         }
     }
 
     func recordError(_ name: String, _ message: String) {
-        _ = mkdir(root.path(SystemRoot.Known.runDirectory), 0o755)
-        _ = mkdir(stateDirectory, 0o700)
-        try? SecureFile.writePrivate(Array(message.utf8), to: stateDirectory + "/\(name).error")
+        do {
+            try SecureFile.ensureDirectory(root.path(SystemRoot.Known.runDirectory), below: root.prefix)
+            try SecureFile.ensurePrivateDirectory(stateDirectory, below: root.prefix)
+            try SecureFile.writePrivate(Array(message.utf8), to: stateDirectory + "/\(name).error", below: root.prefix)
+        } catch {
+            mounter.logger.warning("cannot record the last error", metadata: ["name": "\(name)", "error": "\(error)"])
+        }
     }
 
     func lastError(_ name: String) -> String? {

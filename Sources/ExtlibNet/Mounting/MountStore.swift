@@ -63,7 +63,7 @@ public struct MountStore: Sendable {
     private func modify(_ change: (inout MountsFile) throws(MountStoreError) -> Void) throws(MountStoreError) {
         let lock: FileLock
         do {
-            lock = try SecureFile.lockForEditing(path)
+            lock = try SecureFile.lockForEditing(path, below: root.prefix)
         } catch {
             throw .unsafe(error)
         }
@@ -71,7 +71,7 @@ public struct MountStore: Sendable {
         var file = try load()
         try change(&file)
         do {
-            try SecureFile.writePrivate(Array(file.rendered().utf8), to: path)
+            try SecureFile.writePrivate(Array(file.rendered().utf8), to: path, below: root.prefix)
         } catch {
             throw .unsafe(error)
         }

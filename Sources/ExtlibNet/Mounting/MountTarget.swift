@@ -28,6 +28,8 @@ public enum MountTargetError: Error, Equatable, CustomStringConvertible {
     case notEmpty(String)
     case insideImmichMedia(String)
     case system(String, Errno)
+    /// The folder is no longer the one prepared (swapped for a link or another folder in between).
+    case replaced(String)
 
     public var description: String {
         switch self {
@@ -38,6 +40,8 @@ public enum MountTargetError: Error, Equatable, CustomStringConvertible {
         case .system(let path, .permissionDenied), .system(let path, .notPermitted):
             return "\(path): permission denied; run extlib-net as root (sudo extlib-net ...)"
         case .system(let path, let errno): return "cannot create or open the mount folder \(path): \(errno); check the folders above it"
+        case .replaced(let path):
+            return "\(path) was replaced after extlib-net prepared it (by a link or another folder), so nothing was mounted there; something writes in the sandbox folder: find it, then mount again"
         }
     }
 }
@@ -54,15 +58,60 @@ public enum MountTarget {
         let full = root.path(relative)
         if base == .var, name == immichMedia || name.hasPrefix(immichMedia + "/") { throw .insideImmichMedia(full) }
 
-        // The root prefix is the administrator's choice (tests point it at a temp dir); from there on,
-        // no component may be a link.
+        let fd = try walk(relative, root: root, creating: true)
+        defer { close(fd) }
+        guard let directory = fdopendir(dup(fd)) else { throw .system(full, Errno(rawValue: errno)) }
+        defer { closedir(directory) }
+        while let entry = readdir(directory) {
+            let entryName = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if entryName != ".", entryName != ".." { throw .notEmpty(full) }
+        }
+        return full
+    }
+
+    /// The device and inode of a prepared mount folder: what `verify` compares with.
+    public struct Identity: Sendable, Equatable {
+        public let device: UInt64
+        public let inode: UInt64
+    }
+
+    /// The identity of `root + base/name`, reached without following any link.
+    public static func identity(name: String, base: SandboxBase, root: SystemRoot) throws(MountTargetError) -> Identity {
+        let fd = try walk(base.path + "/" + name, root: root, creating: false)
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .system(root.path(base.path + "/" + name), Errno(rawValue: errno)) }
+        return Identity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+    }
+
+    /// Checks, right before a mount helper gets the path, that it is still the folder prepared: reached
+    /// without a link on the way, the same device and inode, and the path (as the helper will resolve
+    /// it, following links) leading to that same folder.
+    public static func verify(_ identity: Identity, name: String, base: SandboxBase, root: SystemRoot) throws(MountTargetError) {
+        let full = root.path(base.path + "/" + name)
+        let now: Identity
+        do {
+            now = try self.identity(name: name, base: base, root: root)
+        } catch {
+            throw .replaced(full)
+        }
+        var info = stat()
+        guard now == identity, stat(full, &info) == 0, UInt64(info.st_dev) == identity.device, UInt64(info.st_ino) == identity.inode else {
+            throw .replaced(full)
+        }
+    }
+
+    /// A descriptor of `root + relative`, walking each component with `openat(O_NOFOLLOW|O_DIRECTORY)`
+    /// (creating missing ones, 0755, when asked). The root prefix is the administrator's choice (tests
+    /// point it at a temp dir); from there on, no component may be a link.
+    static func walk(_ relative: String, root: SystemRoot, creating: Bool) throws(MountTargetError) -> Int32 {
         let start = root.prefix.isEmpty ? "/" : root.prefix
         var fd = open(start, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw .system(start, Errno(rawValue: errno)) }
         var walked = root.prefix
         for component in relative.split(separator: "/").map(String.init) {
             walked += "/" + component
-            if mkdirat(fd, component, 0o755) != 0, errno != EEXIST {
+            if creating, mkdirat(fd, component, 0o755) != 0, errno != EEXIST {
                 let error = Errno(rawValue: errno)
                 close(fd)
                 throw .system(walked, error)
@@ -83,14 +132,7 @@ public enum MountTarget {
             }
             fd = next
         }
-        defer { close(fd) }
-        guard let directory = fdopendir(dup(fd)) else { throw .system(full, Errno(rawValue: errno)) }
-        defer { closedir(directory) }
-        while let entry = readdir(directory) {
-            let entryName = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if entryName != ".", entryName != ".." { throw .notEmpty(full) }
-        }
-        return full
+        return fd
     }
 }
 
@@ -98,7 +140,7 @@ extension MountTargetError: ReportableError {
     public var exitStatus: ExitStatus {
         switch self {
         case .system: return .system
-        case .symlink, .notDirectory, .notEmpty, .insideImmichMedia: return .mountFailure
+        case .symlink, .notDirectory, .notEmpty, .insideImmichMedia, .replaced: return .mountFailure
         }
     }
 }

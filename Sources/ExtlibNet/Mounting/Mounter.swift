@@ -68,6 +68,8 @@ public struct Mounter: Sendable {
     /// CIFS mount at a time anyway); waiting for a slot counts against the share's wait.
     public var helperSlots = DispatchSemaphore(value: 8)
     public var mountTable = MountTable.system
+    /// What `mount --wait` and `heal --wait` accept.
+    public static let waitRange: ClosedRange<Duration> = .zero ... .seconds(24 * 3600)
 
     public init(root: SystemRoot, logger: Logger, runner: any ProcessRunner = SystemProcessRunner(), clock: any RetryClock = SystemRetryClock()) {
         self.root = root
@@ -110,8 +112,10 @@ public struct Mounter: Sendable {
             return .success(MountedShare(name: definition.name, target: target, immichPath: immichPath(of: definition), source: entry.source, wasMounted: true))
         case .notMounted: break
         }
+        let folder: MountTarget.Identity
         do {
             _ = try MountTarget.prepare(name: definition.name, base: definition.effectiveSandbox, root: root)
+            folder = try MountTarget.identity(name: definition.name, base: definition.effectiveSandbox, root: root)
         } catch {
             return .failure(.target(error))
         }
@@ -130,7 +134,7 @@ public struct Mounter: Sendable {
             let line = "\(definition.name): attempt \(report.attempt) failed: \(report.failure.reason); \(next)"
             self.logger.info("\(line)")
             progress(line)
-        }) { _, left in self.attempt(definition, target: target, account: account, left: left) }
+        }) { _, left in self.attempt(definition, target: target, account: account, folder: folder, left: left) }
 
         switch outcome {
         case .failure(let failure):
@@ -158,11 +162,26 @@ public struct Mounter: Sendable {
     }
 
     /// One attempt: resolve, check the port, run the helper for each protocol version until one is spoken.
+    /// With `folder`, the target is checked to still be that folder right before every helper run: the
+    /// retries can go on for minutes, and whatever can write in the sandbox could swap it for a link.
     /// `left`: the time left of the wait; a probe or a helper run never takes much longer, so `--wait`
     /// bounds the whole command (a helper always gets a few seconds, or it could never succeed).
-    func attempt(_ definition: MountDefinition, target: String, account: SMBAccount?, left: Duration = .seconds(3600)) -> AttemptOutcome<String> {
+    func attempt(_ definition: MountDefinition, target: String, account: SMBAccount?, folder: MountTarget.Identity? = nil,
+                 left: Duration = .seconds(3600)) -> AttemptOutcome<String> {
         let probeTimeout = min(self.probeTimeout, max(left, .milliseconds(500)))
         let helperTimeout = min(self.helperTimeout, max(left, .seconds(5)))
+        // Checked again here, whatever built the definition: nothing unsafe reaches a helper's arguments.
+        do {
+            try definition.validate()
+            if let account {
+                var options = CIFSOptions()
+                options.username = account.user
+                options.domain = account.domain
+                _ = try options.optionString()
+            }
+        } catch {
+            return .failure(MountFailure(.permanent, "\(error)"))
+        }
         let host: HostName
         do {
             host = try HostName.parse(definition.url.host)
@@ -190,6 +209,13 @@ public struct Mounter: Sendable {
             // Every NFSv4 minor version sees the same pseudo file system: once one says the path is
             // missing, only v3 is left to try.
             if notFoundOverNFSv4 != nil, plan.isNFSv4 { continue }
+            if let folder {
+                do {
+                    try MountTarget.verify(folder, name: definition.name, base: definition.effectiveSandbox, root: root)
+                } catch {
+                    return .failure(MountFailure(.permanent, error.description))
+                }
+            }
             let deadline = Deadline.after(helperTimeout)
             guard helperSlots.wait(timeout: .now() + .nanoseconds(Int(helperTimeout.nanoseconds))) == .success else {
                 return .failure(MountFailure(.transient, "no free slot for a mount helper within \(formatSeconds(helperTimeout.seconds)) (many shares at once)"))
@@ -258,6 +284,7 @@ public struct Mounter: Sendable {
                 options.username = account?.user
                 options.domain = account?.domain
                 options.extras = definition.options
+                options.exec = definition.exec
                 guard let string = try? options.optionString() else { return nil }
                 return Plan(helper: MountHelper.cifs, arguments: [unc, target, "-o", "\(string),ip=\(address)"], source: unc, version: "SMB \(version.rawValue)")
             }
@@ -267,6 +294,7 @@ public struct Mounter: Sendable {
             return versions.map { version in
                 var options = [definition.readWrite ? "rw" : "ro", "vers=\(version.rawValue)"]
                 if let port { options.append("port=\(port)") }
+                options += MountFlagRules.flags(exec: definition.exec)
                 options += definition.options
                 return Plan(helper: MountHelper.nfs, arguments: [source, target, "-o", options.joined(separator: ",")], source: source, version: "NFS \(version.rawValue)")
             }

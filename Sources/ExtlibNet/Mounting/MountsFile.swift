@@ -11,10 +11,10 @@ public struct MountsFile: Sendable {
     public static let header = [
         "# extlib-net mount definitions: one [mounts.NAME] table each.",
         "# Edit by hand or with: extlib-net add / extlib-net remove. Keys: url (required), credentials, rw,",
-        "# smb-version, nfs-version, uid, gid, file-mode, dir-mode, options, sandbox (\"root\" or \"var\").",
+        "# smb-version, nfs-version, uid, gid, file-mode, dir-mode, options, sandbox (\"root\" or \"var\"), exec.",
     ]
 
-    static let keys: Set<String> = ["url", "credentials", "rw", "smb-version", "nfs-version", "uid", "gid", "file-mode", "dir-mode", "options", "sandbox"]
+    static let keys: Set<String> = ["url", "credentials", "rw", "smb-version", "nfs-version", "uid", "gid", "file-mode", "dir-mode", "options", "sandbox", "exec"]
 
     public init() {
         lines = []
@@ -22,6 +22,12 @@ public struct MountsFile: Sendable {
     }
 
     public static func parse(_ text: String) throws(MountsFileError) -> MountsFile {
+        // TOMLKit reads the text, and hands strings back, as C strings: a NUL byte would silently end the
+        // file there, and a \u0000 escape would cut a value short. Both are malformed.
+        if let nul = text.utf8.firstIndex(of: 0) {
+            throw MountsFileError(line: text.utf8[..<nul].count { $0 == 0x0A } + 1, problem: "contains a NUL byte")
+        }
+        if let (line, problem) = scan(text) { throw MountsFileError(line: line, problem: problem) }
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
@@ -91,6 +97,10 @@ public struct MountsFile: Sendable {
             guard let version = NFSVersion(rawValue: text) else { throw MountsFileError(line: nil, problem: "nfs-version must be one of \(NFSVersion.allCases.map(\.rawValue).joined(separator: ", "))") }
             definition.nfsVersion = version
         }
+        if let value = entry["exec"] {
+            guard let flag = value.bool else { throw MountsFileError(line: nil, problem: "exec must be true or false") }
+            definition.exec = flag
+        }
         definition.uid = try integer("uid", max: Int(UInt32.max)).map { UInt32($0) }
         definition.gid = try integer("gid", max: Int(UInt32.max)).map { UInt32($0) }
         definition.fileMode = try mode("file-mode")
@@ -102,6 +112,92 @@ public struct MountsFile: Sendable {
         }
         try definition.validate()
         return definition
+    }
+
+    static let nulEscapeProblem = "a string holds a \\u0000 escape (NUL), which no value may contain"
+    static let badHeaderProblem = "a table header must start with a name, like [mounts.NAME]"
+
+    /// The line of the first `\u0000` or `\U00000000` escape inside a basic string, or nil.
+    static func nulEscapeLine(in text: String) -> Int? {
+        scan(text).flatMap { $0.problem == nulEscapeProblem ? $0.line : nil }
+    }
+
+    /// What TOMLKit must never see, with its line: a `\u0000` or `\U00000000` escape inside a basic string
+    /// (`"..."` or `"""..."""`; literal strings and comments have no escapes), and a table header whose
+    /// name starts with something that cannot start a key (`[%x]`, `[[#]]`): toml++ asserts on those
+    /// (an abort in debug builds, undefined behaviour where the assertion is compiled out).
+    static func scan(_ text: String) -> (line: Int, problem: String)? {
+        enum State { case normal, comment, basic, multilineBasic, literal, multilineLiteral }
+        let bytes = Array(text.utf8)
+        func starts(_ pattern: String, at index: Int) -> Bool {
+            let pattern = Array(pattern.utf8)
+            return index + pattern.count <= bytes.count && Array(bytes[index..<(index + pattern.count)]) == pattern
+        }
+        func startsKey(_ byte: UInt8) -> Bool {
+            (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39)
+                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'")
+                || byte == UInt8(ascii: "]")
+        }
+        var state = State.normal
+        var line = 1
+        var index = 0
+        var lineStart = true
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == 0x0A {
+                line += 1
+                if state == .comment { state = .normal }
+                lineStart = true
+                index += 1
+                continue
+            }
+            let atLineStart = lineStart
+            if byte != UInt8(ascii: " "), byte != UInt8(ascii: "\t") { lineStart = false }
+            switch state {
+            case .comment:
+                index += 1
+            case .normal:
+                if atLineStart, byte == UInt8(ascii: "[") {
+                    var next = index + 1
+                    if next < bytes.count, bytes[next] == UInt8(ascii: "[") { next += 1 }
+                    while next < bytes.count, bytes[next] == UInt8(ascii: " ") || bytes[next] == UInt8(ascii: "\t") { next += 1 }
+                    if next < bytes.count, !startsKey(bytes[next]) { return (line, badHeaderProblem) }
+                    index += 1
+                } else if byte == UInt8(ascii: "#") { state = .comment; index += 1 }
+                else if starts("\"\"\"", at: index) { state = .multilineBasic; index += 3 }
+                else if starts("'''", at: index) { state = .multilineLiteral; index += 3 }
+                else if byte == UInt8(ascii: "\"") { state = .basic; index += 1 }
+                else if byte == UInt8(ascii: "'") { state = .literal; index += 1 }
+                else { index += 1 }
+            case .basic, .multilineBasic:
+                if byte == UInt8(ascii: "\\"), index + 1 < bytes.count {
+                    let next = bytes[index + 1]
+                    if next == UInt8(ascii: "u") || next == UInt8(ascii: "U") {
+                        let count = next == UInt8(ascii: "u") ? 4 : 8
+                        if index + 2 + count <= bytes.count,
+                           let value = UInt32(String(decoding: bytes[(index + 2)..<(index + 2 + count)], as: UTF8.self), radix: 16), value == 0 {
+                            return (line, nulEscapeProblem)
+                        }
+                    }
+                    // A backslash at the end of a line (line continuation) leaves the newline to be counted.
+                    index += next == 0x0A ? 1 : 2
+                } else if state == .basic, byte == UInt8(ascii: "\"") {
+                    state = .normal
+                    index += 1
+                } else if state == .multilineBasic, starts("\"\"\"", at: index) {
+                    state = .normal
+                    index += 3
+                } else {
+                    index += 1
+                }
+            case .literal:
+                if byte == UInt8(ascii: "'") { state = .normal }
+                index += 1
+            case .multilineLiteral:
+                if starts("'''", at: index) { state = .normal; index += 3 } else { index += 1 }
+            }
+        }
+        return nil
     }
 
     public func definition(named name: String) -> MountDefinition? { definitions.first { $0.name == name } }
@@ -144,7 +240,7 @@ public struct MountsFile: Sendable {
     }
 
     static func render(_ definition: MountDefinition) -> [String] {
-        var block = ["[mounts.\(definition.name)]", "url = \(quoted(definition.url.description))"]
+        var block = ["[mounts.\(tableKey(definition.name))]", "url = \(quoted(definition.url.description))"]
         if let credentials = definition.credentials { block.append("credentials = \(quoted(credentials))") }
         block.append("rw = \(definition.readWrite)")
         if let version = definition.smbVersion { block.append("smb-version = \(quoted(version.rawValue))") }
@@ -155,7 +251,15 @@ public struct MountsFile: Sendable {
         if let mode = definition.directoryMode { block.append("dir-mode = \(quoted("0" + String(mode, radix: 8)))") }
         if !definition.options.isEmpty { block.append("options = \(quoted(definition.options.joined(separator: ",")))") }
         if let sandbox = definition.sandbox { block.append("sandbox = \(quoted(sandbox.rawValue))") }
+        if definition.exec { block.append("exec = true") }
         return block
+    }
+
+    /// `name` as a TOML key: bare when it can be (letters, digits, `_`, `-`), else quoted, so that
+    /// `my.photos` is one key and not the table `my` holding `photos`.
+    static func tableKey(_ name: String) -> String {
+        let bare = !name.isEmpty && name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-") }
+        return bare ? name : quoted(name)
     }
 
     /// A TOML basic string.

@@ -20,6 +20,10 @@ public struct SecureFileError: Error, Equatable, CustomStringConvertible {
         case system(Errno)
         /// Another process held the lock for longer than we wait; who, when /proc/locks says.
         case busy(holder: LockHolder?, waited: Duration)
+        /// A folder on the way to a file the tool writes is a symbolic link.
+        case symlinkedFolder
+        /// Something on the way to a file the tool writes is not a folder.
+        case notDirectory
     }
 
     public let path: String
@@ -35,9 +39,13 @@ public struct SecureFileError: Error, Equatable, CustomStringConvertible {
         case .notFound:
             return "\(path) does not exist"
         case .symlink:
-            return "\(path) is a symbolic link; refusing to follow it for a file that holds passwords. Replace it with a regular file"
+            return "\(path) is a symbolic link; refusing to follow it for \(SecureFileError.kind(of: path)). Replace it with a regular file"
         case .notRegularFile:
-            return "\(path) is not a regular file; move it away so extlib-net can write a regular file there"
+            return "\(path) is not a regular file (\(SecureFileError.kind(of: path)) is expected there); move it away"
+        case .symlinkedFolder:
+            return "\(path) is a symbolic link; extlib-net follows no link below the root when it writes files. Replace it with a real folder"
+        case .notDirectory:
+            return "\(path) is not a folder; extlib-net needs a folder there to write its files. Move it away"
         case .wrongOwner(let uid):
             return "\(path) is owned by uid \(uid), not root; fix it with: chown root:root \(shellQuoted(path))"
         case .tooOpen(let mode):
@@ -60,6 +68,18 @@ public struct SecureFileError: Error, Equatable, CustomStringConvertible {
             let who = holder.map { "process \($0)" } ?? "another process"
             return "\(path) is locked by \(who), still after \(formatSeconds(waited.seconds)); let it finish (or stop it) and try again"
         }
+    }
+}
+
+extension SecureFileError {
+    /// What kind of file `path` is, for messages: each says what it is.
+    static func kind(of path: String) -> String {
+        if path.hasSuffix(SystemRoot.Known.credentialsFile) { return "the credentials file, which holds passwords" }
+        if path.hasSuffix(SystemRoot.Known.mountsFile) { return "mounts.toml, the mount definitions" }
+        if path.contains(SystemRoot.Known.systemdUnitDirectory + "/") { return "a systemd unit file" }
+        if path.hasSuffix(".error") { return "a mount's last-error file" }
+        if path.hasSuffix(".lock") { return "the lock file" }
+        return "a file extlib-net writes"
     }
 }
 
@@ -144,20 +164,26 @@ public enum SecureFile {
 
     /// Replaces `path` atomically: a temporary file in the same directory, created exclusively with mode
     /// 0600 (never readable by others, not even empty), written, fsynced, renamed over `path`, and the
-    /// directory fsynced. A crash leaves the old file or the new one.
-    public static func writePrivate(_ bytes: [UInt8], to path: String) throws(SecureFileError) {
-        try writeAtomically(bytes, to: path, mode: 0o600)
+    /// directory fsynced. A crash leaves the old file or the new one. The directory is reached from `prefix`
+    /// (the trusted root) without following any link, and must exist.
+    public static func writePrivate(_ bytes: [UInt8], to path: String, below prefix: String) throws(SecureFileError) {
+        try writeAtomically(bytes, to: path, mode: 0o600, below: prefix)
     }
 
     /// Replaces `path` atomically the way `writePrivate` does, then leaves it with `mode` (0644 for systemd
-    /// unit files). The temporary file stays 0600 until its contents are complete.
-    public static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t) throws(SecureFileError) {
+    /// unit files). The temporary file stays 0600 until its contents are complete. Everything happens
+    /// relative to a descriptor of the directory, so no link below `prefix` is ever followed.
+    public static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t, below prefix: String) throws(SecureFileError) {
         let directory = parentDirectory(of: path)
-        let temporary = "\(directory)/.\(baseName(of: path)).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        let folder = try openFolder(directory, below: prefix, creating: nil)
+        defer { close(folder) }
+        let name = baseName(of: path)
+        let temporaryName = ".\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        let temporary = "\(directory)/\(temporaryName)"
+        let fd = openat(folder, temporaryName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw SecureFileError(path: temporary, code: .system(Errno(rawValue: errno))) }
         var renamed = false
-        defer { if !renamed { unlink(temporary) } }
+        defer { if !renamed { unlinkat(folder, temporaryName, 0) } }
         do {
             defer { close(fd) }
             // The umask cannot widen 0600, but an inherited ACL default could: pin the mode.
@@ -175,72 +201,102 @@ public enum SecureFile {
             if mode != 0o600 { guard fchmod(fd, mode) == 0 else { throw SecureFileError(path: temporary, code: .system(Errno(rawValue: errno))) } }
             guard fsync(fd) == 0 else { throw SecureFileError(path: temporary, code: .system(Errno(rawValue: errno))) }
         }
-        guard rename(temporary, path) == 0 else { throw SecureFileError(path: path, code: .system(Errno(rawValue: errno))) }
+        guard renameat(folder, temporaryName, folder, name) == 0 else { throw SecureFileError(path: path, code: .system(Errno(rawValue: errno))) }
         renamed = true
-        try syncDirectory(directory)
+        guard fsync(folder) == 0 else { throw SecureFileError(path: directory, code: .system(Errno(rawValue: errno))) }
     }
 
-    /// Creates `path` (mode 0700) and any missing parents (0755), refusing symlinks along the way, and
-    /// checks that an existing `path` is a root-owned directory closed to others.
-    public static func ensurePrivateDirectory(_ path: String) throws(SecureFileError) {
-        let info = try makeDirectories(path, mode: 0o700)
+    /// Removes `path` if it is there, reached from `prefix` without following any link; false if it was not there.
+    @discardableResult
+    public static func remove(_ path: String, below prefix: String) throws(SecureFileError) -> Bool {
+        let folder: Int32
+        do {
+            folder = try openFolder(parentDirectory(of: path), below: prefix, creating: nil)
+        } catch {
+            if error.code == .notFound { return false }
+            throw error
+        }
+        defer { close(folder) }
+        if unlinkat(folder, baseName(of: path), 0) == 0 { return true }
+        if errno == ENOENT { return false }
+        throw SecureFileError(path: path, code: .system(Errno(rawValue: errno)))
+    }
+
+    /// Creates `path` (mode 0700) and any missing parents (0755), refusing symlinks along the way below
+    /// `prefix`, and checks that `path` is a root-owned directory closed to others.
+    public static func ensurePrivateDirectory(_ path: String, below prefix: String) throws(SecureFileError) {
+        let fd = try openFolder(path, below: prefix, creating: 0o700)
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw SecureFileError(path: path, code: .system(Errno(rawValue: errno))) }
         guard info.st_uid == requiredOwner else { throw SecureFileError(path: path, code: .wrongOwner(uid: info.st_uid)) }
         guard info.st_mode & 0o077 == 0 else { throw SecureFileError(path: path, code: .directoryTooOpen(mode: info.st_mode)) }
     }
 
-    /// Creates `path` (mode 0755) and any missing parents (0755), and checks that `path` is a directory,
-    /// not a symlink to one. For directories others may read (/etc/systemd/system/UNIT.d).
-    public static func ensureDirectory(_ path: String) throws(SecureFileError) {
-        _ = try makeDirectories(path, mode: 0o755)
+    /// Creates `path` (mode 0755) and any missing parents (0755), refusing symlinks along the way below
+    /// `prefix`. For directories others may read (/etc/systemd/system/UNIT.d, /run).
+    public static func ensureDirectory(_ path: String, below prefix: String) throws(SecureFileError) {
+        close(try openFolder(path, below: prefix, creating: 0o755))
     }
 
-    /// `mkdir -p` with `mode` for the last component and 0755 for missing parents; returns `lstat` of
-    /// `path`, which must be a directory.
-    private static func makeDirectories(_ path: String, mode: mode_t) throws(SecureFileError) -> stat {
-        var prefix = ""
-        let components = path.split(separator: "/")
+    /// A descriptor of the folder `path`, reached from `prefix` (the trusted root; "" is "/") by
+    /// `openat(O_NOFOLLOW|O_DIRECTORY)` on each component: a link anywhere below the root is refused,
+    /// never followed. With `creating`, missing folders are made (0755, the last one with that mode).
+    public static func openFolder(_ path: String, below prefix: String, creating lastMode: mode_t?) throws(SecureFileError) -> Int32 {
+        precondition(path.hasPrefix(prefix), "the folder is under the root")
+        let start = prefix.isEmpty ? "/" : prefix
+        var fd = open(start, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw SecureFileError(path: start, code: .system(Errno(rawValue: errno))) }
+        var walked = prefix
+        let components = path.dropFirst(prefix.count).split(separator: "/").map(String.init)
         for (index, component) in components.enumerated() {
-            prefix += "/" + component
-            let isLast = index == components.count - 1
-            if mkdir(prefix, isLast ? mode : 0o755) != 0, errno != EEXIST {
-                throw SecureFileError(path: prefix, code: .system(Errno(rawValue: errno)))
+            walked += "/" + component
+            if let lastMode, mkdirat(fd, component, index == components.count - 1 ? lastMode : 0o755) != 0, errno != EEXIST {
+                let error = Errno(rawValue: errno)
+                close(fd)
+                throw SecureFileError(path: walked, code: .system(error))
             }
+            let next = openat(fd, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            let openError = errno
+            var info = stat()
+            let isLink = next < 0 && fstatat(fd, component, &info, AT_SYMLINK_NOFOLLOW) == 0 && info.st_mode & S_IFMT == S_IFLNK
+            close(fd)
+            guard next >= 0 else {
+                if openError == ELOOP || isLink { throw SecureFileError(path: walked, code: .symlinkedFolder) }
+                switch openError {
+                case ENOTDIR: throw SecureFileError(path: walked, code: .notDirectory)
+                case ENOENT: throw SecureFileError(path: walked, code: .notFound)
+                default: throw SecureFileError(path: walked, code: .system(Errno(rawValue: openError)))
+                }
+            }
+            fd = next
         }
-        var info = stat()
-        guard lstat(path, &info) == 0 else { throw SecureFileError(path: path, code: .system(Errno(rawValue: errno))) }
-        guard info.st_mode & S_IFMT != S_IFLNK else { throw SecureFileError(path: path, code: .symlink) }
-        guard info.st_mode & S_IFMT == S_IFDIR else { throw SecureFileError(path: path, code: .notRegularFile) }
-        return info
+        return fd
     }
 
-    /// Starts a read-modify-write of `path`: makes sure its directory exists and is private, takes the
-    /// directory's exclusive lock (held until the returned lock is released), and clears temporaries left
-    /// by writers killed before their rename.
-    public static func lockForEditing(_ path: String) throws(SecureFileError) -> FileLock {
+    /// Starts a read-modify-write of `path`: makes sure its directory exists and is private (reached from
+    /// `prefix` without following links), takes the directory's exclusive lock (held until the returned
+    /// lock is released), and clears temporaries left by writers killed before their rename.
+    public static func lockForEditing(_ path: String, below prefix: String) throws(SecureFileError) -> FileLock {
         let directory = parentDirectory(of: path)
-        try ensurePrivateDirectory(directory)
+        try ensurePrivateDirectory(directory, below: prefix)
         let lock = try FileLock(path: directory)
-        removeStaleTemporaries(for: path)
+        removeStaleTemporaries(for: path, below: prefix)
         return lock
     }
 
-    /// Leftovers of writers that were killed before their rename; all were created 0600.
-    public static func removeStaleTemporaries(for path: String) {
-        let directory = parentDirectory(of: path)
-        let prefix = ".\(baseName(of: path))."
-        guard let dir = opendir(directory) else { return }
+    /// Leftovers of writers that were killed before their rename; all were created 0600. Listed and
+    /// removed through a descriptor of the folder, reached without following links.
+    public static func removeStaleTemporaries(for path: String, below prefix: String) {
+        let stale = ".\(baseName(of: path))."
+        guard let folder = try? openFolder(parentDirectory(of: path), below: prefix, creating: nil) else { return }
+        defer { close(folder) }
+        guard let dir = fdopendir(dup(folder)) else { return }
         defer { closedir(dir) }
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name.hasPrefix(prefix), name.hasSuffix(".tmp") { unlink("\(directory)/\(name)") }
+            if name.hasPrefix(stale), name.hasSuffix(".tmp") { unlinkat(folder, name, 0) }
         }
-    }
-
-    static func syncDirectory(_ directory: String) throws(SecureFileError) {
-        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw SecureFileError(path: directory, code: .system(Errno(rawValue: errno))) }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw SecureFileError(path: directory, code: .system(Errno(rawValue: errno))) }
     }
 
     static func parentDirectory(of path: String) -> String {
@@ -251,6 +307,24 @@ public enum SecureFile {
     static func baseName(of path: String) -> String {
         path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
     }
+
+    /// Checks, without creating or following anything, that every component of `path` below `prefix` (the
+    /// trusted root) that exists is a real folder: so a write can be refused before anything is written.
+    public static func checkFolders(_ path: String, below prefix: String) throws(SecureFileError) {
+        precondition(path.hasPrefix(prefix), "the folder is under the root")
+        var walked = prefix
+        for component in path.dropFirst(prefix.count).split(separator: "/") {
+            walked += "/" + component
+            var info = stat()
+            if lstat(walked, &info) != 0 {
+                if errno == ENOENT { return }
+                throw SecureFileError(path: walked, code: .system(Errno(rawValue: errno)))
+            }
+            guard info.st_mode & S_IFMT != S_IFLNK else { throw SecureFileError(path: walked, code: .symlinkedFolder) }
+            guard info.st_mode & S_IFMT == S_IFDIR else { throw SecureFileError(path: walked, code: .notDirectory) }
+        }
+    }
+
 }
 
 /// An exclusive `flock` held until released or deinitialized; serializes read-modify-write cycles

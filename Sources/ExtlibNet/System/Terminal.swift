@@ -11,6 +11,7 @@ public enum PasswordInput {
         case empty
         case tooLong(limit: Int)
         case containsNewline
+        case notUTF8
 
         public var description: String {
             switch self {
@@ -22,6 +23,8 @@ public enum PasswordInput {
                 return "the password is longer than \(limit) bytes"
             case .containsNewline:
                 return "the password read from standard input has more than one line; give exactly one line"
+            case .notUTF8:
+                return "the password is not valid UTF-8 (set the terminal or the input to UTF-8); it would not be stored as typed"
             }
         }
     }
@@ -76,7 +79,9 @@ public enum PasswordInput {
         guard !bytes.isEmpty else { throw .empty }
         guard !bytes.contains(10), !bytes.contains(13) else { throw .containsNewline }
         guard bytes.count <= maximumBytes else { throw .tooLong(limit: maximumBytes) }
-        return Secret(String(decoding: bytes, as: UTF8.self))
+        // Decoding with replacement would store another password than the one given (a\377b as a U+FFFD b).
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw .notUTF8 }
+        return Secret(text)
     }
 }
 
