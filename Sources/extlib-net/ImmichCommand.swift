@@ -152,12 +152,12 @@ extension ImmichCommand {
         func run() throws {
             let service = try ImmichCommand.service(global, timeout: timeout.seconds)
             let definition = try ImmichCommand.definition(named: name, service)
+            StandardStream.error.write("extlib-net: warning: Immich's next scan of a library that loses \(service.importPath(of: definition)) takes the assets under it offline (into the trash)\n")
             let libraries = try service.unlink(definition)
             guard !libraries.isEmpty else { throw ImmichError(.notLinked(definition: name)) }
             for library in libraries {
                 StandardStream.output.write("removed \(service.importPath(of: definition)) from library '\(Terminal.printable(library.name))'\n")
             }
-            StandardStream.error.write("extlib-net: warning: Immich's next scan of \(libraries.count == 1 ? "that library" : "those libraries") takes the assets that were under it offline (into the trash)\n")
         }
     }
 
@@ -218,8 +218,12 @@ extension ImmichCommand {
                 }
             }
             if outcomes.isEmpty { StandardStream.output.write("Immich has no external libraries\n") }
-            let status = ExitStatus.batch(statuses, of: outcomes.count, allFailed: .skipped)
-            if status != .success { throw CommandFailure(statuses.allSatisfy { $0 == .skipped } ? .skipped : status) }
+            // A real failure (Immich refused, went away) wins over a skip, which is the guard doing its job.
+            let failures = statuses.filter { $0 != .skipped }
+            if !failures.isEmpty {
+                throw CommandFailure(failures.count == outcomes.count && Set(failures).count == 1 ? failures[0] : .someFailed)
+            }
+            if !statuses.isEmpty { throw CommandFailure(.skipped) }
         }
     }
 }

@@ -9,7 +9,11 @@ import Testing
         ("30 2 * * *", "*-*-* 02:30:00"),
         ("0 */6 * * *", "*-*-* 00/6:00:00"),
         ("15,45 1-5 * * *", "*-*-* 01..05:15,45:00"),
-        ("0 3 * * 1-5", "Mon..Fri *-*-* 03:00:00"),
+        ("0 3 * * 1-5", "Mon,Tue,Wed,Thu,Fri *-*-* 03:00:00"),
+        ("0 3 * * 0-2", "Mon,Tue,Sun *-*-* 03:00:00"),
+        ("0 3 * * 5-7", "Fri,Sat,Sun *-*-* 03:00:00"),
+        ("0 3 * * 0,6", "Sat,Sun *-*-* 03:00:00"),
+        ("0 3 * * 0-6", "Mon,Tue,Wed,Thu,Fri,Sat,Sun *-*-* 03:00:00"),
         ("0 3 * * SUN", "Sun *-*-* 03:00:00"),
         ("0 3 * * 7", "Sun *-*-* 03:00:00"),
         ("0 0 1 * *", "*-*-01 00:00:00"),
@@ -39,6 +43,7 @@ import Testing
             let text = String((0..<Int.random(in: 0...24, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! })
             if let calendar = try? CronSchedule.onCalendar(text) {
                 #expect(calendar.unicodeScalars.allSatisfy { "0123456789*-:., /MonTueWdhFriSatSun".unicodeScalars.contains($0) }, "\(text) -> \(calendar)")
+                #expect(!calendar.contains("Sun.."), "systemd ranges run Monday to Sunday: \(text) -> \(calendar)")
             }
         }
     }
@@ -72,14 +77,10 @@ import Testing
         }
     }
 
-    @Test func errorsNeverCarryTheKey() {
-        let errors: [ImmichError.Code] = [.unauthorized, .notAdmin("a@b"), .badKey, .notRunning(url: "http://127.0.0.1:3001"), .configReadOnly]
-        for code in errors {
-            let text = ImmichError(code).description
-            #expect(!text.contains("Hn3mK0"))
-            #expect(!text.isEmpty)
-        }
+    @Test func errorsSayWhatToDo() {
         #expect(ImmichError(.notRunning(url: "u")).description.contains("snap start immich-distribution"))
+        #expect(ImmichError(.unauthorized).description.contains("immich login"))
+        #expect(ImmichError(.notLoggedIn).exitStatus == .authentication)
         #expect(ImmichError(.unauthorized).exitStatus == .authentication)
         #expect(ImmichError(.notRunning(url: "u")).exitStatus == .unreachable)
     }
@@ -157,7 +158,8 @@ import Testing
         bed.host.mountNFS("1.2.3.4:/volume1/photos", at: bed.target(0), health: .healthy)
         bed.fill(bed.target(0))
         #expect(bed.decide([bed.path(0)]) == [])
-        #expect(bed.decide([bed.path(0) + "/2024"]).isEmpty == false, "a subfolder that does not exist yet is empty: refused while assets exist")
+        #expect(bed.decide([bed.path(0) + "/2024"]) == [.missing(path: bed.path(0) + "/2024")], "a subfolder of a share that is not there")
+        #expect(bed.decide([bed.path(0) + "//"]) == [], "Immich may spell the path differently")
     }
 
     @Test func everyWayAShareCanBeAway() throws {
@@ -189,6 +191,27 @@ import Testing
         #expect(bed.decide([own]) == [])
     }
 
+    /// An import path above the shares (the whole sandbox folder) holds them: each is checked.
+    @Test func aPathHoldingSharesChecksEachOfThem() throws {
+        let bed = try Bed()
+        defer { bed.remove() }
+        bed.host.mountNFS("1.2.3.4:/volume1/photos", at: bed.target(0), health: .healthy)
+        bed.fill(bed.target(0))
+        let sandbox = "/var/snap/immich-distribution/common"
+        #expect(bed.decide([sandbox]) == [.notMounted(definition: "videos")], "videos is away: the parent folder is not empty, but must not be scanned")
+        bed.host.mountNFS("1.2.3.4:/volume1/videos", at: bed.target(1), health: .healthy)
+        bed.fill(bed.target(1))
+        #expect(bed.decide([sandbox]) == [])
+        #expect(bed.decide([]) == [.noImportPaths])
+    }
+
+    @Test func anUnknownAssetCountIsTheSafeSide() throws {
+        let bed = try Bed()
+        defer { bed.remove() }
+        bed.host.mountNFS("1.2.3.4:/volume1/photos", at: bed.target(0), health: .healthy)
+        #expect(bed.decide([bed.path(0)], assets: -1) == [.emptyWhileHoldingAssets(path: bed.path(0), assets: -1)])
+    }
+
     @Test func oneAwayShareSkipsTheWholeLibrary() throws {
         let bed = try Bed()
         defer { bed.remove() }
@@ -210,9 +233,33 @@ import Testing
     @Test func forkedEmptinessCheck() throws {
         let bed = try Bed()
         defer { bed.remove() }
-        #expect(ForkedStatfs().hasEntries(bed.target(0), timeout: .seconds(5)) == false)
+        #expect(ForkedStatfs().contents(bed.target(0), timeout: .seconds(5)) == .empty)
         FileManager.default.createFile(atPath: bed.target(0) + "/.hidden", contents: Data())
-        #expect(ForkedStatfs().hasEntries(bed.target(0), timeout: .seconds(5)) == true)
-        #expect(ForkedStatfs().hasEntries(bed.root + "/nope", timeout: .seconds(5)) == nil)
+        #expect(ForkedStatfs().contents(bed.target(0), timeout: .seconds(5)) == .nonEmpty)
+        #expect(ForkedStatfs().contents(bed.root + "/nope", timeout: .seconds(5)) == .failed(.noSuchFileOrDirectory))
+        #expect(ForkedStatfs().contents(bed.target(0) + "/.hidden", timeout: .seconds(5)) == .failed(.notDirectory))
+    }
+}
+
+@Suite struct SnapKeyTests {
+    final class SnapRunner: ProcessRunner, @unchecked Sendable {
+        let result: ProcessResult
+        var calls: [[String]] = []
+        init(_ result: ProcessResult) { self.result = result }
+        func run(_ executable: String, _ arguments: [String], secret: Secret?, until deadline: Deadline) throws(SpawnError) -> ProcessResult {
+            calls.append([executable] + arguments)
+            return result
+        }
+    }
+
+    @Test func theKeyComesFromSnapGetsStandardOutput() throws {
+        let runner = SnapRunner(ProcessResult(.exited(0), standardOutput: "Hn3mK0qv5C2m1b7XyZ8dA4fG\n", standardError: "WARNING: something on stderr\n"))
+        #expect(try SnapAPIKey.read(runner: runner, snap: "/usr/bin/snap").reveal() == "Hn3mK0qv5C2m1b7XyZ8dA4fG")
+        #expect(runner.calls == [["/usr/bin/snap", "get", "immich-distribution", "admin-api-key"]])
+        let failing = SnapRunner(ProcessResult(.exited(1), standardError: "error: snap \"immich-distribution\" not found\n"))
+        #expect(throws: ImmichError.self) { try SnapAPIKey.read(runner: failing, snap: "/usr/bin/snap") }
+        let empty = SnapRunner(ProcessResult(.exited(0), standardOutput: "\n"))
+        #expect(throws: ImmichError.self) { try SnapAPIKey.read(runner: empty, snap: "/usr/bin/snap") }
+        #expect(throws: ImmichError(.snapMissing)) { try SnapAPIKey.read(runner: empty, snap: nil) }
     }
 }

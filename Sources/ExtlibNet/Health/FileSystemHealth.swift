@@ -44,14 +44,23 @@ public enum FileSystemHealth: Sendable, Equatable, CustomStringConvertible {
 /// A bounded statfs of a path: the seam unit tests replace.
 public protocol StatfsProbe: Sendable {
     func statfs(_ path: String, timeout: Duration) -> FileSystemHealth
-    /// Whether the folder holds anything, bounded like statfs; nil when that could not be told in time.
-    func hasEntries(_ path: String, timeout: Duration) -> Bool?
+    /// What the folder holds, bounded like statfs.
+    func contents(_ path: String, timeout: Duration) -> FolderContents
 }
 
 extension StatfsProbe {
-    public func hasEntries(_ path: String, timeout: Duration) -> Bool? {
-        ForkedStatfs().hasEntries(path, timeout: timeout)
+    public func contents(_ path: String, timeout: Duration) -> FolderContents {
+        ForkedStatfs().contents(path, timeout: timeout)
     }
+}
+
+/// Whether a folder holds anything, read in a child (it may sit on a dead server).
+public enum FolderContents: Sendable, Equatable {
+    case empty
+    case nonEmpty
+    case failed(Errno)
+    /// The child did not answer in time, or could not run.
+    case unknown
 }
 
 /// statfs in a forked child, never in the tool's own process: a statfs on a dead server can sit in the
@@ -63,22 +72,23 @@ public struct ForkedStatfs: StatfsProbe {
     public init() {}
 
     /// A folder's emptiness, read in a child for the same reason as statfs. The child exits 0 (empty),
-    /// 100 (not empty) or with the errno.
-    public func hasEntries(_ path: String, timeout: Duration) -> Bool? {
+    /// 200 (not empty) or with the errno.
+    public func contents(_ path: String, timeout: Duration) -> FolderContents {
         let pid: pid_t = path.withCString { cPath in
             let pid = fork()
             if pid == 0 {
                 extlib_net_close_from(3)
                 let result = extlib_net_directory_has_entries(cPath)
-                _exit(result == 1 ? 100 : result == 0 ? 0 : min(99, -result))
+                _exit(result == 1 ? 200 : result == 0 ? 0 : min(199, -result))
             }
             return pid
         }
-        guard pid > 0 else { return nil }
+        guard pid > 0 else { return .unknown }
         switch Self.reap(pid, until: .after(timeout)) {
-        case .exited(0): return false
-        case .exited(100): return true
-        default: return nil
+        case .exited(0): return .empty
+        case .exited(200): return .nonEmpty
+        case .exited(let code): return .failed(Errno(rawValue: code))
+        default: return .unknown
         }
     }
 

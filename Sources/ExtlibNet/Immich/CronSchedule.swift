@@ -78,8 +78,10 @@ public enum CronSchedule {
         return parts.joined(separator: ",")
     }
 
+    /// Days of the week as a list of names: cron counts Sunday as 0 and 7, and systemd's ranges run
+    /// Monday to Sunday, so `0-2` must become `Sun,Mon,Tue`, never `Sun..Tue` (which systemd refuses).
     static func weekdayField(_ text: String, _ fail: (String) -> Unconvertible) throws(Unconvertible) -> String {
-        var parts: [String] = []
+        var days = Set<Int>()
         for item in text.split(separator: ",", omittingEmptySubsequences: false) {
             let bounds = item.split(separator: "-", omittingEmptySubsequences: false)
             guard !item.contains("/"), bounds.count <= 2 else { throw fail("day of week '\(item)' uses a step") }
@@ -90,12 +92,12 @@ public enum CronSchedule {
             }
             if values.count == 2 {
                 guard values[0] <= values[1] else { throw fail("day-of-week range '\(item)' runs backwards") }
-                parts.append("\(systemdWeekdays[values[0]])..\(systemdWeekdays[values[1]])")
+                for day in values[0]...values[1] { days.insert(day % 7) }
             } else {
-                parts.append(systemdWeekdays[values[0]])
+                days.insert(values[0] % 7)
             }
         }
-        return parts.joined(separator: ",")
+        return [1, 2, 3, 4, 5, 6, 0].filter(days.contains).map { systemdWeekdays[$0] }.joined(separator: ",")
     }
 
     static func number(_ text: String, names: [String], base: Int) -> Int? {

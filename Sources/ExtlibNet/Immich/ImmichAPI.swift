@@ -161,23 +161,24 @@ public final class ImmichAPI: @unchecked Sendable {
 
     public func setImportPaths(_ library: ImmichLibrary, _ importPaths: [String]) throws(ImmichError) -> ImmichLibrary {
         struct Body: Encodable { let importPaths: [String] }
-        return try call(.PUT, "/api/libraries/\(library.id)", body: Body(importPaths: importPaths))
+        let updated: ImmichLibrary = try call(.PUT, try Self.libraryPath(library.id), body: Body(importPaths: importPaths))
+        try Self.checkID(updated.id, route: "PUT /api/libraries")
+        return updated
     }
 
     public func validate(_ library: ImmichLibrary, importPaths: [String]) throws(ImmichError) -> [ImportPathVerdict] {
         struct Body: Encodable { let importPaths: [String] }
         struct Answer: Decodable { let importPaths: [ImportPathVerdict] }
-        let answer: Answer = try call(.POST, "/api/libraries/\(library.id)/validate", body: Body(importPaths: importPaths))
+        let answer: Answer = try call(.POST, try Self.libraryPath(library.id, "/validate"), body: Body(importPaths: importPaths))
         return answer.importPaths
     }
 
     public func scan(_ libraryID: String) throws(ImmichError) {
-        try Self.checkID(libraryID, route: "scan")
-        try callWithoutAnswer(.POST, "/api/libraries/\(libraryID)/scan")
+        try callWithoutAnswer(.POST, try Self.libraryPath(libraryID, "/scan"))
     }
 
     public func statistics(_ libraryID: String) throws(ImmichError) -> LibraryStatistics {
-        try call(.GET, "/api/libraries/\(libraryID)/statistics")
+        try call(.GET, try Self.libraryPath(libraryID, "/statistics"))
     }
 
     /// How many of the library's assets Immich holds offline (trashed by a scan that could not see them),
@@ -186,12 +187,15 @@ public final class ImmichAPI: @unchecked Sendable {
         struct Body: Encodable { let libraryId: String; let isOffline = true; let withDeleted = true; let page: Int; let size = 1000 }
         struct Page: Decodable { let count: Int; let nextPage: String? }
         struct Answer: Decodable { let assets: Page }
+        try Self.checkID(libraryID, route: "POST /api/search/metadata")
         var total = 0
         var page = 1
-        while total < limit {
+        // A page holds at most `size` assets; a server claiming more, or paging without end, is cut short.
+        for _ in 0..<(limit / 1000 + 1) {
             let answer: Answer = try call(.POST, "/api/search/metadata", body: Body(libraryId: libraryID, page: page))
-            total += max(0, answer.assets.count)
-            guard let next = answer.assets.nextPage, let number = Int(next), number > page, number < 10_000 else { break }
+            let count = min(max(0, answer.assets.count), 1000)
+            total += count
+            guard total < limit, count == 1000, let next = answer.assets.nextPage, let number = Int(next), number == page + 1 else { break }
             page = number
         }
         return min(total, limit)
@@ -216,6 +220,12 @@ public final class ImmichAPI: @unchecked Sendable {
     }
 
     // MARK: transport
+
+    /// `/api/libraries/{id}` and below, only for an id that is a UUID.
+    static func libraryPath(_ id: String, _ rest: String = "") throws(ImmichError) -> String {
+        try checkID(id, route: "/api/libraries")
+        return "/api/libraries/\(id)" + rest
+    }
 
     /// Ids go into URL paths: anything but a UUID from the server is refused, never sent back.
     static func checkID(_ id: String, route: String) throws(ImmichError) {

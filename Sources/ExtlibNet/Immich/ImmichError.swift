@@ -33,7 +33,8 @@ public struct ImmichError: ReportableError, Equatable {
 
     public var exitStatus: ExitStatus {
         switch code {
-        case .notLoggedIn, .badURL, .badKey, .noSuchLibrary, .ambiguousLibrary, .noSuchUser, .notLinked: return .usage
+        case .badURL, .badKey, .noSuchLibrary, .ambiguousLibrary, .noSuchUser, .notLinked: return .usage
+        case .notLoggedIn: return .authentication
         case .malformedFile: return .configuration
         case .snapMissing, .snapFailed: return .system
         case .notRunning, .timedOut, .transport: return .unreachable

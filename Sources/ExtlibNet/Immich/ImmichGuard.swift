@@ -241,16 +241,21 @@ public struct ImmichService: Sendable {
         case missing(path: String)
         case empty(path: String)
         case uncheckable(path: String)
+        /// A library without import paths: a scan could only take everything offline.
+        case noImportPaths
 
         public var description: String {
             switch self {
             case .notMounted(let name): return "share '\(name)' is not mounted (extlib-net mount \(name))"
             case .occupied(let name, let source): return "something else is mounted where share '\(name)' belongs (\(Terminal.printable(source)))"
             case .unhealthy(let name, let health): return "share '\(name)' is mounted but not answering: \(health)"
-            case .emptyWhileHoldingAssets(let path, let assets): return "\(path) is empty while Immich holds \(assets) asset\(assets == 1 ? "" : "s") of this library"
+            case .emptyWhileHoldingAssets(let path, let assets):
+                let count = assets < 0 ? "an unknown number of" : "\(assets)"
+                return "\(Terminal.printable(path)) is empty while Immich holds \(count) asset\(assets == 1 ? "" : "s") of this library"
             case .missing(let path): return "\(Terminal.printable(path)) does not exist"
             case .empty(let path): return "\(Terminal.printable(path)) is empty"
-            case .uncheckable(let path): return "\(Terminal.printable(path)) could not be read in time"
+            case .uncheckable(let path): return "\(Terminal.printable(path)) could not be read (in time)"
+            case .noImportPaths: return "the library has no import paths"
             }
         }
 
@@ -269,39 +274,63 @@ public struct ImmichService: Sendable {
         public var scan: Bool { problems.isEmpty }
     }
 
-    /// Whether `library` may be scanned now. Every import path provided by a definition must be mounted
-    /// (the same share), answer statfs (in a child, bounded), and not be empty while Immich holds assets of
-    /// the library; a path no definition provides must exist and hold something.
+    /// Whether `library` may be scanned now. Every definition whose folder is an import path, lies below
+    /// one or holds one must be mounted (the same share), answer statfs (in a child, bounded), and its
+    /// folder must not be empty while Immich holds assets of the library; an import path no definition
+    /// provides must exist and hold something. Nothing here touches a possibly dead mount in this
+    /// process: folders are read in children.
     public func decide(_ library: ImmichLibrary, definitions: [MountDefinition], assets: () -> Int) -> Decision {
         let mounter = mounts.mounter
         var problems: [(String, PathProblem)] = []
         lazy var held = assets()
+        guard !library.importPaths.isEmpty else {
+            return Decision(library: library, problems: [("-", .noImportPaths)])
+        }
         for path in library.importPaths {
-            let local = path.hasPrefix("/") ? root.path(path) : path
-            if let definition = provider(of: path, in: definitions) {
+            let normal = Self.normalized(path)
+            let local = normal.hasPrefix("/") ? root.path(normal) : normal
+            // The share holding this path, and every share inside it (an import path of the whole sandbox
+            // folder holds them all).
+            var involved = definitions.filter { definition in
+                let folder = importPath(of: definition)
+                return normal == folder || normal.hasPrefix(folder + "/") || folder.hasPrefix(normal == "/" ? "/" : normal + "/")
+            }
+            involved.sort { $0.name < $1.name }
+            var healthy = true
+            for definition in involved {
                 switch mounter.state(of: definition) {
-                case .notMounted: problems.append((path, .notMounted(definition: definition.name))); continue
-                case .occupied(let entry): problems.append((path, .occupied(definition: definition.name, source: entry.source))); continue
+                case .notMounted: problems.append((path, .notMounted(definition: definition.name))); healthy = false; continue
+                case .occupied(let entry): problems.append((path, .occupied(definition: definition.name, source: entry.source))); healthy = false; continue
                 case .mounted: break
                 }
-                let health = mounter.health(mounter.target(of: definition))
-                guard health.isHealthy else { problems.append((path, .unhealthy(definition: definition.name, health))); continue }
-                switch mounter.statfsProbe.hasEntries(local, timeout: mounter.healthTimeout) {
-                case true?: break
-                case false?: if held > 0 { problems.append((path, .emptyWhileHoldingAssets(path: path, assets: held))) }
-                case nil: problems.append((path, .uncheckable(path: path)))
+                let target = mounter.target(of: definition)
+                let health = mounter.health(target)
+                guard health.isHealthy else { problems.append((path, .unhealthy(definition: definition.name, health))); healthy = false; continue }
+                switch mounter.statfsProbe.contents(target, timeout: mounter.healthTimeout) {
+                case .nonEmpty: break
+                case .empty: if held != 0 { problems.append((path, .emptyWhileHoldingAssets(path: importPath(of: definition), assets: held))); healthy = false }
+                case .failed, .unknown: problems.append((path, .uncheckable(path: importPath(of: definition)))); healthy = false
                 }
-            } else {
-                var info = stat()
-                guard lstat(local, &info) == 0 else { problems.append((path, .missing(path: path))); continue }
-                switch mounter.statfsProbe.hasEntries(local, timeout: mounter.healthTimeout) {
-                case true?: break
-                case false?: problems.append((path, .empty(path: path)))
-                case nil: problems.append((path, .uncheckable(path: path)))
-                }
+            }
+            guard healthy else { continue }
+            let isShareItself = involved.contains { normal == importPath(of: $0) }
+            if isShareItself { continue }
+            // A folder of its own, or a subfolder of a share: it must be there and hold something.
+            switch mounter.statfsProbe.contents(local, timeout: mounter.healthTimeout) {
+            case .nonEmpty: break
+            case .empty: problems.append((path, involved.isEmpty ? .empty(path: path) : .emptyWhileHoldingAssets(path: path, assets: held)))
+            case .failed(.noSuchFileOrDirectory), .failed(.notDirectory): problems.append((path, .missing(path: path)))
+            case .failed, .unknown: problems.append((path, .uncheckable(path: path)))
             }
         }
         return Decision(library: library, problems: problems)
+    }
+
+    /// `//` and `/./` collapsed, no trailing slash: the spelling Immich keeps may differ from ours.
+    static func normalized(_ path: String) -> String {
+        guard path.hasPrefix("/") else { return path }
+        let parts = path.split(separator: "/").filter { $0 != "." }
+        return "/" + parts.joined(separator: "/")
     }
 
     // MARK: scan
@@ -322,7 +351,8 @@ public struct ImmichService: Sendable {
         var outages = (try? outageFile.load()) ?? [:]
         var outcomes: [ScanOutcome] = []
         for library in libraries {
-            let decision = decide(library, definitions: definitions) { (try? api.statistics(library.id).total) ?? 1 }
+            // An unknown count counts as "holds assets": the safe side.
+            let decision = decide(library, definitions: definitions) { (try? api.statistics(library.id).total).map { $0 < 0 ? -1 : $0 } ?? -1 }
             guard decision.scan else {
                 if outages[library.id] == nil {
                     let shares = Array(Set(decision.problems.compactMap(\.problem.share))).sorted()
