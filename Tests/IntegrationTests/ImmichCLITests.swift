@@ -103,7 +103,7 @@ final class StandIn: @unchecked Sendable {
         let logout = try await immich.run(["immich", "logout"])
         #expect(logout.status == 0 && !FileManager.default.fileExists(atPath: file))
         let after = try await immich.run(["immich", "status"])
-        #expect(after.status == ExitStatus.usage.rawValue)
+        #expect(after.status == ExitStatus.authentication.rawValue)
         #expect(after.error.contains("immich login"))
     }
 
