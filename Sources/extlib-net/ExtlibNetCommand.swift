@@ -67,7 +67,7 @@ func globalOptionsAfterSubcommand(_ arguments: [String]) -> [String] {
     rest = rest.dropFirst()
     let verbs = [
         "credentials": ["add", "list", "remove", "check"], "boot": ["enable", "disable", "status"],
-        "immich": ["login", "logout", "link", "unlink", "status", "guard", "scan"], "guard": ["enable", "disable", "status"],
+        "immich": ["login", "logout", "link", "unlink", "status", "guard", "scan", "recover"], "guard": ["enable", "disable", "status"],
     ]
     while let known = verbs[path.last!], let verb = rest.first, known.contains(verb) {
         path.append(verb)

@@ -17,7 +17,7 @@ struct ImmichCommand: ParsableCommand {
 
             \(ExitStatus.helpText)
             """,
-        subcommands: [Login.self, Logout.self, Link.self, Unlink.self, Show.self, GuardCommand.self, Scan.self]
+        subcommands: [Login.self, Logout.self, Link.self, Unlink.self, Show.self, GuardCommand.self, Scan.self, Recover.self]
     )
 
     static func service(_ global: GlobalOptions, timeout: Double) throws -> ImmichService {
@@ -224,6 +224,36 @@ extension ImmichCommand {
                 throw CommandFailure(failures.count == outcomes.count && Set(failures).count == 1 ? failures[0] : .someFailed)
             }
             if !statuses.isEmpty { throw CommandFailure(.skipped) }
+        }
+    }
+}
+
+extension ImmichCommand {
+    struct Recover: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rescan the libraries of shares that came back, once Immich answers (what the guard's boot unit runs).",
+            discussion: """
+                At boot the shares mount before Immich starts, so the rescan that brings back assets a scan took \
+                offline cannot happen at mount time. This waits up to --wait for Immich to answer, then rescans \
+                each library whose share is mounted and which missed a scan or holds offline assets (only when \
+                the guard is on; the scan is guarded as always).
+                """)
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var timeout: RequestTimeout
+        @Option(help: ArgumentHelp("How long to wait for Immich to answer (default 10min).", valueName: "duration")) var wait: String = "10min"
+
+        func validate() throws {
+            guard let duration = DurationText.parse(wait), duration <= .seconds(86_400) else {
+                throw ValidationError("--wait must be a duration such as 90, 30s or 10min (at most 24h), not '\(wait)'")
+            }
+        }
+
+        func run() throws {
+            let service = try ImmichCommand.service(global, timeout: timeout.seconds)
+            let lines = try service.recover(wait: DurationText.parse(wait)!)
+            for line in lines { StandardStream.output.write(line + "\n") }
+            if lines.isEmpty { StandardStream.output.write("nothing to rescan\n") }
         }
     }
 }

@@ -108,12 +108,17 @@ import Testing
     @Test func guardUnitsRunTheScanOnTheSchedule() {
         let settings = GuardSettings(remembered: LibraryScanSettings(enabled: true, cronExpression: "0 0 * * *", watchEnabled: false), onCalendar: "*-*-* 00:00:00", everySeconds: nil)
         let files = GuardUnits.files(settings, executable: "/usr/sbin/extlib-net")
-        #expect(files.map(\.path) == [GuardUnits.servicePath, GuardUnits.timerPath])
+        #expect(files.map(\.path) == [GuardUnits.servicePath, GuardUnits.timerPath, GuardUnits.recoverPath])
+        #expect(files[2].contents.contains("ExecStart=/usr/sbin/extlib-net immich recover --wait 10min"))
+        #expect(files[2].contents.contains("After=network-online.target extlib-net.service snap.immich-distribution.immich-server.service"))
+        #expect(GuardUnits.unitsToEnable(settings) == [GuardUnits.timerName, GuardUnits.recoverName])
         #expect(files[0].contents.contains("ExecStart=/usr/sbin/extlib-net immich scan --all"))
         #expect(files[0].contents.contains("After=network-online.target extlib-net.service snap.immich-distribution.immich-server.service"))
         #expect(files[1].contents.contains("OnCalendar=*-*-* 00:00:00\nPersistent=true"))
         let every = GuardSettings(remembered: settings.remembered, onCalendar: nil, everySeconds: 6 * 3600)
         #expect(GuardUnits.files(every, executable: "/x")[1].contents.contains("OnUnitActiveSec=6h"))
+        let none = GuardSettings(remembered: LibraryScanSettings(enabled: false, cronExpression: "0 0 * * *", watchEnabled: false), onCalendar: nil, everySeconds: nil)
+        #expect(GuardUnits.files(none, executable: "/x").map(\.path) == [GuardUnits.recoverPath], "no schedule: only the rescan of shares that come back")
         #expect(files.allSatisfy { $0.contents.hasPrefix(GuardUnits.header + "\n") })
     }
 }

@@ -111,7 +111,11 @@ final class StandIn: @unchecked Sendable {
         let immich = try StandIn()
         defer { immich.remove() }
         try await immich.login()
+        #expect(try await immich.run(["immich", "guard", "enable", "--no-reload"]).status == 0)
         immich.stop()
+        let waited = try await immich.run(["immich", "recover", "--wait", "2s"])
+        #expect(waited.status == ExitStatus.unreachable.rawValue, "\(waited.error)")
+        #expect(waited.elapsed >= .seconds(2) && waited.elapsed < .seconds(8), "waited \(waited.elapsed) for --wait 2s")
         let outcome = try await immich.run(["immich", "status"])
         #expect(outcome.status == ExitStatus.unreachable.rawValue)
         #expect(outcome.error.contains("snap start immich-distribution"), "\(outcome.error)")
@@ -175,6 +179,10 @@ final class StandIn: @unchecked Sendable {
         #expect(timer.contains("OnCalendar=*-*-* 00:00:00"))
         let service = try String(contentsOfFile: immich.scratch.path + GuardUnits.servicePath, encoding: .utf8)
         #expect(service.contains("immich scan --all"))
+        #expect(FileManager.default.fileExists(atPath: immich.scratch.path + GuardUnits.recoverPath))
+        let recover = try await immich.run(["immich", "recover", "--wait", "5s"])
+        #expect(recover.status == 0, "\(recover.error)")
+        #expect(recover.output.contains("nothing to rescan"))
 
         // Enabling again must not remember the "off" the guard made.
         #expect(try await immich.run(["immich", "guard", "enable", "--no-reload"]).status == 0)
@@ -188,6 +196,7 @@ final class StandIn: @unchecked Sendable {
         #expect(disable.status == 0, "\(disable.error)")
         #expect(NSDictionary(dictionary: try immich.config()).isEqual(to: before), "exactly as it was")
         #expect(!FileManager.default.fileExists(atPath: immich.scratch.path + GuardUnits.timerPath))
+        #expect(!FileManager.default.fileExists(atPath: immich.scratch.path + GuardUnits.recoverPath))
         #expect(!FileManager.default.fileExists(atPath: immich.scratch.path + "/etc/extlib-net/immich-guard"))
         #expect(try await immich.run(["immich", "guard", "disable", "--no-reload"]).output.contains("not on"))
     }

@@ -31,6 +31,10 @@ public struct ImmichError: ReportableError, Equatable {
 
     public init(_ code: Code) { self.code = code }
 
+    /// The URL of a not-running error (for matching), else "".
+    var url: String { if case .notRunning(let url) = code { return url } else { return "" } }
+    var isTimeout: Bool { if case .timedOut = code { return true } else { return false } }
+
     public var exitStatus: ExitStatus {
         switch code {
         case .badURL, .badKey, .noSuchLibrary, .ambiguousLibrary, .noSuchUser, .notLinked: return .usage

@@ -68,11 +68,40 @@ struct PrivateJSONFile<Value: Codable> {
 public enum GuardUnits {
     public static let serviceName = "extlib-net-immich-scan.service"
     public static let timerName = "extlib-net-immich-scan.timer"
+    public static let recoverName = "extlib-net-immich-recover.service"
     public static let servicePath = "\(SystemRoot.Known.systemdUnitDirectory)/\(serviceName)"
     public static let timerPath = "\(SystemRoot.Known.systemdUnitDirectory)/\(timerName)"
+    public static let recoverPath = "\(SystemRoot.Known.systemdUnitDirectory)/\(recoverName)"
+    public static let allPaths = [servicePath, timerPath, recoverPath]
+
+    /// What `systemctl enable` is given.
+    public static func unitsToEnable(_ settings: GuardSettings) -> [String] {
+        settings.hasTimer ? [timerName, recoverName] : [recoverName]
+    }
     public static let header = "# Written by `extlib-net immich guard enable`; removed by `extlib-net immich guard disable`. Do not edit."
 
+    /// The scan service and timer (when the guard runs scans on a schedule), and the boot-time recovery:
+    /// at boot the shares mount before Immich starts, so the rescan of a share that came back waits for
+    /// Immich to answer.
     public static func files(_ settings: GuardSettings, executable: String) -> [BootFile] {
+        let recover = """
+            \(header)
+            [Unit]
+            Description=Rescan Immich libraries whose shares came back (extlib-net guard)
+            Wants=network-online.target
+            After=network-online.target \(BootUnits.serviceName) \(BootUnits.immichServices[0])
+
+            [Service]
+            Type=oneshot
+            ExecStart=\(BootUnits.execArgument(executable)) immich recover --wait 10min
+            TimeoutStartSec=15min
+
+            [Install]
+            WantedBy=multi-user.target
+
+            """
+        let recoverFile = BootFile(path: recoverPath, contents: recover)
+        guard settings.hasTimer else { return [recoverFile] }
         let service = """
             \(header)
             [Unit]
@@ -105,7 +134,7 @@ public enum GuardUnits {
             WantedBy=timers.target
 
             """
-        return [BootFile(path: servicePath, contents: service), BootFile(path: timerPath, contents: timer)]
+        return [BootFile(path: servicePath, contents: service), BootFile(path: timerPath, contents: timer), recoverFile]
     }
 }
 
@@ -414,9 +443,12 @@ public struct ImmichService: Sendable {
             let definitions = try mounts.definitions(named: [], all: true)
             let back = definitions.filter { names.contains($0.name) }
             let outages = (try? outageFile.load()) ?? [:]
+            let me = try api.me()
             var wanted: [String] = []
             for library in try api.libraries() where library.importPaths.contains(where: { path in back.contains { provider(of: path, in: [$0]) != nil } }) {
-                let offline = (try? api.offlineAssets(in: library.id, limit: 1)) ?? 0
+                // Immich's search sees only the key's user's assets: another owner's library, or an
+                // error, is "maybe offline", and a rescan that passes the guard does no harm.
+                let offline = library.ownerId == me.id ? ((try? api.offlineAssets(in: library.id, limit: 1)) ?? 1) : 1
                 if offline > 0 || outages[library.id] != nil { wanted.append(library.id) }
             }
             guard !wanted.isEmpty else { return [] }
@@ -428,9 +460,28 @@ public struct ImmichService: Sendable {
                 case .failed(let library, let error): return "immich: rescanning '\(Terminal.printable(library.name))' failed: \(error)"
                 }
             }
+        } catch let error as ImmichError where error.code == .notRunning(url: error.url) || error.isTimeout {
+            return ["immich: Immich is not answering, so the libraries of \(names.joined(separator: ", ")) are not rescanned yet; run extlib-net immich recover once it runs (at boot, \(GuardUnits.recoverName) does)"]
         } catch {
             return ["immich: could not rescan the libraries of \(names.joined(separator: ", ")): \(error)"]
         }
+    }
+
+    /// `immich recover`: waits (bounded) for Immich to answer, then rescans the libraries of every share
+    /// that is mounted and had an outage or holds offline assets: what a boot needs, where the shares
+    /// mount before Immich starts.
+    public func recover(wait: Duration, clock: any RetryClock = SystemRetryClock()) throws -> [String] {
+        guard guardIsOn else { return [] }
+        let api = try api()
+        let end = clock.now + wait
+        while true {
+            let answered = Result { () throws(ImmichError) in try api.ping() }
+            guard case .failure(let error) = answered else { break }
+            guard error.exitStatus == .unreachable, clock.now < end else { throw error }
+            clock.sleep(for: min(.seconds(2), end - clock.now))
+        }
+        let definitions = try mounts.definitions(named: [], all: true)
+        return afterMount(definitions.filter { mounts.mounter.state(of: $0).isMounted }.map(\.name))
     }
 
     // MARK: the guard
@@ -481,12 +532,14 @@ public struct ImmichService: Sendable {
                 throw error
             }
         }
-        let files = settings.hasTimer ? GuardUnits.files(settings, executable: executable) : []
-        var units = BootReport()
-        if files.isEmpty {
-            units = try installer(reload: reload).uninstall([GuardUnits.servicePath, GuardUnits.timerPath], header: GuardUnits.header, disabling: [GuardUnits.timerName], reload: reload)
-        } else {
-            units = try installer(reload: reload).install(files, header: GuardUnits.header, enabling: [GuardUnits.timerName], reload: reload)
+        let files = GuardUnits.files(settings, executable: executable)
+        var units = try installer(reload: reload).install(files, header: GuardUnits.header, enabling: GuardUnits.unitsToEnable(settings), reload: reload)
+        if !settings.hasTimer {
+            // Asked for before with a timer: that timer goes.
+            let gone = try installer(reload: reload).uninstall([GuardUnits.servicePath, GuardUnits.timerPath], header: GuardUnits.header, disabling: [GuardUnits.timerName], reload: reload)
+            units.changes += gone.changes
+            units.commands += gone.commands
+            if units.systemctlFailure == nil { units.systemctlFailure = gone.systemctlFailure }
         }
         return GuardReport(settings: settings, units: units, wasOn: previous != nil, calendarChecked: checked)
     }
@@ -494,7 +547,7 @@ public struct ImmichService: Sendable {
     /// Restores exactly the remembered scan settings and removes the units.
     public func disableGuard(reload: Bool) throws -> GuardReport? {
         guard let settings = try guardFile.load() else {
-            let units = try installer(reload: reload).uninstall([GuardUnits.servicePath, GuardUnits.timerPath], header: GuardUnits.header, disabling: [GuardUnits.timerName], reload: reload)
+            let units = try installer(reload: reload).uninstall(GuardUnits.allPaths, header: GuardUnits.header, disabling: [GuardUnits.timerName, GuardUnits.recoverName], reload: reload)
             return units.changedNothing ? nil : GuardReport(settings: GuardSettings(remembered: LibraryScanSettings(enabled: true, cronExpression: "", watchEnabled: false), onCalendar: nil, everySeconds: nil), units: units, wasOn: false, calendarChecked: false)
         }
         let api = try api()
@@ -503,7 +556,7 @@ public struct ImmichService: Sendable {
             .replacing(["library", "scan", "cronExpression"], with: .string(settings.remembered.cronExpression))
         else { throw ImmichError(.badAnswer(route: "GET /api/system-config", "no library.scan settings")) }
         if restored != config { try api.putSystemConfig(restored) }
-        let units = try installer(reload: reload).uninstall([GuardUnits.servicePath, GuardUnits.timerPath], header: GuardUnits.header, disabling: [GuardUnits.timerName], reload: reload)
+        let units = try installer(reload: reload).uninstall(GuardUnits.allPaths, header: GuardUnits.header, disabling: [GuardUnits.timerName, GuardUnits.recoverName], reload: reload)
         guardFile.remove()
         return GuardReport(settings: settings, units: units, wasOn: true, calendarChecked: false)
     }
@@ -534,7 +587,7 @@ public struct ImmichService: Sendable {
         }
         let files = try settings.map { try installer(reload: false).states(of: GuardUnits.files($0, executable: executable), header: GuardUnits.header) } ?? []
         return GuardState(settings: settings, immichScanEnabled: enabled, immichWatchEnabled: watch, immichProblem: problem,
-                          files: settings?.hasTimer == false ? [] : files, outages: (try? outageFile.load()) ?? [:])
+                          files: files, outages: (try? outageFile.load()) ?? [:])
     }
 
     func installer(reload: Bool) -> BootInstaller {
