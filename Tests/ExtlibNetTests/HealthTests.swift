@@ -30,6 +30,8 @@ final class FakeHost: ProcessRunner, StatfsProbe, Sendable {
         var health: [String: FileSystemHealth] = [:]
         var calls: [[String]] = []
         var mountResult = ProcessResult(status: 0, standardError: "")
+        /// What the doctor's child (`__immich-view`) answers.
+        var view = "visible 1\n"
     }
     let state = Mutex(State())
     var table: MountTable { MountTable { self.state.withLock { $0.table } } }
@@ -61,6 +63,8 @@ final class FakeHost: ProcessRunner, StatfsProbe, Sendable {
                 state.table.append(MountInfo.parse("9 2 0:9 / \(arguments[1]) rw - nfs4 \(arguments[0]) rw").first!)
                 state.health[arguments[1]] = .healthy
                 return ProcessResult(status: 0, standardError: "")
+            case _ where arguments.first == ImmichView.command:
+                return ProcessResult(.exited(0), standardOutput: state.view)
             default:
                 return ProcessResult(status: 127, standardError: "unexpected \(executable)")
             }

@@ -127,7 +127,7 @@ import Testing
 @Suite struct ScanDecisionTests {
     struct Bed {
         let root: String
-        let service: ImmichService
+        var service: ImmichService
         let host = FakeHost()
         let definitions: [MountDefinition]
 
@@ -138,6 +138,7 @@ import Testing
             mounter.mountTable = host.table
             mounter.statfsProbe = host
             service = ImmichService(mounts: MountService(mounter: mounter), logger: Logger(label: "test"))
+            service.snapNamespace = nil
             definitions = [
                 MountDefinition(name: "photos", url: try MountURL.parse("nfs://nas/volume1/photos")),
                 MountDefinition(name: "videos", url: try MountURL.parse("nfs://nas/volume1/videos")),
@@ -215,6 +216,22 @@ import Testing
         defer { bed.remove() }
         bed.host.mountNFS("1.2.3.4:/volume1/photos", at: bed.target(0), health: .healthy)
         #expect(bed.decide([bed.path(0)], assets: -1) == [.emptyWhileHoldingAssets(path: bed.path(0), assets: -1)])
+    }
+
+    /// Immich scans inside the snap's mount namespace: a host mount that did not reach it is away.
+    @Test func aShareTheSnapDoesNotSeeIsAway() throws {
+        var bed = try Bed()
+        defer { bed.remove() }
+        bed.host.mountNFS("1.2.3.4:/volume1/photos", at: bed.target(0), health: .healthy)
+        bed.fill(bed.target(0))
+        let namespace = bed.root + "/immich-distribution.mnt"
+        FileManager.default.createFile(atPath: namespace, contents: Data())
+        bed.service.snapNamespace = namespace
+        #expect(bed.decide([bed.path(0)]) == [])
+        bed.host.state.withLock { $0.view = "visible 0\n" }
+        #expect(bed.decide([bed.path(0)]) == [.notVisibleInSnap(definition: "photos", "not in its mount table")])
+        bed.service.snapNamespace = bed.root + "/no-such-namespace"
+        #expect(bed.decide([bed.path(0)]) == [], "no snap namespace (no snap installed): the host's view is Immich's")
     }
 
     @Test func oneAwayShareSkipsTheWholeLibrary() throws {

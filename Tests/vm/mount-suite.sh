@@ -278,6 +278,22 @@ check "the admins were told it is back" test "$(state | jq '[.notifications[] | 
 X immich status >"$out/immich-status.out" 2>&1
 check "immich status shows the share mounted and healthy" grep -q "share 'v3', mounted, healthy" "$out/immich-status.out"
 
+# Immich scans inside the snap's mount namespace: a share mounted after that namespace was made (with
+# private propagation) does not reach it, and must count as away.
+X unmount v3 >/dev/null
+unshare --mount --propagation private sleep 600 &
+blindns=$!
+sleep 1
+mkdir -p "$SYS/run/snapd/ns"; touch "$SYS/run/snapd/ns/immich-distribution.mnt"
+mount --bind "/proc/$blindns/ns/mnt" "$SYS/run/snapd/ns/immich-distribution.mnt"
+X mount v3 >/dev/null 2>"$out/mount-blind.err"
+X immich scan v3 >"$out/scan-blind.out" 2>&1
+rc=$?
+check "a share the snap does not see is not scanned (rc $rc)" test "$rc" = 10
+check "it says the snap does not see it" grep -q "not inside the snap where Immich scans" "$out/scan-blind.out"
+umount "$SYS/run/snapd/ns/immich-distribution.mnt"; rm -f "$SYS/run/snapd/ns/immich-distribution.mnt"
+kill "$blindns"; wait "$blindns" 2>/dev/null
+
 X immich guard disable --no-reload >"$out/guard-off.out" 2>&1
 check "guard disable restores Immich's schedule" test "$(state | jq -cS '.config.library.scan')" = '{"cronExpression":"0 0 * * *","enabled":true}'
 rm -f "$out/key-scanning"; wait "$keyscanner"

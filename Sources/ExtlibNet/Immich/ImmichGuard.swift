@@ -145,10 +145,14 @@ public struct ImmichService: Sendable {
     public let logger: Logger
     public var timeout: Duration = .seconds(10)
     public var runner: any ProcessRunner = SystemProcessRunner()
+    /// The snap's mount namespace: where Immich scans. When it is there, a share must be mounted in it
+    /// too (a host mount that did not reach the snap looks like an empty folder to Immich).
+    public var snapNamespace: String?
 
     public init(mounts: MountService, logger: Logger) {
         self.mounts = mounts
         self.logger = logger
+        snapNamespace = mounts.mounter.root.path(Doctor.snapNamespace)
     }
 
     var root: SystemRoot { mounts.mounter.root }
@@ -270,6 +274,8 @@ public struct ImmichService: Sendable {
         case missing(path: String)
         case empty(path: String)
         case uncheckable(path: String)
+        /// Mounted on the host, but not in the snap's mount namespace, where Immich scans.
+        case notVisibleInSnap(definition: String, String)
         /// A library without import paths: a scan could only take everything offline.
         case noImportPaths
 
@@ -285,13 +291,14 @@ public struct ImmichService: Sendable {
             case .empty(let path): return "\(Terminal.printable(path)) is empty"
             case .uncheckable(let path): return "\(Terminal.printable(path)) could not be read (in time)"
             case .noImportPaths: return "the library has no import paths"
+            case .notVisibleInSnap(let name, let why): return "share '\(name)' is mounted, but not inside the snap where Immich scans (\(why)); see extlib-net doctor \(name)"
             }
         }
 
         /// The share it belongs to, for the notice.
         var share: String? {
             switch self {
-            case .notMounted(let name), .occupied(let name, _), .unhealthy(let name, _): return name
+            case .notMounted(let name), .occupied(let name, _), .unhealthy(let name, _), .notVisibleInSnap(let name, _): return name
             default: return nil
             }
         }
@@ -335,6 +342,13 @@ public struct ImmichService: Sendable {
                 let target = mounter.target(of: definition)
                 let health = mounter.health(target)
                 guard health.isHealthy else { problems.append((path, .unhealthy(definition: definition.name, health))); healthy = false; continue }
+                if let namespace = snapNamespace, access(namespace, F_OK) == 0 {
+                    switch ImmichView(runner: mounter.runner).look(ImmichView.Request(namespace: namespace, mountPoint: target)) {
+                    case .success(let report) where report.visible == true: break
+                    case .success: problems.append((path, .notVisibleInSnap(definition: definition.name, "not in its mount table"))); healthy = false; continue
+                    case .failure(let failure): problems.append((path, .notVisibleInSnap(definition: definition.name, failure.description))); healthy = false; continue
+                    }
+                }
                 switch mounter.statfsProbe.contents(target, timeout: mounter.healthTimeout) {
                 case .nonEmpty: break
                 case .empty: if held != 0 { problems.append((path, .emptyWhileHoldingAssets(path: importPath(of: definition), assets: held))); healthy = false }
