@@ -1,6 +1,10 @@
 import ArgumentParser
 import ExtlibNet
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 struct ImmichCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "immich",
@@ -21,6 +25,9 @@ struct ImmichCommand: ParsableCommand {
     )
 
     static func service(_ global: GlobalOptions, timeout: Double) throws -> ImmichService {
+        // This process holds an admin API key: never in a core dump.
+        var none = rlimit(rlim_cur: 0, rlim_max: 0)
+        _ = setrlimit(Int32(RLIMIT_CORE.rawValue), &none)
         var service = ImmichService(mounts: try makeService(global), logger: global.makeLogger())
         service.timeout = .milliseconds(Int64(timeout * 1000))
         return service
@@ -79,6 +86,9 @@ extension ImmichCommand {
                 try ImmichConnection.checkKey(key.reveal())
             }
             let url = try ImmichURL.parse(url)
+            if url.scheme == "http", !["127.0.0.1", "::1", "localhost"].contains(url.host) {
+                StandardStream.error.write("extlib-net: warning: \(url) is plain HTTP to another machine: the API key crosses the network unencrypted; use https:// or the snap's local http://127.0.0.1:3001\n")
+            }
             let user = try service.login(url: url, key: key)
             StandardStream.output.write("logged in to Immich at \(url) as \(Terminal.printable(user.email)) (admin); stored in \(service.connections.path)\n")
         }
@@ -203,6 +213,9 @@ extension ImmichCommand {
 
         func run() throws {
             let service = try ImmichCommand.service(global, timeout: timeout.seconds)
+            // No extlib-net mount or unmount in between the checks and the scan requests.
+            let lock = try service.mounts.lock(waiting: announceLockWait)
+            defer { withExtendedLifetime(lock) {} }
             let outcomes = try service.scan(libraries)
             var statuses: [ExitStatus] = []
             for outcome in outcomes {

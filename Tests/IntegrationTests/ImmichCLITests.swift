@@ -184,6 +184,22 @@ final class StandIn: @unchecked Sendable {
         #expect(recover.status == 0, "\(recover.error)")
         #expect(recover.output.contains("nothing to rescan"))
 
+        // Someone switches Immich's own schedule back on (the web UI): the next guarded scan switches it off again.
+        var on = try immich.config()
+        var onLibrary = try #require(on["library"] as? [String: Any])
+        var onScan = try #require(onLibrary["scan"] as? [String: Any])
+        onScan["enabled"] = true
+        onLibrary["scan"] = onScan
+        on["library"] = onLibrary
+        let body = String(decoding: try JSONSerialization.data(withJSONObject: on), as: UTF8.self)
+        let put = try Child.runBlocking("/usr/bin/curl", ["-sf", "-X", "PUT", "-H", "x-api-key: \(immich.adminKey)", "-H", "Content-Type: application/json",
+                                                          "-d", body, immich.url + "/api/system-config"], timeout: .seconds(10))
+        #expect(put.status == 0)
+        #expect(try await immich.run(["immich", "scan", "--all"]).status == 0)
+        #expect(((try immich.config()["library"] as? [String: Any])?["scan"] as? [String: Any])?["enabled"] as? Bool == false, "switched off again")
+        let notices = try #require(try immich.dump()["notifications"] as? [[String: Any]])
+        #expect(notices.contains { ($0["title"] as? String)?.contains("switched on again") == true })
+
         // Enabling again must not remember the "off" the guard made.
         #expect(try await immich.run(["immich", "guard", "enable", "--no-reload"]).status == 0)
         let status = try await immich.run(["immich", "guard", "status", "--json"])

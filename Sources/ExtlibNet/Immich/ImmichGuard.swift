@@ -388,6 +388,7 @@ public struct ImmichService: Sendable {
     /// the reason. An outage is told to the admins once, when it starts, and once when it ends.
     public func scan(_ wanted: [String]) throws -> [ScanOutcome] {
         let api = try api()
+        if guardIsOn { reassertGuard(api) }
         let definitions = try mounts.definitions(named: [], all: true)
         let all = try api.libraries()
         let libraries = try wanted.isEmpty ? all : wanted.map { name throws(ImmichError) in try find(name, in: all) }
@@ -421,6 +422,23 @@ public struct ImmichService: Sendable {
         }
         try saveOutages(outages)
         return outcomes
+    }
+
+    /// Immich's own schedule switched back on while the guard is on (the web UI, a restored database):
+    /// switched off again, changing nothing else, and the admins are told.
+    func reassertGuard(_ api: ImmichAPI) {
+        guard let config = try? api.systemConfig(), let current = try? LibraryScanSettings(config: config), current.enabled,
+            let off = config.replacing(["library", "scan", "enabled"], with: .bool(false))
+        else { return }
+        do {
+            try api.putSystemConfig(off)
+            notifyAdmins(api, title: "Immich's scheduled library scan was switched on again",
+                         description: "extlib-net's guard switched it off again: a scheduled scan while a NAS is away moves its photos to the trash. The guarded scan runs on the schedule instead; to give Immich its own schedule back, run extlib-net immich guard disable.",
+                         level: .warning)
+            logger.warning("Immich's scheduled scan was on again; switched it off")
+        } catch {
+            logger.warning("Immich's scheduled scan is on again and could not be switched off", metadata: ["error": "\(error)"])
+        }
     }
 
     func saveOutages(_ outages: [String: Outage]) throws {
@@ -547,7 +565,18 @@ public struct ImmichService: Sendable {
             }
         }
         let files = GuardUnits.files(settings, executable: executable)
-        var units = try installer(reload: reload).install(files, header: GuardUnits.header, enabling: GuardUnits.unitsToEnable(settings), reload: reload)
+        var units: BootReport
+        do {
+            units = try installer(reload: reload).install(files, header: GuardUnits.header, enabling: GuardUnits.unitsToEnable(settings), reload: reload)
+        } catch {
+            // Nothing half-made: Immich gets its schedule back and nothing is remembered (if this enable
+            // was the first); otherwise the guard stays on as before.
+            if previous == nil {
+                if current.enabled { try? api.putSystemConfig(config) }
+                guardFile.remove()
+            }
+            throw error
+        }
         if !settings.hasTimer {
             // Asked for before with a timer: that timer goes.
             let gone = try installer(reload: reload).uninstall([GuardUnits.servicePath, GuardUnits.timerPath], header: GuardUnits.header, disabling: [GuardUnits.timerName], reload: reload)
