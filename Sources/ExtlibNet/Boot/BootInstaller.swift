@@ -16,6 +16,8 @@ public struct BootError: ReportableError, Equatable {
         case foreign(path: String)
         case systemctlMissing
         case systemctlFailed(command: String, status: Int32, output: String, timedOut: Bool)
+        /// The binary a unit would run as root could be replaced by someone else (see `checkExecutable`).
+        case untrustedBinary(UntrustedBinary)
     }
 
     public let code: Code
@@ -27,6 +29,9 @@ public struct BootError: ReportableError, Equatable {
         case .file(let error): return error.exitStatus
         case .foreign: return .configuration
         case .systemctlMissing, .systemctlFailed: return .system
+        // A request the rules refuse, like a mounted definition: nothing on the system is broken or was
+        // changed, the user ran the command from the wrong binary.
+        case .untrustedBinary: return .usage
         }
     }
 
@@ -42,6 +47,8 @@ public struct BootError: ReportableError, Equatable {
             let trimmed = output.split(separator: "\n").prefix(5).joined(separator: "; ")
             let how = timedOut ? "did not finish within \(Int(BootInstaller.systemctlTimeout.seconds)) s" : "failed with status \(status)"
             return "\(command) \(how)\(trimmed.isEmpty ? "" : ": \(trimmed)")"
+        case .untrustedBinary(let problem):
+            return problem.description
         }
     }
 }
@@ -152,6 +159,7 @@ public struct BootInstaller: Sendable {
     /// `systemctl daemon-reload` and `systemctl enable` (`systemctl --root=ROOT enable` under another root).
     /// A file at one of the wanted paths that we did not write stops it before anything is written.
     public func enable(_ options: BootOptions, reload: Bool) throws(BootError) -> BootReport {
+        try Self.checkExecutable(options.executable)
         var report = BootReport()
         if case .ours(let text) = try existing(BootUnits.servicePath) { report.previous = BootUnits.recordedOptions(inService: text) }
         let wanted = BootUnits.files(for: options)
@@ -351,9 +359,11 @@ public struct BootInstaller: Sendable {
 // MARK: other units (the Immich guard's timer)
 
 extension BootInstaller {
-    /// Writes `files` (each beginning with `header`; a file without it at one of the paths stops this
-    /// before anything is written), then unless `reload` is false runs daemon-reload and enables `enabling`.
-    public func install(_ files: [BootFile], header: String, enabling: [String], reload: Bool) throws(BootError) -> BootReport {
+    /// Writes `files` (each beginning with `header`; a file without it at one of the paths, or an
+    /// `executable` that others could replace, stops this before anything is written), then unless
+    /// `reload` is false runs daemon-reload and enables `enabling`.
+    public func install(_ files: [BootFile], running executable: String, header: String, enabling: [String], reload: Bool) throws(BootError) -> BootReport {
+        try Self.checkExecutable(executable)
         var report = BootReport()
         var current: [String: Existing] = [:]
         for file in files {

@@ -414,6 +414,8 @@ public struct ImmichService: Sendable {
     /// Switches Immich's own scheduled scan off (changing nothing else in its config), remembers how it
     /// was, and installs a timer running the guarded scan on Immich's schedule (or every `every`).
     public func enableGuard(every: Duration?, executable: String, reload: Bool) throws -> GuardReport {
+        // Before Immich's settings or the guard file change: the timer would run this binary as root.
+        try BootInstaller.checkExecutable(executable)
         let api = try api()
         let config = try api.systemConfig()
         let current = try LibraryScanSettings(config: config)
@@ -454,7 +456,7 @@ public struct ImmichService: Sendable {
         if files.isEmpty {
             units = try installer(reload: reload).uninstall([GuardUnits.servicePath, GuardUnits.timerPath], header: GuardUnits.header, disabling: [GuardUnits.timerName], reload: reload)
         } else {
-            units = try installer(reload: reload).install(files, header: GuardUnits.header, enabling: [GuardUnits.timerName], reload: reload)
+            units = try installer(reload: reload).install(files, running: executable, header: GuardUnits.header, enabling: [GuardUnits.timerName], reload: reload)
         }
         return GuardReport(settings: settings, units: units, wasOn: previous != nil, calendarChecked: checked)
     }
