@@ -4,7 +4,10 @@ import ExtlibNet
 /// Which rows of the one table boot uses, then the table.
 let bootExitStatusHelp = """
     Exits 16 when a unit file cannot be read, written or removed, or a file extlib-net did not write is in \
-    the way; 2 when systemctl is missing or failed (the unit files were written or removed all the same).
+    the way; 2 when systemctl is missing or failed (the unit files were written or removed all the same); \
+    1 when enable runs from a binary someone other than root could replace (in a .build folder, not owned \
+    by root, or in a folder others may write): install it first (scripts/install or the .deb), nothing is \
+    written.
 
     \(ExitStatus.helpText)
     """

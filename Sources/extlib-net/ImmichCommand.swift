@@ -285,7 +285,10 @@ struct GuardCommand: ParsableCommand {
                 /etc/extlib-net/immich-guard, and writes the config back with only library.scan.enabled \
                 changed to false. Then writes extlib-net-immich-scan.service and .timer (OnCalendar= from \
                 Immich's cron expression, checked with systemd-analyze calendar; or every --every) and enables \
-                the timer, unless --no-reload. A cron expression systemd cannot express needs --every.
+                the timer, unless --no-reload. A cron expression systemd cannot express needs --every. \
+                Refused (exit 1, nothing changed) when this binary could be replaced by someone other than \
+                root (in a .build folder, not owned by root, or in a folder others may write): install it \
+                first (scripts/install or the .deb).
                 """)
 
         @OptionGroup var global: GlobalOptions

@@ -59,9 +59,13 @@ final class RecordingRunner: ProcessRunner, @unchecked Sendable {
     }
 }
 
-/// The built extlib-net, next to the test bundle: a real executable for `ExecStart=`, so that
-/// `systemd-analyze verify` (which checks it) has a meaningful one.
-let builtExtlibNet: String = {
+/// The built extlib-net, next to the test bundle, through a path only root can replace (`TrustedCopy`,
+/// which `enable` requires): a real executable for `ExecStart=`, so that `systemd-analyze verify` (which
+/// checks it) has a meaningful one.
+let builtExtlibNet: String = TrustedCopy.of(buildFolderExtlibNet)
+
+/// The built extlib-net where the build left it, in `.build`.
+let buildFolderExtlibNet: String = {
     var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
     while !FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent("extlib-net").path), directory.path != "/" {
         directory = directory.deletingLastPathComponent()
@@ -395,5 +399,111 @@ func runCapturingOutput(_ executable: String, _ arguments: [String], environment
         let (status, output) = try runCapturingOutput(Self.script, [], environment: environment)
         #expect(status == exit, "\(output)")
         #expect(try String(contentsOfFile: directory + "/arguments", encoding: .utf8) == "mount\n--all\n--wait\n\(expected)\n")
+    }
+}
+
+/// `BootInstaller.checkExecutable`: a unit runs its binary as root, so only a binary nobody but root can
+/// replace may be named; checked on files made here with each owner and mode.
+@Suite(.enabled(if: getuid() == 0, "needs root: files owned by root and by others")) struct TrustedBinaryTests {
+    /// A root-owned 0755 folder under the temporary directory (sticky /tmp is allowed) with a 0755 binary.
+    struct Layout {
+        let folder: String
+        var binary: String { folder + "/extlib-net" }
+
+        init() throws {
+            folder = FileManager.default.temporaryDirectory.appendingPathComponent("extlib-net-trust-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: folder + "/.build/release", withIntermediateDirectories: true)
+            for path in [binary, folder + "/.build/release/extlib-net"] {
+                try "#!/bin/sh\n".write(toFile: path, atomically: false, encoding: .utf8)
+                #expect(chmod(path, 0o755) == 0)
+            }
+            #expect(chmod(folder, 0o755) == 0)
+        }
+
+        func remove() { try? FileManager.default.removeItem(atPath: folder) }
+    }
+
+    func problem(_ path: String) -> UntrustedBinary.Problem? {
+        do {
+            try BootInstaller.checkExecutable(path)
+            return nil
+        } catch {
+            guard case .untrustedBinary(let untrusted) = error.code else { Issue.record("\(error)"); return nil }
+            #expect(untrusted.binary == path)
+            return untrusted.problem
+        }
+    }
+
+    @Test func rootOwnedAndNotWritableByOthersIsTrusted() throws {
+        let layout = try Layout()
+        defer { layout.remove() }
+        #expect(problem(layout.binary) == nil)
+        #expect(problem(builtExtlibNet) == nil, "the tests' copy of the build")
+        // Sticky and writable by all (as /tmp): only root may rename or remove root's entry there.
+        #expect(chmod(layout.folder, 0o1777) == 0)
+        #expect(problem(layout.binary) == nil)
+        // A symlink is followed, and the real path is what is checked.
+        let link = layout.folder + "/link"
+        #expect(symlink(layout.folder + "/.build/release/extlib-net", link) == 0)
+        #expect(problem(link) == .buildFolder)
+    }
+
+    @Test func aBuildFolderIsRefused() throws {
+        let layout = try Layout()
+        defer { layout.remove() }
+        #expect(problem(layout.folder + "/.build/release/extlib-net") == .buildFolder)
+        #expect(problem(buildFolderExtlibNet) == .buildFolder)
+    }
+
+    @Test func writableByGroupOrOthersIsRefused() throws {
+        let layout = try Layout()
+        defer { layout.remove() }
+        for mode: mode_t in [0o775, 0o757, 0o777] {
+            #expect(chmod(layout.binary, mode) == 0)
+            #expect(problem(layout.binary) == .writable(path: layout.binary, mode: UInt32(S_IFREG | mode)))
+        }
+        // Sticky does not help a file: whoever may write it may change it.
+        #expect(chmod(layout.binary, 0o1777) == 0)
+        #expect(problem(layout.binary) == .writable(path: layout.binary, mode: UInt32(S_IFREG | 0o1777)))
+        #expect(chmod(layout.binary, 0o755) == 0)
+        #expect(chmod(layout.folder, 0o775) == 0)
+        #expect(problem(layout.binary) == .writable(path: layout.folder, mode: UInt32(S_IFDIR | 0o775)))
+        let error = BootError(.untrustedBinary(UntrustedBinary(binary: layout.binary, problem: .writable(path: layout.folder, mode: UInt32(S_IFDIR | 0o775)))))
+        #expect(error.description.contains("is writable by its group (mode 775)"))
+        #expect(error.exitStatus == .usage)
+    }
+
+    @Test func notOwnedByRootIsRefused() throws {
+        let layout = try Layout()
+        defer { layout.remove() }
+        #expect(chown(layout.binary, 65534, 0) == 0)
+        #expect(problem(layout.binary) == .notOwnedByRoot(path: layout.binary, uid: 65534))
+        #expect(chown(layout.binary, 0, 0) == 0)
+        #expect(chown(layout.folder, 65534, 65534) == 0)
+        #expect(problem(layout.binary) == .notOwnedByRoot(path: layout.folder, uid: 65534))
+    }
+
+    @Test func missingOrNotAFileIsRefused() throws {
+        let layout = try Layout()
+        defer { layout.remove() }
+        #expect(problem(layout.folder + "/nothing") == .cannotInspect(path: layout.folder + "/nothing", errno: ENOENT))
+        #expect(problem(layout.folder) == .notRegularFile)
+    }
+
+    /// Refused before anything is written: not the units, not their folders.
+    @Test func enableAndInstallWriteNothingForAnUntrustedBinary() throws {
+        let root = try BootRoot()
+        defer { root.remove() }
+        let before = try root.snapshot()
+        let untrusted = BootOptions(wait: .seconds(60), healEvery: .seconds(600), executable: buildFolderExtlibNet)
+        #expect(throws: BootError(.untrustedBinary(UntrustedBinary(binary: buildFolderExtlibNet, problem: .buildFolder)))) {
+            try installer(root).enable(untrusted, reload: true)
+        }
+        let guardFiles = GuardUnits.files(GuardSettings(remembered: LibraryScanSettings(enabled: true, cronExpression: "0 0 * * *", watchEnabled: false),
+                                                        onCalendar: "*-*-* 00:00:00", everySeconds: nil), executable: buildFolderExtlibNet)
+        #expect(throws: BootError.self) {
+            try installer(root).install(guardFiles, running: buildFolderExtlibNet, header: GuardUnits.header, enabling: [GuardUnits.timerName], reload: true)
+        }
+        #expect(try root.snapshot() == before)
     }
 }

@@ -314,7 +314,13 @@ import Testing
     @Test func pathsSystemdCanQuoteStillWork() throws {
         let root = try BootRoot()
         defer { root.remove() }
-        let path = #"/opt/my tools/ex"t\l%n$HOME;x"#
+        // A real, root-owned binary at such a path: boot enable trusts nothing else.
+        let folder = root.path + "-bin/my tools"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(atPath: root.path + "-bin") }
+        chmod(root.path + "-bin", 0o755)
+        let path = folder + #"/ex"t\l%n$HOME;x"#
+        FileManager.default.createFile(atPath: path, contents: Data("#!/bin/sh\n".utf8), attributes: [.posixPermissions: 0o755])
         _ = try installer(root).enable(BootOptions(executable: path), reload: false)
         let text = try String(contentsOfFile: root.file(BootUnits.servicePath), encoding: .utf8)
         #expect(text.split(separator: "\n").filter { $0.hasPrefix("ExecStart=") }.count == 1)

@@ -32,6 +32,20 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: scratch.path + Self.serviceFile))
     }
 
+    /// A unit runs its binary as root at every boot: one in `.build` is refused, with the fix, and nothing is written.
+    @Test(.enabled(if: CLI.built.split(separator: "/").contains(".build"), "EXTLIB_NET_BIN is not in .build"))
+    func enableRefusesABinaryInTheBuildFolder() async throws {
+        let scratch = try ScratchRoot()
+        defer { scratch.remove() }
+        let before = try FileManager.default.subpathsOfDirectory(atPath: scratch.path)
+        let refused = try await CLI.run(["--root", scratch.path, "boot", "enable", "--no-reload", "--heal-every", "15min"], binary: CLI.built)
+        #expect(refused.status == 1, "\(refused.error)")
+        for text in ["refusing to write a unit that runs \(CLI.built) as root", "build folder (.build)", "scripts/install", ".deb", "nothing was written"] {
+            #expect(refused.error.contains(text), "stderr lacks '\(text)': \(refused.error)")
+        }
+        #expect(try FileManager.default.subpathsOfDirectory(atPath: scratch.path) == before)
+    }
+
     @Test func enableStatusDisableWithGlobalOptionsFirst() async throws {
         let scratch = try ScratchRoot()
         defer { scratch.remove() }

@@ -20,8 +20,15 @@ enum CLI {
         }
     }
 
-    /// Next to the test bundle in `.build/<triple>/debug`.
+    /// The built binary, through a path only root can replace (`TrustedCopy`), as an installed one is:
+    /// `boot enable` and `immich guard enable` refuse to name a binary in `.build`.
     static let executable: String = {
+        if let path = ProcessInfo.processInfo.environment["EXTLIB_NET_BIN"] { return path }
+        return TrustedCopy.of(built)
+    }()
+
+    /// Next to the test bundle in `.build/<triple>/debug`.
+    static let built: String = {
         if let path = ProcessInfo.processInfo.environment["EXTLIB_NET_BIN"] { return path }
         let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         var directory = bundle.deletingLastPathComponent()
@@ -36,8 +43,8 @@ enum CLI {
 
     /// Runs `extlib-net ARGUMENTS`, inside network namespace `namespace` when given.
     static func run(_ arguments: [String], namespace: String? = nil, input: String? = nil, environment: [String: String] = [:],
-                    sourceLocation: SourceLocation = #_sourceLocation) async throws -> Outcome {
-        let command: [String] = (namespace.map { ["/usr/sbin/ip", "netns", "exec", $0] } ?? []) + [executable] + arguments
+                    binary: String = executable, sourceLocation: SourceLocation = #_sourceLocation) async throws -> Outcome {
+        let command: [String] = (namespace.map { ["/usr/sbin/ip", "netns", "exec", $0] } ?? []) + [binary] + arguments
         let outcome = try await Child.run(command[0], Array(command.dropFirst()), environment: environment, input: input ?? "", timeout: limit)
         if outcome.timedOut {
             Issue.record("extlib-net \(arguments) did not end within \(limit); killed. Output: \(outcome.output) Errors: \(outcome.error)",

@@ -71,8 +71,8 @@ final class StandIn: @unchecked Sendable {
         #expect(outcome.status == 0, "\(outcome.error)")
     }
 
-    func run(_ arguments: [String], input: String? = nil) async throws -> CLI.Outcome {
-        let outcome = try await CLI.run(arguments + root, input: input)
+    func run(_ arguments: [String], input: String? = nil, binary: String = CLI.executable) async throws -> CLI.Outcome {
+        let outcome = try await CLI.run(arguments + root, input: input, binary: binary)
         for key in [adminKey, userKey] {
             #expect(!outcome.output.contains(key) && !outcome.error.contains(key), "the API key leaked from \(arguments)")
         }
@@ -215,6 +215,20 @@ final class StandIn: @unchecked Sendable {
         #expect(!FileManager.default.fileExists(atPath: immich.scratch.path + GuardUnits.recoverPath))
         #expect(!FileManager.default.fileExists(atPath: immich.scratch.path + "/etc/extlib-net/immich-guard"))
         #expect(try await immich.run(["immich", "guard", "disable", "--no-reload"]).output.contains("not on"))
+    }
+
+    /// The guard's timer runs the binary as root: one in `.build` is refused before Immich or any file changes.
+    @Test func guardRefusesABinaryInTheBuildFolder() async throws {
+        let immich = try StandIn()
+        defer { immich.remove() }
+        try await immich.login()
+        let before = try immich.config()
+        let refused = try await immich.run(["immich", "guard", "enable", "--every", "6h", "--no-reload"], binary: CLI.built)
+        #expect(refused.status == ExitStatus.usage.rawValue, "\(refused.error)")
+        #expect(refused.error.contains("build folder (.build)") && refused.error.contains("scripts/install"), "\(refused.error)")
+        #expect(NSDictionary(dictionary: try immich.config()).isEqual(to: before), "Immich's settings unchanged")
+        #expect(!FileManager.default.fileExists(atPath: immich.scratch.path + "/etc/extlib-net/immich-guard"))
+        #expect(!FileManager.default.fileExists(atPath: immich.scratch.path + GuardUnits.timerPath))
     }
 
     @Test func aScheduleSystemdCannotSayNeedsEvery() async throws {

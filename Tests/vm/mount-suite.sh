@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Tests/vm/mount-suite.sh EXTLIB_NET : real kernel mounts with the built extlib-net, inside the VM
+# Tests/vm/mount-suite.sh EXTLIB_NET [DEB] : real kernel mounts with the built extlib-net, inside the VM
 # (run through Tests/vm/run-in-vm). Servers are the guest's own smbd and kernel nfsd on its loopback.
+# With DEB (scripts/package-deb's .deb), first installs it with dpkg -i (the guest's /usr, /etc and /var
+# are throwaway overlays) and runs smoke checks with the installed /usr/sbin/extlib-net.
 # Prints PASS/FAIL per check and a closing "N passed, N failed" line; exits 1 when anything failed.
 set -uo pipefail
 . "$(dirname "$0")/guest-lib.sh"
 BIN=$1
+DEB=${2:-}
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 vm_setup
 vm_smbd_start
@@ -47,6 +50,41 @@ scan_for_password() {
 touch "$out/scanning"
 scan_for_password &
 scanner=$!
+
+# Units run their binary as root, so boot enable and immich guard enable refuse one in .build: they
+# get the same binary from a root-owned 0755 folder on the guest's tmpfs, as if installed.
+TRUSTED=$VM_ROOT/bin/extlib-net
+install -d -m 0755 "$VM_ROOT/bin"
+install -m 0755 "$BIN" "$TRUSTED"
+T() { "$TRUSTED" --root "$SYS" "$@"; }
+stat -c '%n: owner %U, mode %a' / /srv "$VM_ROOT" "$VM_ROOT/bin" "$TRUSTED" >"$out/trusted-path"
+mkdir -p "$VM_ROOT/trustroot"
+"$TRUSTED" --root "$VM_ROOT/trustroot" boot enable --no-reload >"$out/trusted.out" 2>&1
+check "the root-owned copy may write units (rc $?; see trusted-path, trusted.out)" test -s "$VM_ROOT/trustroot/etc/systemd/system/extlib-net.service"
+
+# --- the .deb, installed with dpkg, and its binary at work. --no-triggers: man-db's trigger would
+# reindex every man page under emulation; nothing here needs the index.
+if [ -n "$DEB" ]; then
+  DR=$VM_ROOT/debroot                    # a --root of its own: the rest of the suite starts clean
+  mkdir -p "$DR/etc/systemd/system"
+  D() { /usr/sbin/extlib-net --root "$DR" "$@"; }
+  dpkg -i --no-triggers "$DEB" >"$out/dpkg.out" 2>&1
+  check "dpkg -i the .deb (rc $?)" test "$(dpkg-query -W -f='${db:Status-Abbrev}' extlib-net 2>/dev/null)" = "ii "
+  check "the installed binary is this build's version" test "$(D --version)" = "$("$BIN" --version)"
+  check "the man page is installed" test -s /usr/share/man/man8/extlib-net.8.gz
+  check "the boot script is installed" test -x /usr/sbin/extlib-net-boot
+  D add debpublic "smb://$VM_ADDR/$VM_SMB_PUBLIC" >/dev/null
+  check "installed binary mounts the guest SMB share" D mount debpublic
+  check "installed binary's mount reads" test "$(cat "$DR/root/snap/immich-distribution/common/debpublic/$VM_SMB_PUBLIC_FILE")" = "$VM_SMB_PUBLIC_CONTENT"
+  check "installed binary unmounts" D unmount debpublic
+  check "installed binary's share is unmounted" test -z "$(mounted_type "$DR/root/snap/immich-distribution/common/debpublic")"
+  D boot enable --no-reload >"$out/deb-boot.out" 2>&1
+  check "installed binary may write boot units (rc $?)" grep -q "^ExecStart=/usr/sbin/extlib-net mount --all" "$DR/etc/systemd/system/extlib-net.service"
+  "$BIN" --root "$DR" boot disable --no-reload >/dev/null 2>&1
+  "$BIN" --root "$DR" boot enable --no-reload >"$out/build-boot.out" 2>&1
+  check "a binary in .build may not (rc $?)" grep -q "refusing to write a unit that runs .* as root: it lies in a build folder" "$out/build-boot.out"
+  check "and wrote nothing" test ! -e "$DR/etc/systemd/system/extlib-net.service"
+fi
 
 # --- guest SMB
 X add public "smb://$VM_ADDR/$VM_SMB_PUBLIC" >/dev/null
@@ -247,7 +285,7 @@ check "the first scan imported the NFS photos" test "$(assets v3 'select(.isOffl
 check "the first scan imported the SMB photo" test "$(assets public 'select(.isOffline | not)')" = 1
 
 state | jq -S 'del(.config.library.scan.enabled) | .config' >"$out/config-before.json"
-X immich guard enable --no-reload >"$out/guard.out" 2>&1
+T immich guard enable --no-reload >"$out/guard.out" 2>&1
 check "guard enable (rc $?)" grep -q "guard on" "$out/guard.out"
 check "guard: Immich's own schedule is off" test "$(state | jq '.config.library.scan.enabled')" = false
 state | jq -S 'del(.config.library.scan.enabled) | .config' >"$out/config-after.json"

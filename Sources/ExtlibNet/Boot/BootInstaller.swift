@@ -18,6 +18,8 @@ public struct BootError: ReportableError, Equatable {
         case systemctlFailed(command: String, status: Int32, output: String, timedOut: Bool)
         /// A value a unit file cannot carry (a binary path with a line break): what it is, the value, why.
         case unrepresentable(what: String, value: String, reason: String)
+        /// The binary a unit would run as root could be replaced by someone else (see `checkExecutable`).
+        case untrustedBinary(UntrustedBinary)
     }
 
     public let code: Code
@@ -29,6 +31,9 @@ public struct BootError: ReportableError, Equatable {
         case .file(let error): return error.exitStatus
         case .foreign, .unrepresentable: return .configuration
         case .systemctlMissing, .systemctlFailed: return .system
+        // A request the rules refuse, like a mounted definition: nothing on the system is broken or was
+        // changed, the user ran the command from the wrong binary.
+        case .untrustedBinary: return .usage
         }
     }
 
@@ -46,6 +51,8 @@ public struct BootError: ReportableError, Equatable {
             let trimmed = output.split(separator: "\n").prefix(5).joined(separator: "; ")
             let how = timedOut ? "did not finish within \(Int(BootInstaller.systemctlTimeout.seconds)) s" : "failed with status \(status)"
             return "\(command) \(how)\(trimmed.isEmpty ? "" : ": \(trimmed)")"
+        case .untrustedBinary(let problem):
+            return problem.description
         }
     }
 }
@@ -156,8 +163,10 @@ public struct BootInstaller: Sendable {
     /// `systemctl daemon-reload` and `systemctl enable` (`systemctl --root=ROOT enable` under another root).
     /// A file at one of the wanted paths that we did not write stops it before anything is written.
     public func enable(_ options: BootOptions, reload: Bool) throws(BootError) -> BootReport {
-        // Everything is checked before the first write: a refused enable leaves nothing half-made.
+        // Everything is checked before the first write: a refused enable leaves nothing half-made. What a
+        // unit file cannot carry first, then whether the binary can be trusted.
         try BootUnits.check(options)
+        try Self.checkExecutable(options.executable)
         for path in Set(BootUnits.files(for: options).map { SecureFile.parentDirectory(of: root.path($0.path)) }).sorted() {
             do {
                 try SecureFile.checkFolders(path, below: root.prefix)
@@ -382,9 +391,11 @@ public struct BootInstaller: Sendable {
 // MARK: other units (the Immich guard's timer)
 
 extension BootInstaller {
-    /// Writes `files` (each beginning with `header`; a file without it at one of the paths stops this
-    /// before anything is written), then unless `reload` is false runs daemon-reload and enables `enabling`.
-    public func install(_ files: [BootFile], header: String, enabling: [String], reload: Bool) throws(BootError) -> BootReport {
+    /// Writes `files` (each beginning with `header`; a file without it at one of the paths, or an
+    /// `executable` that others could replace, stops this before anything is written), then unless
+    /// `reload` is false runs daemon-reload and enables `enabling`.
+    public func install(_ files: [BootFile], running executable: String, header: String, enabling: [String], reload: Bool) throws(BootError) -> BootReport {
+        try Self.checkExecutable(executable)
         var report = BootReport()
         var current: [String: Existing] = [:]
         for file in files {

@@ -529,6 +529,8 @@ public struct ImmichService: Sendable {
     /// Switches Immich's own scheduled scan off (changing nothing else in its config), remembers how it
     /// was, and installs a timer running the guarded scan on Immich's schedule (or every `every`).
     public func enableGuard(every: Duration?, executable: String, reload: Bool) throws -> GuardReport {
+        // Before Immich's settings or the guard file change: the timer would run this binary as root.
+        try BootInstaller.checkExecutable(executable)
         let api = try api()
         let config = try api.systemConfig()
         let current = try LibraryScanSettings(config: config)
@@ -567,7 +569,7 @@ public struct ImmichService: Sendable {
         let files = GuardUnits.files(settings, executable: executable)
         var units: BootReport
         do {
-            units = try installer(reload: reload).install(files, header: GuardUnits.header, enabling: GuardUnits.unitsToEnable(settings), reload: reload)
+            units = try installer(reload: reload).install(files, running: executable, header: GuardUnits.header, enabling: GuardUnits.unitsToEnable(settings), reload: reload)
         } catch {
             // Nothing half-made: Immich gets its schedule back and nothing is remembered (if this enable
             // was the first); otherwise the guard stays on as before.

@@ -1,0 +1,76 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Why a binary may not be named in a unit that runs it as root at boot.
+public struct UntrustedBinary: Error, Equatable, Sendable, CustomStringConvertible {
+    public enum Problem: Equatable, Sendable {
+        /// A path component is `.build`: `swift build` replaces it, `swift package clean` removes it.
+        case buildFolder
+        /// The binary or a folder above it (`path`) is not owned by root.
+        case notOwnedByRoot(path: String, uid: UInt32)
+        /// The binary or a folder above it (`path`) is writable by its group or by others.
+        case writable(path: String, mode: UInt32)
+        case notRegularFile
+        case cannotInspect(path: String, errno: Int32)
+    }
+
+    /// The binary as given, before symlinks were resolved.
+    public let binary: String
+    public let problem: Problem
+
+    public init(binary: String, problem: Problem) {
+        self.binary = binary
+        self.problem = problem
+    }
+
+    public var description: String {
+        let why: String
+        switch problem {
+        case .buildFolder:
+            why = "it lies in a build folder (.build), which the next swift build replaces and a clean removes"
+        case .notOwnedByRoot(let path, let uid):
+            why = "\(path) is owned by uid \(uid), not root, so that user could replace it"
+        case .writable(let path, let mode):
+            why = "\(path) is writable by \((mode & 0o020) != 0 ? "its group" : "others") (mode \(String(mode & 0o7777, radix: 8))), so they could replace it"
+        case .notRegularFile:
+            why = "it is not a regular file"
+        case .cannotInspect(let path, let code):
+            why = "\(path) cannot be inspected (\(String(cString: strerror(code))))"
+        }
+        return "refusing to write a unit that runs \(binary) as root: \(why). Install extlib-net with scripts/install "
+            + "(to /usr/local/sbin/extlib-net) or the .deb (apt install ./extlib-net_VERSION_ARCH.deb, to /usr/sbin/extlib-net) "
+            + "and run the command again with that binary; nothing was written"
+    }
+}
+
+extension BootInstaller {
+    /// Throws unless `executable` is a binary only root can replace: a regular file outside any `.build`
+    /// folder, owned by root and not writable by group or others, in folders that are all owned by root
+    /// and not writable by group or others. A folder with the sticky bit (such as /tmp) may be writable
+    /// by others: there only an entry's owner (here root) may rename or remove it. Symlinks are resolved
+    /// first, and the real path is checked. Every unit that names a binary is written only after this.
+    public static func checkExecutable(_ executable: String) throws(BootError) {
+        func refuse(_ problem: UntrustedBinary.Problem) -> BootError {
+            BootError(.untrustedBinary(UntrustedBinary(binary: executable, problem: problem)))
+        }
+        guard let resolved = realpath(executable, nil) else { throw refuse(.cannotInspect(path: executable, errno: errno)) }
+        let real = String(cString: resolved)
+        free(resolved)
+        let components = real.split(separator: "/").map(String.init)
+        if components.contains(".build") { throw refuse(.buildFolder) }
+        var paths = ["/"]
+        for component in components { paths.append((paths.count == 1 ? "" : paths[paths.count - 1]) + "/" + component) }
+        for (index, path) in paths.enumerated() {
+            var info = stat()
+            guard lstat(path, &info) == 0 else { throw refuse(.cannotInspect(path: path, errno: errno)) }
+            let isBinary = index == paths.count - 1
+            if isBinary, (info.st_mode & S_IFMT) != S_IFREG { throw refuse(.notRegularFile) }
+            if info.st_uid != 0 { throw refuse(.notOwnedByRoot(path: path, uid: info.st_uid)) }
+            let sticky = !isBinary && (info.st_mode & S_ISVTX) != 0
+            if (info.st_mode & 0o022) != 0, !sticky { throw refuse(.writable(path: path, mode: UInt32(info.st_mode))) }
+        }
+    }
+}
