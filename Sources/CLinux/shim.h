@@ -39,13 +39,6 @@ static inline int extlib_net_drop_capabilities(unsigned long long mask) {
     return (int)syscall(SYS_capset, &header, data);
 }
 
-/* The effective capability set, as a 64-bit mask (-1 on failure). */
-static inline long long extlib_net_effective_capabilities(void) {
-    struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
-    struct __user_cap_data_struct data[2];
-    if (syscall(SYS_capget, &header, data) != 0) return -1;
-    return (long long)data[0].effective | ((long long)data[1].effective << 32);
-}
 /* Closes every descriptor from `from` up, in a child after fork: a child stuck in the kernel on a dead
  * server must not hold the parent's lock or pipes. close_range (Linux 5.9), else one close each. */
 static inline void extlib_net_close_from(int from) {

@@ -5,8 +5,6 @@ public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugSt
 
     public init(_ value: String) { self.value = value }
 
-    public var isEmpty: Bool { value.isEmpty }
-    public var utf8Count: Int { value.utf8.count }
 
     public func withCString<R>(_ body: (UnsafePointer<CChar>) throws -> R) rethrows -> R {
         try value.withCString(body)
