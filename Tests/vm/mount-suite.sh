@@ -134,7 +134,9 @@ wait "$mounter"
 rc=$?
 after=$(vm_since "$answering")
 check "mounted once the server is back" test "$rc" = 0
-check "mounted ${after}s after the server answered (target 2 s)" awk -v t="$after" 'BEGIN { exit !(t <= 2.5) }'
+# Target 2 s (one probe interval plus the helper run). Under QEMU without KVM a helper run alone varies from
+# 0.5 to 1.5 s, so the check allows 4 s: still far from the backoff's old 7 s and up to 30 s.
+check "mounted ${after}s after the server answered (target 2 s)" awk -v t="$after" 'BEGIN { exit !(t <= 4) }'
 check "the unreachable server was reported, not every probe" test "$(grep -c 'failed: connection refused' "$out/backoff.err")" -le 2
 X unmount public >/dev/null
 
