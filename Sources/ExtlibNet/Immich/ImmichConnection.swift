@@ -127,18 +127,12 @@ public enum SnapAPIKey {
         }
         if result.timedOut { throw ImmichError(.snapFailed("snap get did not answer within 15 s")) }
         // The key is the one line on standard output, and must look like one.
-        let lines = result.standardOutput.split(separator: "\n").map { $0.trimmingASCIIWhitespace() }.filter { !$0.isEmpty }
+        let lines = result.standardOutput.split(separator: "\n").map { String(String($0).trimmingBlanks) }.filter { !$0.isEmpty }
         guard result.status == 0, let key = lines.last else {
             throw ImmichError(.snapFailed("snap get immich-distribution admin-api-key exited \(result.status)"))
         }
         do { try ImmichConnection.checkKey(key) } catch { throw ImmichError(.snapFailed("snap get immich-distribution admin-api-key printed no API key (is the snap's manager done setting up?)")) }
         return Secret(key)
-    }
-}
-
-extension Substring {
-    func trimmingASCIIWhitespace() -> String {
-        String(drop { $0 == " " || $0 == "\t" || $0 == "\r" }.reversed().drop { $0 == " " || $0 == "\t" || $0 == "\r" }.reversed())
     }
 }
 
