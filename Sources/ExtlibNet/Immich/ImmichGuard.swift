@@ -386,8 +386,9 @@ public struct ImmichService: Sendable {
 
     /// Scans the libraries (names or ids; all when empty) whose shares are there, skips the others with
     /// the reason. An outage is told to the admins once, when it starts, and once when it ends.
-    public func scan(_ wanted: [String]) throws -> [ScanOutcome] {
-        let api = try api()
+    /// `api`: a client the caller already has (one HTTP client per command, not one per step).
+    public func scan(_ wanted: [String], using client: ImmichAPI? = nil) throws -> [ScanOutcome] {
+        let api = try client ?? api()
         if guardIsOn { reassertGuard(api) }
         let definitions = try mounts.definitions(named: [], all: true)
         let all = try api.libraries()
@@ -468,10 +469,10 @@ public struct ImmichService: Sendable {
     /// After `mount` or `heal` brought `names` (back) up, while the guard is on: rescans their libraries
     /// when Immich holds offline assets there or the share was away at a scheduled scan. Never throws:
     /// the mount succeeded whatever happens here; the lines say what was done.
-    public func afterMount(_ names: [String]) -> [String] {
+    public func afterMount(_ names: [String], using client: ImmichAPI? = nil) -> [String] {
         guard !names.isEmpty, guardIsOn else { return [] }
         do {
-            let api = try api()
+            let api = try client ?? api()
             let definitions = try mounts.definitions(named: [], all: true)
             let back = definitions.filter { names.contains($0.name) }
             let outages = (try? outageFile.load()) ?? [:]
@@ -484,7 +485,7 @@ public struct ImmichService: Sendable {
                 if offline > 0 || outages[library.id] != nil { wanted.append(library.id) }
             }
             guard !wanted.isEmpty else { return [] }
-            return try scan(wanted).map { outcome in
+            return try scan(wanted, using: api).map { outcome in
                 switch outcome {
                 case .scanned(let library, _): return "immich: '\(Terminal.printable(library.name))' rescanned: its assets come back"
                 case .skipped(let decision):
@@ -513,7 +514,7 @@ public struct ImmichService: Sendable {
             clock.sleep(for: min(.seconds(2), end - clock.now))
         }
         let definitions = try mounts.definitions(named: [], all: true)
-        return afterMount(definitions.filter { mounts.mounter.state(of: $0).isMounted }.map(\.name))
+        return afterMount(definitions.filter { mounts.mounter.state(of: $0).isMounted }.map(\.name), using: api)
     }
 
     // MARK: the guard
