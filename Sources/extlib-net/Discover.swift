@@ -3,9 +3,18 @@ import ExtlibNet
 
 struct Discover: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Find the SMB shares and NFS exports of a NAS.",
+        abstract: "Find the NASes on the local network, or the SMB shares and NFS exports of one.",
         discussion: """
-            Resolves HOST (.local names through avahi-daemon or a multicast DNS query of our own), \
+            Without HOST: listens for the NASes on the local network that announce themselves, never \
+            scanning. It browses multicast DNS for _smb._tcp, _nfs._tcp (whose TXT path= names an export) \
+            and _device-info._tcp (model=), and sends a WS-Discovery probe (answered by Windows-style \
+            hosts running wsdd or wsdd2, whose metadata names the computer and its workgroup). It prints \
+            one line per host, then the `extlib-net discover NAME` line to list each one's shares. \
+            This machine itself and hosts that announce no SMB or NFS service are left out. Finishes \
+            within --timeout; exits 0 when a NAS was found, 7 when none announced itself. \
+            --user, --credentials, --domain, --password-stdin, --all and --smb-port need HOST.
+
+            With HOST: resolves HOST (.local names through avahi-daemon or a multicast DNS query of our own), \
             probes SMB (445, then 139) and NFS (2049, portmapper 111) in parallel, lists SMB shares \
             (guest first, then the given account) and NFS exports with their allowed clients, and \
             prints the `extlib-net add` line for each. The whole command finishes within --timeout, \
@@ -21,8 +30,8 @@ struct Discover: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: ArgumentHelp("The NAS: a name (nas.local, nas.example.lan) or an IP address.", valueName: "host"))
-    var host: String
+    @Argument(help: ArgumentHelp("The NAS: a name (nas.local, nas.example.lan) or an IP address. Without it: find the NASes on the local network.", valueName: "host"))
+    var host: String?
 
     // Unconditional, so "--timeout -1" reaches validate() and gets its real message.
     @Option(parsing: .unconditional, help: ArgumentHelp("Finish within this many seconds (0.1 to 120).", valueName: "seconds"))
@@ -50,6 +59,20 @@ struct Discover: ParsableCommand {
     var passwordStdin = false
 
     func validate() throws {
+        guard let host else {
+            try NetworkOptionChecks.validate(timeout: timeout, smbPort: nil)
+            let needHost = [
+                ("--user", user != nil), ("--credentials", credentials != nil), ("--domain", domain != nil),
+                ("--password-stdin", passwordStdin), ("--all", all), ("--smb-port", smbPort != nil),
+            ].filter(\.1).map(\.0)
+            if !needHost.isEmpty {
+                throw ValidationError(
+                    "\(needHost.joined(separator: ", ")) \(needHost.count == 1 ? "needs" : "need") a HOST: \(needHost.count == 1 ? "it applies" : "they apply") "
+                        + "to listing one NAS's shares. Find the NASes with plain `extlib-net discover`, then run "
+                        + "`extlib-net discover HOST` with \(needHost.count == 1 ? "it" : "them")")
+            }
+            return
+        }
         do {
             _ = try HostName.parse(host)
         } catch {
@@ -81,6 +104,16 @@ struct Discover: ParsableCommand {
     func run() throws {
         let root = try global.systemRoot()
         let logger = global.makeLogger()
+        guard let host else {
+            let hosts = LANDiscovery(root: root, logger: logger).browse(timeout: .milliseconds(Int64(timeout * 1000)))
+            if json {
+                StandardStream.output.write(Rendering.json(LANDiscoveryReport(hosts: hosts)) + "\n")
+            } else {
+                StandardStream.output.write(LANDiscoveryPresentation.text(hosts, seconds: timeout))
+            }
+            if hosts.isEmpty { throw CommandFailure(.noneFound) }
+            return
+        }
         var account: SMBAccount?
         if let user {
             let password = passwordStdin ? try PasswordInput.fromStandardInput() : try PasswordInput.prompt("Password for \(user): ")

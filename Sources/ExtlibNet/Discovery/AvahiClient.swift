@@ -45,6 +45,8 @@ struct AvahiClient {
                 let chunk = try socket.read(max: 512)
                 if chunk.isEmpty { break }
                 reply += chunk
+                // A reply line is one address; anything longer is not avahi-daemon.
+                guard reply.count <= 4096 else { return .unavailable("reply from avahi-daemon too long") }
             } catch {
                 return .unavailable("\(socketPath): \(error)")
             }
