@@ -76,7 +76,7 @@ enum Mutations {
         // Length beyond the packet.
         expectError(header + [0, 0, 0, 1, 0, 0, 0, 0] + [0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 200, 1, 2, 3], .truncated)
         // A name longer than 255 bytes.
-        let long = (0..<5).flatMap { _ in [63] + [UInt8](repeating: 0x61, count: 63) } + [0]
+        let long: [UInt8] = (0..<5).flatMap { _ -> [UInt8] in [63] + [UInt8](repeating: 0x61, count: 63) } + [0]
         expectError(header + [0, 1, 0, 0, 0, 0, 0, 0] + long + [0, 1, 0, 1], .nameTooLong)
         expectError([UInt8](repeating: 0, count: 9001), .tooLarge(9001))
     }
@@ -158,11 +158,11 @@ enum Mutations {
         let seeds = LANCaptures.wsd + [try! BoundedHTTP.parse(LANCaptures.wsddGetResponse, complete: true).body]
         let insertions = ["<", ">", "</", "/>", "&", "&amp;", "&#0;", "&#x110000;", "<!DOCTYPE x>", "<![CDATA[", "]]>", "\"", "'", "xmlns:wsa=\"\"", "\u{FF}"].map { Array($0.utf8) } + [[0xFF], [0xC0, 0x80]]
         var parsed = 0
-        for bytes in Mutations.inputs(seeds: seeds, rounds: 20_000, seed: 0x50A9, insertions: insertions) {
+        for bytes in Mutations.inputs(seeds: seeds, rounds: 10_000, seed: 0x50A9, insertions: insertions) {
             if (try? WSDMessage.parse(bytes)) != nil { parsed += 1 }
             _ = try? WSDMessage.parseMetadata(bytes)
         }
-        #expect(parsed > 500, "many mutations still parse")
+        #expect(parsed > 250, "many mutations still parse")
         #expect(ContinuousClock.now - started < .seconds(30))
     }
 }

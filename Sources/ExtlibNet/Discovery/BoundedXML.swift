@@ -109,16 +109,20 @@ private struct XMLParser {
         return root
     }
 
-    func starts(with text: String) -> Bool {
-        let pattern = Array(text.utf8)
-        return position + pattern.count <= bytes.count && bytes[position..<position + pattern.count].elementsEqual(pattern)
+    func starts(with text: StaticString) -> Bool {
+        let count = text.utf8CodeUnitCount
+        guard position + count <= bytes.count else { return false }
+        return text.withUTF8Buffer { pattern in
+            for index in 0..<count where bytes[position + index] != pattern[index] { return false }
+            return true
+        }
     }
 
-    mutating func skipPast(_ text: String) throws(XMLParseError) {
-        let pattern = Array(text.utf8)
-        while position + pattern.count <= bytes.count {
-            if bytes[position..<position + pattern.count].elementsEqual(pattern) {
-                position += pattern.count
+    mutating func skipPast(_ text: StaticString) throws(XMLParseError) {
+        let count = text.utf8CodeUnitCount
+        while position + count <= bytes.count {
+            if starts(with: text) {
+                position += count
                 return
             }
             position += 1
@@ -127,7 +131,12 @@ private struct XMLParser {
     }
 
     mutating func skipWhitespace() {
-        while position < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[position]) { position += 1 }
+        while position < bytes.count {
+            switch bytes[position] {
+            case 0x20, 0x09, 0x0A, 0x0D: position += 1
+            default: return
+            }
+        }
     }
 
     static func isNameByte(_ byte: UInt8) -> Bool {
