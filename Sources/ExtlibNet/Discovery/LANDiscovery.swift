@@ -82,7 +82,8 @@ public struct LANDiscovery: Sendable {
     }
 
     public func browse(timeout: Duration) -> [DiscoveredHost] {
-        let deadline = Deadline.after(timeout)
+        // The command as a whole must end within `timeout`: leave it a moment to print and exit.
+        let deadline = Deadline.after(timeout - Swift.min(.milliseconds(50), timeout / 20))
         let (interfaces, own) = MulticastInterface.current()
         logger.debug("LAN browse", metadata: ["interfaces": "\(interfaces.map(\.name))"])
         let avahiPath = root.path(SystemRoot.Known.avahiSocket)

@@ -54,7 +54,7 @@ struct BrowseState {
             case .srv(_, _, let port, let target):
                 guard instances[owner] != nil, !target.isEmpty else { continue }
                 services[owner] = (target, port)
-                if let source, sources[target.lowercased()] == nil { sources[target.lowercased()] = source }
+                if let source, sources[target.lowercased()] == nil, sources.count < Self.maximumInstances * 2 { sources[target.lowercased()] = source }
             case .txt(let strings):
                 guard instances[owner] != nil else { continue }
                 texts[owner] = Self.txtPairs(strings)
