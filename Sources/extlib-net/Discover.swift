@@ -37,6 +37,9 @@ struct Discover: ParsableCommand {
     @Option(name: .customLong("smb-port"), parsing: .unconditional, help: ArgumentHelp("Probe only this SMB port instead of 445 then 139.", valueName: "n"))
     var smbPort: Int?
 
+    @Flag(name: .customLong("smb1"), help: "Also offer SMB1 (NT1), an old and insecure protocol: only for a NAS that speaks nothing newer.")
+    var smb1 = false
+
     @Option(help: ArgumentHelp("List SMB shares as this user when guest access is refused; the password is prompted for without echo.", valueName: "name"))
     var user: String?
 
@@ -90,7 +93,7 @@ struct Discover: ParsableCommand {
         }
         let options = DiscoveryOptions(
             host: try HostName.parse(host), timeout: .milliseconds(Int64(timeout * 1000)),
-            smbPort: smbPort.map { UInt16($0) }, account: account, includeAll: all)
+            smbPort: smbPort.map { UInt16($0) }, account: account, includeAll: all, allowSMB1: smb1)
 
         let report: DiscoveryReport
         do {

@@ -238,6 +238,43 @@ vm_smbd_resume() {
 
 _vm_group_gone() { ! kill -0 -- "-$1" 2>/dev/null; }
 
+# vm_smbd_extra_start NAME PORT : a second smbd (own config, state and log under
+# $VM_SMB_DIR-NAME) on PORT, with [global] lines and shares from stdin, using the
+# main smbd's passdb (so $VM_SMB_USER works). vm_smbd_extra_stop NAME stops it.
+vm_smbd_extra_start() {
+  local name=$1 port=$2 d=$VM_SMB_DIR-$1
+  [ -f "$VM_SMB_CONF" ] || vm_die "start the main smbd first (its passdb is shared)"
+  mkdir -p "$d"/{state,lock,cache,pid,ncalrpc}
+  {
+    sed -e "s|^  state directory = .*|  state directory = $d/state|" \
+      -e "s|^  lock directory = .*|  lock directory = $d/lock|" \
+      -e "s|^  cache directory = .*|  cache directory = $d/cache|" \
+      -e "s|^  pid directory = .*|  pid directory = $d/pid|" \
+      -e "s|^  ncalrpc dir = .*|  ncalrpc dir = $d/ncalrpc|" \
+      -e "s|^  log file = .*|  log file = $d/smbd.log|" \
+      -e "s|^  smb ports = .*|  smb ports = $port|" "$VM_SMB_CONF" |
+      awk '/^\[/ && $0 != "[global]" { exit } { print }'
+    cat
+  } >"$d/smb.conf"
+  setsid smbd --foreground --no-process-group -s "$d/smb.conf" >>"$d/smbd.out" 2>&1 </dev/null &
+  eval "VM_SMBD_EXTRA_PID_$name=\$!"
+  vm_wait_for 30 "smbd $name on :$port" vm_listening "$port" || {
+    tail -n 20 "$d/smbd.log" "$d/smbd.out" >&2 || true
+    vm_die "smbd $name did not come up"
+  }
+  vm_log "smbd $name up on :$port"
+}
+
+vm_smbd_extra_stop() {
+  local pid_var=VM_SMBD_EXTRA_PID_$1 pid
+  pid=${!pid_var:-}
+  [ -n "$pid" ] || return 0
+  kill -TERM -- "-$pid" 2>/dev/null || true
+  vm_wait_for 10 "smbd $1 to exit" _vm_group_gone "$pid" || kill -KILL -- "-$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  eval "$pid_var="
+}
+
 # ------------------------------------------------------------------ nfsd ---
 _vm_nfs_exports() {
   # crossmnt on the root: an NFSv4 mount of / reaches the export below it.

@@ -151,6 +151,58 @@ check "wrong password exits 32" test "$rc" = 32
 check "wrong password fails at once (${took}s)" awk -v t="$took" 'BEGIN { exit !(t < 15) }'
 check "wrong password is not retried" test "$(grep -c 'attempt' "$out/wrong.err")" -le 1
 
+# --- a hardened Samba, like a NAS with security turned up: no guest, no anonymous listing, SMB 3.1.1
+# only, encryption required
+vm_smbd_extra_start hard 1445 <<CONF
+  map to guest = never
+  restrict anonymous = 2
+  server min protocol = SMB3_11
+  smb encrypt = required
+[vault]
+  path = $VM_ROOT/shares/$VM_SMB_SECURE
+  valid users = $VM_SMB_USER
+  read only = yes
+CONF
+X discover "$VM_ADDR" --smb-port 1445 --json >"$out/hard-anon.json" 2>&1
+check "hardened Samba: anonymous discover says an account is needed" jq -e '.smb.authRequired == true and (.smb.shares | length) == 0' "$out/hard-anon.json"
+X discover "$VM_ADDR" --smb-port 1445 --credentials alice --json >"$out/hard-auth.json" 2>&1
+check "hardened Samba: discover --credentials lists its share" jq -e '.smb.listedAs == "alice" and (.smb.shares | map(.name) | index("vault")) != null' "$out/hard-auth.json"
+X add hard "smb://$VM_ADDR:1445/vault" --credentials alice >/dev/null
+check "hardened Samba: the share mounts" X mount hard --wait 30s
+check "hardened Samba: and reads" test "$(cat "$SMBBASE/hard/$VM_SMB_SECURE_FILE")" = "$VM_SMB_SECURE_CONTENT"
+X unmount hard >/dev/null
+vm_smbd_extra_stop hard
+
+# --- an old NAS that speaks only SMB1
+vm_smbd_extra_start old 4445 <<CONF
+  server min protocol = NT1
+  server max protocol = NT1
+  ntlm auth = yes
+[oldshare]
+  path = $VM_ROOT/shares/$VM_SMB_PUBLIC
+  guest ok = yes
+  read only = yes
+CONF
+X discover "$VM_ADDR" --smb-port 4445 --json >"$out/old.json" 2>&1
+check "SMB1-only: discover says so and lists nothing without --smb1" jq -e '.smb.smb1Only == true and (.smb.shares | length) == 0' "$out/old.json"
+X discover "$VM_ADDR" --smb-port 4445 --smb1 >"$out/old-smb1.out" 2>&1
+check "SMB1-only: discover --smb1 lists the share" grep -q "^  oldshare " "$out/old-smb1.out"
+check "SMB1-only: and suggests --smb-version 1.0" grep -q -- "--smb-version 1.0" "$out/old-smb1.out"
+X add old "smb://$VM_ADDR:4445/oldshare" >/dev/null
+start=$(vm_now)
+X mount old --wait 60s >"$out/old-mount.out" 2>"$out/old-mount.err"
+rc=$?
+took=$(vm_since "$start")
+check "SMB1-only: a default mount fails (rc $rc, want 32)" test "$rc" = 32
+check "SMB1-only: at once, not after the whole --wait (${took}s)" awk -v t="$took" 'BEGIN { exit !(t < 15) }'
+check "SMB1-only: the message gives the --smb-version 1.0 advice" grep -q -- "--smb-version 1.0" "$out/old-mount.err"
+X remove old >/dev/null
+X add old "smb://$VM_ADDR:4445/oldshare" --smb-version 1.0 >/dev/null
+X mount old --wait 30s >"$out/old-mount1.out" 2>&1
+check "SMB1-only: with --smb-version 1.0 it mounts (rc $?)" test "$(cat "$SMBBASE/old/$VM_SMB_PUBLIC_FILE")" = "$VM_SMB_PUBLIC_CONTENT"
+X unmount old >/dev/null
+vm_smbd_extra_stop old
+
 # --- hung server: status answers within its deadline
 X mount public >/dev/null 2>&1
 vm_smbd_pause
@@ -347,6 +399,21 @@ check "Immich stopped: exit 4 (rc $rc)" test "$rc" = 4
 check "Immich stopped: says how to start it" grep -q "snap start immich-distribution" "$out/immich-down.out"
 check "Immich stopped: answered in ${took}s, within the request deadline" awk -v t="$took" 'BEGIN { exit !(t < 10) }'
 X unmount --all --lazy >/dev/null 2>&1
+
+# --- an NFSv4-only kernel server: no rpcbind, no MOUNT protocol (rpc.nfsd -N 3)
+vm_nfsd_stop
+pkill -x rpcbind; pkill -x rpc.statd
+vm_wait_for 10 "rpcbind to exit" _vm_no_proc rpcbind
+rpc.nfsd -N 3 -V 4 -U "$VM_NFS_THREADS" >"$out/v4only-nfsd.out" 2>&1
+rpc.mountd -N 2 -N 3 -V 4 -u >>"$out/v4only-nfsd.out" 2>&1
+vm_wait_for 20 "nfsd v4 on 2049" vm_listening "$VM_NFS_PORT"
+X discover "$VM_ADDR" --json >"$out/v4only.json" 2>&1
+check "NFSv4-only: discover reports v4-only" jq -e '.nfs.v4only == true and .nfs.reachable == true' "$out/v4only.json"
+X add v4only "nfs://$VM_ADDR/" >/dev/null
+X mount v4only --wait 60s >"$out/v4only-mount.out" 2>&1
+check "NFSv4-only: nfs://HOST/ mounts (rc $?)" test "$(cat "$NFSBASE/v4only/$VM_NFS_ROOT_FILE")" = "$VM_NFS_ROOT_CONTENT"
+check "NFSv4-only: over NFSv4" grep -q "vers=4" <(findmnt -rn -o OPTIONS --mountpoint "$NFSBASE/v4only")
+X unmount v4only >/dev/null
 
 cat "$out"/*.err >&2 2>/dev/null || true
 echo "$pass passed, $fail failed"

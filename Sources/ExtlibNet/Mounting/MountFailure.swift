@@ -58,6 +58,11 @@ public struct MountFailure: Error, Sendable, Equatable, CustomStringConvertible 
         return MountFailure(.permanent, message)
     }
 
+    /// EHOSTDOWN, as mount.cifs reports it.
+    public var isHostDown: Bool {
+        Self.cifsErrno(in: reason) == 112 || reason.lowercased().contains("host is down")
+    }
+
     /// `N` from mount.cifs's `mount error(N): ...`.
     static func cifsErrno(in text: String) -> Int32? {
         guard let range = text.range(of: "mount error(") else { return nil }
