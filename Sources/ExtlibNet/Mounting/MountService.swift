@@ -116,11 +116,16 @@ public struct MountService: Sendable {
     /// even when servers hang.
     public func status(_ definitions: [MountDefinition]) -> [Status] {
         let table = mounter.mountTable.current()
+        // Every definition at once, and per definition the statfs child and the server probe at once:
+        // with a dead link the answer comes after the longest single deadline, not their sum.
         return concurrentMap(definitions, limit: definitions.count) { definition in
             let target = self.mounter.target(of: definition)
             let mounted = self.mounter.state(of: definition, in: table).isMounted
-            return Status(definition: definition, target: target, mounted: mounted, health: mounted ? self.mounter.health(target) : nil,
-                          serverReachable: self.reachable(definition), lastError: self.lastError(definition.name))
+            let checks = concurrentMap([0, 1], limit: 2) { which -> (FileSystemHealth?, Bool) in
+                which == 0 ? (mounted ? self.mounter.health(target) : nil, false) : (nil, self.reachable(definition))
+            }
+            return Status(definition: definition, target: target, mounted: mounted, health: checks[0].0,
+                          serverReachable: checks[1].1, lastError: self.lastError(definition.name))
         }
     }
 

@@ -234,7 +234,8 @@ public struct Mounter: Sendable {
                 return .failure(MountFailure(.transient, "\(plan.helper) did not finish within \(formatSeconds(helperTimeout.seconds))"))
             }
             var failure = MountFailure.classify(status: result.status, standardError: result.messages)
-            if plan.helper == MountHelper.cifs, failure.kind == .transient, plan.version != "SMB 1.0", failure.isHostDown,
+            if plan.helper == MountHelper.cifs, failure.kind == .transient, plan.version != "SMB 1.0",
+                MountFailure.saysHostDown(result.messages),
                 smb1Only(Endpoint(address, port), left: probeTimeout) {
                 failure = MountFailure(.permanent, "\(address) speaks only SMB1 (NT1), which is not tried unless asked for: "
                     + "add the share again with --smb-version 1.0 (extlib-net remove \(definition.name), then extlib-net add ... --smb-version 1.0), "
