@@ -156,7 +156,7 @@ public struct Mounter: Sendable {
     /// find "something else mounted". Lazy, and bounded: the server may be what is broken.
     func detachLeftover(_ target: String) -> String {
         guard mountTable.entry(at: target) != nil else { return "" }
-        let result = try? runner.run(MountHelper.umount, ["--lazy", "--", target], secret: nil, until: .after(.seconds(10)))
+        let result = try? runner.run(MountHelper.umount, ["--lazy", "--no-canonicalize", "--", target], secret: nil, until: .after(.seconds(3)))
         if mountTable.entry(at: target) == nil { return "; it was unmounted again" }
         return "; unmounting it again failed too (umount exited \(result?.status ?? 127)): run umount --lazy \(shellQuoted(target))"
     }
