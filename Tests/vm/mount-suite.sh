@@ -163,6 +163,9 @@ vm_smbd_extra_start hard 1445 <<CONF
   valid users = $VM_SMB_USER
   read only = yes
 CONF
+# Under emulation smbd's first share listing takes 20 s and more (it starts samba-dcerpcd and its
+# workers, paged in over 9p): one listing first, not checked, so the checks time our side.
+X discover "$VM_ADDR" --timeout 90 --smb-port 1445 --credentials alice >/dev/null 2>&1
 X discover "$VM_ADDR" --timeout 20 --smb-port 1445 --json >"$out/hard-anon.json" 2>&1
 check "hardened Samba: anonymous discover says an account is needed" jq -e '.smb.authRequired == true and (.smb.shares | length) == 0' "$out/hard-anon.json"
 X discover "$VM_ADDR" --timeout 20 --smb-port 1445 --credentials alice --json >"$out/hard-auth.json" 2>&1
@@ -183,6 +186,7 @@ vm_smbd_extra_start old 4445 <<CONF
   guest ok = yes
   read only = yes
 CONF
+X discover "$VM_ADDR" --timeout 90 --smb-port 4445 --smb1 >/dev/null 2>&1   # warm-up, as above
 X discover "$VM_ADDR" --timeout 20 --smb-port 4445 --json >"$out/old.json" 2>&1
 check "SMB1-only: discover says so and lists nothing without --smb1" jq -e '.smb.smb1Only == true and (.smb.shares | length) == 0' "$out/old.json"
 X discover "$VM_ADDR" --timeout 20 --smb-port 4445 --smb1 >"$out/old-smb1.out" 2>&1

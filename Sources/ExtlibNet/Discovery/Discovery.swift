@@ -1,6 +1,12 @@
 import Dispatch
 import Logging
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 public struct DiscoveryOptions: Sendable {
     public var host: HostName
     public var timeout: Duration
@@ -81,6 +87,8 @@ public struct Discovery: Sendable {
 
     public func run(_ options: DiscoveryOptions) throws(ResolutionError) -> DiscoveryReport {
         let deadline = Deadline.after(options.timeout)
+        Self.loadServicesDatabase()
+        Self.startNFSThread()
         SMBShareLister.preload()
         let resolved = try HostResolver(root: root, logger: logger).resolve(options.host, until: deadline)
         var report = DiscoveryReport(host: options.host.description, resolved: resolved, options: options)
@@ -121,6 +129,23 @@ public struct Discovery: Sendable {
             }
         }
         return report
+    }
+
+    /// libnfs looks a port up in the services database, and glibc then loads the NSS modules that
+    /// nsswitch.conf names for it (Debian: `db files`, so it tries to dlopen libnss_db). Doing that
+    /// first, here, takes half a millisecond; on the NFS thread it waited behind the dynamic loader's
+    /// lock, which the libsmbclient dlopen on the SMB queue holds for 30 ms and more.
+    static func loadServicesDatabase() {
+        _ = getservbyname("sunrpc", "tcp")
+    }
+
+    /// Creating a thread waits for the dynamic loader's lock too (its TLS), so the NFS queue gets its
+    /// thread before the libsmbclient dlopen starts: measured under strace, the NFS listing otherwise
+    /// started only once the dlopen had finished.
+    static func startNFSThread() {
+        let started = DispatchSemaphore(value: 0)
+        nfsQueue.async { started.signal() }
+        started.wait()
     }
 
     private struct SMBOutcome: Sendable {
