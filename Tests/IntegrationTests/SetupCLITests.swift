@@ -140,6 +140,22 @@ struct SetupCLITests {
         #expect(!Self.exists(scratch.path + "/etc/extlib-net/mounts.toml"), "\(Self.mounts(scratch))")
     }
 
+    /// Ctrl-C while a step runs (discovery of a hung server, bounded by --timeout): setup says it stops
+    /// once the step is over, then stops there, nothing written, echo on.
+    @Test func ctrlCDuringAStepStopsWhenTheStepIsOver() async throws {
+        let scratch = try ScratchRoot()
+        defer { scratch.remove() }
+        let started = ContinuousClock.now
+        let screen = try await Self.onTerminal([
+            .expect("$ extlib-net discover 127.0.0.1"), .send("\u{03}"), .expect("stopping once this step is over"), .expect("setup interrupted: nothing was written"),
+        ], ["setup", "127.0.0.1", "--timeout", "3", "--root", scratch.path], namespace: try Testbed.value("HUNG_NS"))
+        #expect(screen.status == Int(ExitStatus.interrupted.rawValue), "\(screen.text)")
+        #expect(screen.echoAfter)
+        #expect(!screen.text.contains("Which to mount?"), "setup went on after Ctrl-C: \(screen.text)")
+        #expect(ContinuousClock.now - started < .seconds(30))
+        #expect(!Self.exists(scratch.path + "/etc"))
+    }
+
     /// Ctrl-D at the first question: quits, nothing written.
     @Test func ctrlDQuits() async throws {
         let scratch = try ScratchRoot()
