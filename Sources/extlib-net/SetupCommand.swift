@@ -89,8 +89,8 @@ struct SetupCommand: ParsableCommand {
 
 /// Ctrl-C during setup: marked here by the SIGINT handler, read by the flow between steps.
 private let interruptFlag = Atomic<Bool>(false)
-/// A step is running (not a question): Ctrl-C then says it waits for the step.
-private let busyFlag = Atomic<Bool>(false)
+/// A question is waiting for an answer: Ctrl-C ends it at once, so no note is needed.
+private let askingFlag = Atomic<Bool>(false)
 private let interruptNote: [UInt8] = Array("\n^C: stopping once this step is over (it is bounded); Ctrl-C again quits at once\n".utf8)
 
 /// `SetupInteraction` on the real terminal: questions on standard output, answers from standard input.
@@ -100,37 +100,45 @@ final class TerminalInteraction: SetupInteraction {
 
     var interrupted: Bool { interruptFlag.load(ordering: .relaxed) }
 
-    /// SIGINT marks the flag instead of killing, once (SA_RESETHAND: a second Ctrl-C kills at once, where
-    /// every file write is atomic). No SA_RESTART: a read waiting for an answer returns EINTR.
+    /// The first SIGINT only marks the flag (the flow stops at the next question or after the bounded step
+    /// under way); a second one kills at once, where every file write is atomic. The signal may land on any
+    /// thread, so questions wait for input in slices and look at the flag (see `PasswordInput.prompt`).
     func catchInterrupts() {
         _ = interruptNote.count
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { _ in
-            interruptFlag.store(true, ordering: .relaxed)
-            if busyFlag.load(ordering: .relaxed) {
+            if interruptFlag.exchange(true, ordering: .relaxed) {
+                signal(SIGINT, SIG_DFL)
+                raise(SIGINT)
+                return
+            }
+            if !askingFlag.load(ordering: .relaxed) {
                 interruptNote.withUnsafeBytes { _ = Glibc.write(1, $0.baseAddress, $0.count) }
             }
         }
         sigemptyset(&action.sa_mask)
-        action.sa_flags = Int32(bitPattern: UInt32(SA_RESETHAND))
+        action.sa_flags = Int32(SA_RESTART)
         sigaction(SIGINT, &action, nil)
     }
 
     func say(_ line: String) { StandardStream.output.write(line + "\n") }
 
     func ask(_ prompt: String) throws -> [UInt8] {
+        askingFlag.store(true, ordering: .relaxed)
+        defer { askingFlag.store(false, ordering: .relaxed) }
         StandardStream.output.write(prompt)
         var bytes: [UInt8] = []
         var byte: UInt8 = 0
         while true {
-            let count = Glibc.read(0, &byte, 1)
-            if count < 0, errno == EINTR {
-                if interrupted {
-                    StandardStream.output.write("\n")
-                    throw SetupStop.interrupted
-                }
-                continue
+            var ready = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
+            let state = poll(&ready, 1, 100)
+            if interrupted {
+                StandardStream.output.write("\n")
+                throw SetupStop.interrupted
             }
+            if state <= 0 { continue }
+            let count = Glibc.read(0, &byte, 1)
+            if count < 0, errno == EINTR { continue }
             if count <= 0 {
                 StandardStream.output.write("\n")
                 throw SetupStop.endOfInput
@@ -141,6 +149,8 @@ final class TerminalInteraction: SetupInteraction {
     }
 
     func secret(_ prompt: String) throws -> Result<Secret, PasswordInput.Failure> {
+        askingFlag.store(true, ordering: .relaxed)
+        defer { askingFlag.store(false, ordering: .relaxed) }
         let interrupted = { interruptFlag.load(ordering: .relaxed) }
         let result = Result { () throws(PasswordInput.Failure) in try PasswordInput.prompt(prompt, stopOnSignal: interrupted) }
         switch result {
@@ -150,9 +160,5 @@ final class TerminalInteraction: SetupInteraction {
         }
     }
 
-    func working<T>(_ body: () throws -> T) throws -> T {
-        busyFlag.store(true, ordering: .relaxed)
-        defer { busyFlag.store(false, ordering: .relaxed) }
-        return try body()
-    }
+    func working<T>(_ body: () throws -> T) throws -> T { try body() }
 }

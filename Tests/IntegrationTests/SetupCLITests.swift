@@ -156,6 +156,20 @@ struct SetupCLITests {
         #expect(!Self.exists(scratch.path + "/etc"))
     }
 
+    /// A second Ctrl-C while the step runs quits at once (SIGINT), still nothing written.
+    @Test func aSecondCtrlCQuitsAtOnce() async throws {
+        let scratch = try ScratchRoot()
+        defer { scratch.remove() }
+        let started = ContinuousClock.now
+        let screen = try await Self.onTerminal([
+            .expect("$ extlib-net discover 127.0.0.1"), .send("\u{03}"), .expect("Ctrl-C again quits at once"), .send("\u{03}"),
+        ], ["setup", "127.0.0.1", "--timeout", "20", "--root", scratch.path], namespace: try Testbed.value("HUNG_NS"))
+        #expect(screen.status == -2, "not ended by SIGINT: \(screen.status) \(screen.text)")
+        #expect(ContinuousClock.now - started < .seconds(15), "it waited for the step")
+        #expect(screen.echoAfter)
+        #expect(!Self.exists(scratch.path + "/etc"))
+    }
+
     /// Ctrl-D at the first question: quits, nothing written.
     @Test func ctrlDQuits() async throws {
         let scratch = try ScratchRoot()

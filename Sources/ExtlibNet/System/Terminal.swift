@@ -58,9 +58,9 @@ public enum PasswordInput {
         try prompt(text, stopOnSignal: nil)
     }
 
-    /// Prompts on the terminal with echo off. With `stopOnSignal`, a read a signal breaks (Ctrl-C, when the
-    /// caller's SIGINT handler does not restart calls) ends the prompt with `.interrupted` once it says
-    /// true, and Ctrl-D before a line break with `.endOfInput`; either way the echo is back on.
+    /// Prompts on the terminal with echo off. With `stopOnSignal` (a flag the caller's SIGINT handler sets),
+    /// the prompt ends with `.interrupted` within 0.1 s of it saying true, and Ctrl-D before a line break
+    /// with `.endOfInput`; either way the echo is back on.
     public static func prompt(_ text: String, stopOnSignal: (() -> Bool)?) throws(Failure) -> Secret {
         guard isatty(0) == 1 else { throw .noTerminal }
         var saved = termios()
@@ -78,12 +78,17 @@ public enum PasswordInput {
         var bytes: [UInt8] = []
         var byte: UInt8 = 0
         while true {
-            let count = Glibc.read(0, &byte, 1)
-            if count < 0, errno == EINTR {
-                if let stopOnSignal, stopOnSignal() { throw .interrupted }
-                continue
+            if let stopOnSignal {
+                // The signal may be delivered to any thread, so the read is not sure to be broken by it:
+                // wait for input in slices and look at the caller's flag in between.
+                var ready = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
+                let state = poll(&ready, 1, 100)
+                if stopOnSignal() { throw .interrupted }
+                if state <= 0 { continue }
             }
-            if count == 0, stopOnSignal != nil { throw .endOfInput }
+            let count = Glibc.read(0, &byte, 1)
+            if count < 0, errno == EINTR { continue }
+            if count <= 0, stopOnSignal != nil { throw .endOfInput }
             guard count == 1, byte != 10 else { break }
             bytes.append(byte)
             if bytes.count > maximumBytes { throw .tooLong(limit: maximumBytes) }
