@@ -286,6 +286,17 @@ import Testing
         #expect(run.system.stored.map(\.name) == ["127.0.0.1"], "the account that listed is the one stored")
     }
 
+    /// Two shares of a server that refuses guests: the second is offered the account stored for the first.
+    @Test func aSecondShareOfAGuestlessServerReusesTheStoredAccount() throws {
+        let run = try Self.run([.line("alice"), .line("pa,ss\"word"), .line("1,2"), .line(""), .line(""), .line("127.0.0.1"), .line(""), .line("n"), .line("n"), .line("n")]) {
+            $0.listingNeedsAccount = true
+            $0.loggedIn = true
+        }
+        #expect(run.outcome.status == .success, "\(run.outcome) \(run.user.text)")
+        #expect(run.system.stored.map(\.name) == ["127.0.0.1"])
+        #expect(run.system.defined.map(\.credentials) == ["127.0.0.1", "127.0.0.1"])
+    }
+
     /// The brief's rule, at every question: Ctrl-D or Ctrl-C there stops setup, and exactly what the
     /// finished steps wrote is there (nothing of the step that was asking).
     @Test(arguments: [false, true]) func stoppingAtEveryQuestionLeavesOnlyFinishedSteps(ctrlC: Bool) throws {

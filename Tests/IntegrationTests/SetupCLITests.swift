@@ -216,3 +216,41 @@ struct SetupCLITests {
         #expect(screen.text.contains("give the NAS's name or address: extlib-net setup nas.local"), "\(screen.text)")
     }
 }
+
+/// The real services behind setup's later steps, which the host cannot reach through the flow (its mount
+/// step fails here): Immich found and a share linked in the stand-in, and boot enable refusing a binary in
+/// .build with nothing written. The VM suite runs them through the flow.
+@Suite struct SetupServiceTests {
+    @Test func immichIsFoundAndAShareLinked() async throws {
+        let standIn = try StandIn()
+        defer { standIn.remove() }
+        var system = LiveSetupSystem(root: try SystemRoot(standIn.scratch.path), logger: .init(label: "test"))
+        system.immichURL = standIn.url
+        #expect(system.immichAnswers())
+        var closed = system
+        closed.immichURL = "http://127.0.0.1:9"
+        #expect(!closed.immichAnswers())
+        #expect(!system.immichLoggedIn())
+        try await standIn.login()
+        #expect(system.immichLoggedIn())
+        let definition = MountDefinition(name: "photos", url: try MountURL.parse("smb://127.0.0.1/photos"))
+        _ = try system.add(definition)
+        let lines = try system.link(definition)
+        #expect(lines.first == "created external library 'photos' with import path /root/snap/immich-distribution/common/photos", "\(lines)")
+        let paths = try standIn.libraries().compactMap { $0["importPaths"] as? [String] }
+        #expect(paths == [["/root/snap/immich-distribution/common/photos"]])
+        #expect(!system.guardOn())
+        #expect(system.importPath(of: definition) == "/root/snap/immich-distribution/common/photos")
+    }
+
+    @Test func bootEnableRefusesABinaryInBuildAndWritesNothing() throws {
+        let scratch = try ScratchRoot()
+        defer { scratch.remove() }
+        var system = LiveSetupSystem(root: try SystemRoot(scratch.path), logger: .init(label: "test"))
+        system.executable = CLI.built
+        #expect(!system.bootEnabled())
+        #expect(throws: BootError.self) { try system.enableBoot(healEvery: .seconds(300)) }
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + "/etc/systemd"))
+        #expect(!system.bootEnabled())
+    }
+}

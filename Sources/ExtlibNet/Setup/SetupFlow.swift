@@ -82,6 +82,8 @@ public final class SetupFlow {
         let host = try chooseHost()
         var findings = try discover(host, account: nil)
         var listingAccount: SMBAccount?
+        // Guest is refused server-wide: every SMB share needs an account, no guest probe.
+        let guestRefused = findings.smbNeedsAccount
         if findings.smbNeedsAccount {
             ui.say("\(host) lists its SMB shares only to an account.")
             let (account, listed) = try accountForListing(host, findings)
@@ -104,7 +106,7 @@ public final class SetupFlow {
             var credentialName: String?
             if candidate.kind == .smb {
                 let needs: Bool
-                if listingAccount != nil {
+                if guestRefused {
                     needs = true
                 } else {
                     switch try ui.working({ system.guestAccess(to: candidate.name, on: host) }) {
