@@ -18,7 +18,7 @@ struct ExtlibNetCommand: ParsableCommand {
             \(ExitStatus.helpText)
             """,
         version: ExtlibNetVersion.current,
-        subcommands: [Discover.self, CredentialsCommand.self, Add.self, List.self, Remove.self, Mount.self, Unmount.self, Status.self, Heal.self,
+        subcommands: [SetupCommand.self, Discover.self, CredentialsCommand.self, Add.self, List.self, Remove.self, Mount.self, Unmount.self, Status.self, Heal.self,
                       BootCommand.self, DoctorCommand.self, ImmichCommand.self, ImmichViewChild.self]
     )
 

@@ -34,6 +34,7 @@ has_flags() {
     esac
   done
 }
+not_in_file() { ! grep -qF -- "$1" "$2"; }
 mount_count() { grep -c " $1 " /proc/self/mountinfo; }
 out=$VM_OUTDIR/suite
 mkdir -p "$out"
@@ -393,6 +394,44 @@ kill "$blindns"; wait "$blindns" 2>/dev/null
 
 X immich guard disable --no-reload >"$out/guard-off.out" 2>&1
 check "guard disable restores Immich's schedule" test "$(state | jq -cS '.config.library.scan')" = '{"cronExpression":"0 0 * * *","enabled":true}'
+
+# --- setup: the guided flow on a pseudo-terminal (Tests/testbed/pty-play plays the user), through the mount
+# step the host's tests cannot reach (no cifs client there): a share that needs an account, the account
+# asked and stored, the definition added, mounted for real, boot declined, linked in the Immich stand-in
+# (logged in above), guard declined, doctor's verdict. Steps are in a file: the password stays off argv.
+X unmount --all --lazy >/dev/null 2>&1
+jq -n --arg pass "$VM_SMB_PASS" '[
+  {expect: "Which to mount?"}, {pick: "smb  secure"},
+  {expect: "does not open as guest"}, {expect: "or Enter for a new one: "}, {send: "\n"},
+  {expect: "User name on the NAS: "}, {send: "alice\n"}, {expect: "Password for alice: "}, {echo: true}, {send: ($pass + "\n")},
+  {expect: "the account works"}, {expect: "Name to store this account under"}, {send: "setupcred\n"},
+  {expect: "Name for this mount"}, {send: "setupsec\n"},
+  {expect: "Mount the shares at every boot"}, {send: "n\n"},
+  {expect: "import '\''setupsec'\''? [Y/n] "}, {send: "\n"},
+  {expect: "guarded scan"}, {send: "n\n"},
+  {expect: "doctor: "}
+]' >"$out/setup-steps.json"
+chmod 600 "$out/setup-steps.json"
+/usr/bin/python3 "$REPO/Tests/testbed/pty-play" "$out/setup-steps.json" "$BIN" setup "$VM_ADDR" --immich-url "$IURL" --wait 30s --root "$SYS" >"$out/setup.json"
+jq -r .screen "$out/setup.json" >"$out/setup.screen"
+rc=$(jq -r .status "$out/setup.json")
+check "setup: every step played ($(jq -r .failed "$out/setup.json"))" test "$(jq -r .failed "$out/setup.json")" = null
+check "setup: ends with doctor's verdict, exit 0 or 9 (rc $rc)" test "$rc" = 0 -o "$rc" = 9
+check "setup: no echo at the password prompt, echo back at the end" test "$(jq -c '[.echoes, .echoAfter]' "$out/setup.json")" = '[[false],true]'
+check "setup: the password never on the screen" not_in_file "$VM_SMB_PASS" "$out/setup.screen"
+check "setup: shows the plain add command" grep -qF "$ extlib-net add setupsec smb://$VM_ADDR/$VM_SMB_SECURE --credentials setupcred --root $SYS" "$out/setup.screen"
+check "setup: shows the plain mount command" grep -qF "$ extlib-net mount setupsec --root $SYS" "$out/setup.screen"
+check "setup: the credential is stored and works" X credentials check setupcred "$VM_ADDR/$VM_SMB_SECURE"
+check "setup: the share is mounted (cifs)" test "$(mounted_type "$SMBBASE/setupsec")" = cifs
+check "setup: says it mounted" grep -q "^setupsec: mounted " "$out/setup.screen"
+check "setup: alice's file is readable through it" grep -qF "$VM_SMB_SECURE_CONTENT" "$SMBBASE/setupsec/$VM_SMB_SECURE_FILE"
+check "setup: no boot units (declined)" test ! -e "$SYS/etc/systemd/system/extlib-net.service"
+check "setup: linked in Immich with the snap's path" test "$(state | jq -r '.libraries[] | select(.name == "setupsec") | .importPaths[0]')" = /root/snap/immich-distribution/common/setupsec
+check "setup: the guard stays off (declined)" test ! -e "$SYS/etc/extlib-net/immich-guard"
+X unmount setupsec >/dev/null 2>&1
+X remove setupsec >/dev/null 2>&1
+X credentials remove setupcred >/dev/null 2>&1
+
 rm -f "$out/key-scanning"; wait "$keyscanner"
 check "the API key never in any argv or environment" test ! -s "$out/key-leaks"
 kill "$standin"; wait "$standin" 2>/dev/null
