@@ -209,6 +209,72 @@ check "SMB1-only: with --smb-version 1.0 it mounts (rc $?)" test "$(cat "$SMBBAS
 X unmount old >/dev/null
 vm_smbd_extra_stop old
 
+# --- a NAS behind a real link: its own network namespace, a veth pair, tc netem on both ends. Timed
+# commands run the tmpfs copy (T): the 9p root pages the binary in again at every start.
+NAS_NS=vmt-nas NAS_IP=10.77.0.2 HOST_IP=10.77.0.1
+ip netns add "$NAS_NS"
+ip link add vmt-h type veth peer name vmt-n
+ip link set vmt-n netns "$NAS_NS"
+ip addr add "$HOST_IP/24" dev vmt-h && ip link set vmt-h up
+ip netns exec "$NAS_NS" sh -c "ip link set lo up; ip addr add $NAS_IP/24 dev vmt-n; ip link set vmt-n up"
+vm_smbd_extra_start far 445 "$NAS_NS" "$NAS_IP" <<CONF
+  map to guest = bad user
+[farphotos]
+  path = $VM_ROOT/shares/$VM_SMB_PUBLIC
+  guest ok = yes
+  read only = yes
+CONF
+link() { # netem arguments for both directions, or "clear"
+  if [ "$1" = clear ]; then
+    tc qdisc del dev vmt-h root 2>/dev/null; ip netns exec "$NAS_NS" tc qdisc del dev vmt-n root 2>/dev/null
+  else
+    tc qdisc replace dev vmt-h root netem "$@" && ip netns exec "$NAS_NS" tc qdisc replace dev vmt-n root netem "$@"
+  fi
+}
+T discover "$NAS_IP" --timeout 90 >/dev/null 2>&1   # warm-up of smbd's RPC side (see above), unshaped
+link delay 100ms 20ms loss 3%
+check "netem shapes the link (100 ms +- 20 ms, 3% loss)" sh -c "tc qdisc show dev vmt-h | grep -q 'delay 100ms  20ms loss 3%'"
+start=$(vm_now)
+T discover "$NAS_IP" --timeout 10 --json >"$out/lossy.json" 2>&1
+ours=$(vm_since "$start")
+start=$(vm_now)
+timeout 60 smbclient -N -L "//$NAS_IP" >"$out/lossy-smbclient.out" 2>&1
+theirs=$(vm_since "$start")
+echo "lossy link: extlib-net discover ${ours}s, smbclient -N -L ${theirs}s" >"$out/lossy-times"
+check "lossy link: discover --timeout 10 lists the share (${ours}s; smbclient -N -L ${theirs}s)" \
+  jq -e '.smb.shares | map(.name) | index("farphotos") != null' "$out/lossy.json"
+X discover "$NAS_IP" >"$out/lossy-default.out" 2>&1
+check "lossy link: with the default timeout it says what it got" grep -q "^SMB  port 445 open" "$out/lossy-default.out"
+X add far "smb://$NAS_IP/farphotos" >/dev/null
+X mount far --wait 60s >"$out/lossy-mount.out" 2>&1
+check "lossy link: mount succeeds within its --wait (rc $?)" test "$(cat "$SMBBASE/far/$VM_SMB_PUBLIC_FILE")" = "$VM_SMB_PUBLIC_CONTENT"
+
+# The link dies: every packet lost.
+link loss 100%
+start=$(vm_now)
+T status --json >"$out/dead-status.json" 2>&1
+took=$(vm_since "$start")
+check "dead link: status answers within its deadline (${took}s)" awk -v t="$took" 'BEGIN { exit !(t < 10) }'
+check "dead link: status says the share is mounted but not healthy, its server unreachable" \
+  jq -e '.[] | select(.name == "far") | .mounted == true and .healthy == false and .serverReachable == false' "$out/dead-status.json"
+start=$(vm_now)
+T heal far --wait 5s >"$out/dead-heal.out" 2>&1
+took=$(vm_since "$start")
+check "dead link: heal --wait 5s answers within its own bound (${took}s)" awk -v t="$took" 'BEGIN { exit !(t < 20) }'
+start=$(vm_now)
+T list >"$out/dead-list.out" 2>&1
+took=$(vm_since "$start")
+check "dead link: the next command is not blocked by a stuck child (${took}s)" awk -v t="$took" 'BEGIN { exit !(t < 5) }'
+X unmount far --lazy >"$out/dead-unmount.out" 2>&1
+check "dead link: unmount --lazy detaches (rc $?)" test -z "$(mounted_type "$SMBBASE/far")"
+
+# The link comes back: mount again.
+link clear
+X mount far --wait 60s >"$out/back-mount.out" 2>&1
+check "link back: the share mounts again (rc $?)" test "$(cat "$SMBBASE/far/$VM_SMB_PUBLIC_FILE")" = "$VM_SMB_PUBLIC_CONTENT"
+X unmount far --lazy >/dev/null 2>&1
+vm_smbd_extra_stop far
+
 # --- hung server: status answers within its deadline
 X mount public >/dev/null 2>&1
 vm_smbd_pause
