@@ -125,6 +125,9 @@ struct CredentialsCommand: ParsableCommand {
         @Option(name: .customLong("smb-port"), parsing: .unconditional, help: ArgumentHelp("Use this SMB port instead of 445 then 139.", valueName: "n"))
         var smbPort: Int?
 
+        @Flag(name: .customLong("smb1"), help: "Also offer SMB1 (NT1), for an old NAS that speaks nothing newer.")
+        var smb1 = false
+
         func parsedTarget() throws -> (HostName, String?) {
             let parts = target.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
             let share = parts.count > 1 ? String(parts[1]) : nil
@@ -152,7 +155,8 @@ struct CredentialsCommand: ParsableCommand {
             let credential = try store.credential(named: name)
             do {
                 let outcome = try CredentialCheck(root: root, logger: logger).run(
-                    account: credential.account, host: host, share: share, smbPort: smbPort.map { UInt16($0) }, timeout: .milliseconds(Int64(timeout * 1000)))
+                    account: credential.account, host: host, share: share, smbPort: smbPort.map { UInt16($0) }, timeout: .milliseconds(Int64(timeout * 1000)),
+                    allowSMB1: smb1)
                 var message = "'\(name)' works: user \(credential.username) logged in to \(host) (\(outcome.resolved.preferredAddress), port \(outcome.port)) and listed \(outcome.shareCount) disk share\(outcome.shareCount == 1 ? "" : "s")"
                 if let share, case .success(let entries)? = outcome.shareResult {
                     message += "; share '\(share)' opened, \(entries) entr\(entries == 1 ? "y" : "ies") at its top"

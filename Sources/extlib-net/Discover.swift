@@ -12,7 +12,7 @@ struct Discover: ParsableCommand {
             one line per host, then the `extlib-net discover NAME` line to list each one's shares. \
             This machine itself and hosts that announce no SMB or NFS service are left out. Finishes \
             within --timeout; exits 0 when a NAS was found, 7 when none announced itself. \
-            --user, --credentials, --domain, --password-stdin, --all and --smb-port need HOST.
+            --user, --credentials, --domain, --password-stdin, --all, --smb-port and --smb1 need HOST.
 
             With HOST: resolves HOST (.local names through avahi-daemon or a multicast DNS query of our own), \
             probes SMB (445, then 139) and NFS (2049, portmapper 111) in parallel, lists SMB shares \
@@ -46,6 +46,9 @@ struct Discover: ParsableCommand {
     @Option(name: .customLong("smb-port"), parsing: .unconditional, help: ArgumentHelp("Probe only this SMB port instead of 445 then 139.", valueName: "n"))
     var smbPort: Int?
 
+    @Flag(name: .customLong("smb1"), help: "Also offer SMB1 (NT1), an old and insecure protocol: only for a NAS that speaks nothing newer.")
+    var smb1 = false
+
     @Option(help: ArgumentHelp("List SMB shares as this user when guest access is refused; the password is prompted for without echo.", valueName: "name"))
     var user: String?
 
@@ -63,7 +66,7 @@ struct Discover: ParsableCommand {
             try NetworkOptionChecks.validate(timeout: timeout, smbPort: nil)
             let needHost = [
                 ("--user", user != nil), ("--credentials", credentials != nil), ("--domain", domain != nil),
-                ("--password-stdin", passwordStdin), ("--all", all), ("--smb-port", smbPort != nil),
+                ("--password-stdin", passwordStdin), ("--all", all), ("--smb-port", smbPort != nil), ("--smb1", smb1),
             ].filter(\.1).map(\.0)
             if !needHost.isEmpty {
                 throw ValidationError(
@@ -123,7 +126,7 @@ struct Discover: ParsableCommand {
         }
         let options = DiscoveryOptions(
             host: try HostName.parse(host), timeout: .milliseconds(Int64(timeout * 1000)),
-            smbPort: smbPort.map { UInt16($0) }, account: account, includeAll: all)
+            smbPort: smbPort.map { UInt16($0) }, account: account, includeAll: all, allowSMB1: smb1)
 
         let report: DiscoveryReport
         do {

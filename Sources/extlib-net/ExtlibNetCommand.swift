@@ -18,7 +18,7 @@ struct ExtlibNetCommand: ParsableCommand {
             \(ExitStatus.helpText)
             """,
         version: ExtlibNetVersion.current,
-        subcommands: [Discover.self, CredentialsCommand.self, Add.self, List.self, Remove.self, Mount.self, Unmount.self, Status.self, Heal.self,
+        subcommands: [SetupCommand.self, Discover.self, CredentialsCommand.self, Add.self, List.self, Remove.self, Mount.self, Unmount.self, Status.self, Heal.self,
                       BootCommand.self, DoctorCommand.self, ImmichCommand.self, ImmichViewChild.self]
     )
 
@@ -30,20 +30,29 @@ struct ExtlibNetCommand: ParsableCommand {
         do {
             var command = try parseAsRoot(globalOptionsAfterSubcommand(Array(CommandLine.arguments.dropFirst())))
             try command.run()
-            Glibc.exit(ExitStatus.success.rawValue)
+            finish(ExitStatus.success.rawValue)
         } catch let error as any ReportableError {
             let message = error.description
             if !message.isEmpty { StandardStream.error.write("extlib-net: \(message)\n") }
-            Glibc.exit(error.exitStatus.rawValue)
+            finish(error.exitStatus.rawValue)
         } catch {
             let code = exitCode(for: error)
             if code == .validationFailure {
                 StandardStream.error.write(fullMessage(for: error) + "\n")
-                Glibc.exit(ExitStatus.usage.rawValue)
+                finish(ExitStatus.usage.rawValue)
             }
             self.exit(withError: error)
         }
     }
+}
+
+/// Ends the process once everything is written, without exit(3)'s clean-up: that takes the dynamic
+/// loader's lock (to run library destructors), which a libsmbclient dlopen still under way on its queue
+/// holds until it has loaded some 110 libraries. Measured in the VM: the answer printed at the
+/// deadline, and the process then waited 8 s for the loader. Nothing of ours needs an atexit handler.
+func finish(_ status: Int32) -> Never {
+    fflush(nil)
+    Glibc._exit(status)
 }
 
 /// `extlib-net --root DIR mount x` (like `systemctl --root DIR ...`) means `extlib-net mount --root DIR x`:

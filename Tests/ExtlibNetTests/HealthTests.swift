@@ -101,7 +101,7 @@ final class FakeHost: ProcessRunner, StatfsProbe, Sendable {
             #expect(outcomes == [.healed(was: .failed(.staleNFSFileHandle)), .healthy, .notMounted, .unhealthyLeftAlone(.failed(.permissionDenied))])
 
             let changes = host.calls.filter { $0[0] != "statfs" }
-            #expect(changes == [["/bin/umount", "--lazy", "--", target("stale")],
+            #expect(changes == [["/bin/umount", "--lazy", "--no-canonicalize", "--", target("stale")],
                                 [MountHelper.nfs, "127.0.0.1:/export/stale", target("stale"), "-o", "ro,vers=4.2,port=\(port),nosuid,nodev,noexec"]])
             #expect(host.table.current().filter { $0.mountPoint == target("stale") }.count == 1)
             #expect(healer.service.lastError("stale")?.contains("was stale (statfs failed: ") == true)

@@ -402,6 +402,23 @@ struct SeededGenerator: RandomNumberGenerator, Sendable {
         #expect(failure.kind == kind, "\(text)")
         #expect(failure.reason == String(text.split(separator: "\n").first!))
     }
+
+    /// What mount.cifs 7.0 (Debian 12) wrote in the VM for an SMB1-only server: the errno is on the 4th line.
+    static let smb1OnlyServerText = """
+        mount error: Server abruptly closed the connection.
+        This can happen if the server does not support the SMB version you are trying to use.
+        The default SMB version recently changed from SMB1 to SMB2.1 and above. Try mounting with vers=1.0.
+        mount error(112): Host is down
+        Refer to the mount.cifs(8) manual page (e.g. man mount.cifs) and kernel log messages (dmesg)
+        """
+
+    @Test func hostDownIsFoundOnAnyLine() {
+        #expect(MountFailure.classify(status: 32, standardError: Self.smb1OnlyServerText).kind == .transient)
+        #expect(MountFailure.saysHostDown(Self.smb1OnlyServerText))
+        #expect(MountFailure.saysHostDown("mount error(112): Host is down"))
+        #expect(!MountFailure.saysHostDown("mount error(13): Permission denied"))
+        #expect(!MountFailure.saysHostDown("mount error(111): Connection refused"))
+    }
 }
 
 /// Stands in for mount.cifs / mount.nfs: records every call and answers from a script.

@@ -261,3 +261,60 @@ import Glibc
         #expect(outcome.status == 128 + SIGTERM && !outcome.timedOut)
     }
 }
+
+@Suite struct SMBDialectProbeTests {
+    /// An SMB1 NEGOTIATE response choosing dialect `index`, as a NetBIOS session message.
+    static func smb1Response(index: UInt16, status: [UInt8] = [0, 0, 0, 0]) -> [UInt8] {
+        var smb: [UInt8] = [0xFF, 0x53, 0x4D, 0x42, 0x72] + status + [0x98, 0x01, 0xC8] + [UInt8](repeating: 0, count: 20)
+        smb += [17, UInt8(index & 0xFF), UInt8(index >> 8)] + [UInt8](repeating: 0, count: 34) + [0, 0]
+        return [0, 0, UInt8(smb.count >> 8), UInt8(smb.count & 0xFF)] + smb
+    }
+
+    static let smb2Response: [UInt8] = {
+        let smb: [UInt8] = [0xFE, 0x53, 0x4D, 0x42, 64, 0] + [UInt8](repeating: 0, count: 58) + [65, 0, 1, 0, 0xFF, 0x02]
+        return [0, 0, 0, UInt8(smb.count)] + smb
+    }()
+
+    @Test func requestOffersSMB1ThenSMB2() {
+        let request = SMBDialectProbe.negotiateRequest()
+        #expect(SMBDialectProbe.frameState(request) == .complete)
+        #expect(Array(request[4..<9]) == [0xFF, 0x53, 0x4D, 0x42, 0x72])
+        let dialects = String(decoding: request[39...].map { $0 == 2 || $0 == 0 ? UInt8(ascii: "|") : $0 }, as: UTF8.self)
+        #expect(dialects == "|NT LM 0.12||SMB 2.002||SMB 2.???|")
+    }
+
+    @Test func readsTheChosenGeneration() {
+        #expect(SMBDialectProbe.generation(inResponse: Self.smb1Response(index: 0)) == .success(.smb1Only))
+        #expect(SMBDialectProbe.generation(inResponse: Self.smb1Response(index: 2)) == .success(.smb2OrLater))
+        #expect(SMBDialectProbe.generation(inResponse: Self.smb2Response) == .success(.smb2OrLater))
+    }
+
+    @Test func refusalsAndGarbageAreNotSMB1() {
+        for bytes in [Self.smb1Response(index: 0xFFFF), Self.smb1Response(index: 0, status: [0x22, 0, 0, 0xC0]),
+                      Array(Self.smb1Response(index: 0).prefix(30)), [0, 0, 0, 4, 1, 2, 3, 4], [0x85, 0, 0, 0], [0, 0xFF, 0xFF, 0xFF]] {
+            #expect(SMBDialectProbe.generation(inResponse: bytes) != .success(.smb1Only), "\(bytes)")
+        }
+        #expect(SMBDialectProbe.frameState([0, 0xFF, 0xFF, 0xFF]) != .complete, "a 16 MiB frame is refused, not awaited")
+    }
+
+    /// Seeded random and mutated answers: never a crash, and "SMB1 only" only for an SMB1 NEGOTIATE
+    /// answer that chose index 0.
+    @Test func mutatedAnswersNeverCrash() {
+        var generator = SeededGenerator(state: 0x5B1_0000)
+        let valid = [Self.smb1Response(index: 0), Self.smb2Response]
+        for round in 0..<20_000 {
+            var bytes = valid[round % 2]
+            if round % 5 == 0 {
+                bytes = (0..<Int.random(in: 0...120, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            } else {
+                for _ in 0..<Int.random(in: 1...4, using: &generator) {
+                    bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
+                }
+                if round % 7 == 0 { bytes = Array(bytes.prefix(Int.random(in: 0...bytes.count, using: &generator))) }
+            }
+            if case .success(.smb1Only) = SMBDialectProbe.generation(inResponse: bytes) {
+                #expect(bytes.count >= 39 && bytes[4] == 0xFF && bytes[8] == 0x72 && bytes[37] == 0 && bytes[38] == 0, "\(bytes)")
+            }
+        }
+    }
+}

@@ -116,6 +116,49 @@ struct DiscoverServerTests {
         #expect(!outcome.output.contains(password) && !outcome.error.contains(password), "the password leaked")
     }
 
+    // MARK: An old NAS that speaks only SMB1 (smbd with server max protocol = NT1)
+
+    @Test func smb1OnlyServerIsRecognisedAndNotListedWithoutOptIn() async throws {
+        let port = try Testbed.value("SMB_SMB1_PORT")
+        let live = try await CLI.run(["discover", Self.loopback, "--smb-port", port, "--json"], namespace: try Testbed.value("LIVE_NS"))
+        let json = try live.json()
+        let smb = try #require(json["smb"] as? [String: Any])
+        #expect(smb["smb1Only"] as? Bool == true, "\(smb)")
+        #expect((smb["error"] as? String)?.contains("only SMB1") == true, "\(smb)")
+        #expect(try shares(json).isEmpty, "SMB1 is never used without --smb1")
+
+        let text = try await CLI.run(["discover", Self.loopback, "--smb-port", port], namespace: try Testbed.value("LIVE_NS"))
+        #expect(text.output.contains("speaks only SMB1"), "\(text.output)")
+        #expect(text.output.contains("extlib-net discover 127.0.0.1 --smb-port \(port) --smb1"), "\(text.output)")
+    }
+
+    @Test func smb1OptInListsAndSuggestsSMBVersion1() async throws {
+        let port = try Testbed.value("SMB_SMB1_PORT")
+        let share = try Testbed.value("SMB_SMB1_SHARE")
+        let outcome = try await CLI.run(["discover", Self.loopback, "--smb-port", port, "--smb1", "--json"], namespace: try Testbed.value("LIVE_NS"))
+        let json = try outcome.json()
+        let smb = try #require(json["smb"] as? [String: Any])
+        #expect(smb["error"] is NSNull, "\(smb)")
+        #expect(smb["smb1Only"] as? Bool == true)
+        #expect(try shareNames(json).contains(share))
+        #expect(outcome.status == 0, "stderr: \(outcome.error)")
+
+        let text = try await CLI.run(["discover", Self.loopback, "--smb-port", port, "--smb1"], namespace: try Testbed.value("LIVE_NS"))
+        #expect(text.output.contains("listed over SMB1"), "\(text.output)")
+        #expect(text.output.contains("extlib-net add \(share) smb://127.0.0.1:\(port)/\(share) --smb-version 1.0"), "\(text.output)")
+    }
+
+    @Test func modernServerIsNotCalledSMB1Only() async throws {
+        // --smb1 against an SMB3 server: listed as usual, and no --smb-version 1.0 in the add lines.
+        let outcome = try await CLI.run(["discover", Self.loopback, "--smb1", "--json"], namespace: try Testbed.value("LIVE_NS"))
+        let json = try outcome.json()
+        let smb = try #require(json["smb"] as? [String: Any])
+        #expect(smb["smb1Only"] as? Bool == false)
+        #expect(try shareNames(json).contains("photos"))
+        let text = try await CLI.run(["discover", Self.loopback, "--smb1"], namespace: try Testbed.value("LIVE_NS"))
+        #expect(!text.output.contains("--smb-version 1.0"), "\(text.output)")
+    }
+
     @Test func wrongPasswordIsADistinctError() async throws {
         let port = try Testbed.value("SMB_AUTH_PORT")
         let user = try Testbed.value("SMB_USER")

@@ -6,7 +6,7 @@ import Testing
 /// and README.md and every command's --help show the same table.
 @Suite struct ExitStatusTests {
     static let commands: [[String]] = [
-        [], ["discover"], ["credentials"], ["add"],
+        [], ["setup"], ["discover"], ["credentials"], ["add"],
         ["mount"], ["unmount"], ["status"], ["heal"], ["boot"], ["boot", "enable"], ["doctor"], ["immich"], ["immich", "scan"],
     ]
 

@@ -123,7 +123,7 @@ struct LANDiscoverTests {
 
 /// Options that only apply to one HOST are refused without it, before any traffic.
 @Suite struct LANDiscoverUsageTests {
-    @Test(arguments: [["--user", "alice"], ["--credentials", "nas"], ["--all"], ["--smb-port", "445"], ["--password-stdin"], ["--domain", "WG"]])
+    @Test(arguments: [["--user", "alice"], ["--credentials", "nas"], ["--all"], ["--smb-port", "445"], ["--password-stdin"], ["--domain", "WG"], ["--smb1"]])
     func hostOnlyOptionsNeedAHost(_ options: [String]) async throws {
         let outcome = try await CLI.run(["discover"] + options)
         #expect(outcome.status == ExitStatus.usage.rawValue)

@@ -238,6 +238,56 @@ vm_smbd_resume() {
 
 _vm_group_gone() { ! kill -0 -- "-$1" 2>/dev/null; }
 
+# _vm_listening_in NETNS PORT : like vm_listening, inside NETNS (empty: here).
+_vm_listening_in() {
+  if [ -n "$1" ]; then ip netns exec "$1" ss -Hltn "sport = :$2"; else ss -Hltn "sport = :$2"; fi | grep -q .
+}
+
+# vm_smbd_extra_start NAME PORT [NETNS ADDR] : a second smbd (own config, state and log
+# under $VM_SMB_DIR-NAME) on PORT, with [global] lines and shares from stdin, and its own
+# passdb holding $VM_SMB_USER; with NETNS, inside that network namespace, listening on ADDR.
+# Nothing is shared with the main smbd: sharing its private dir made every RPC (share
+# listing through samba-dcerpcd) of the second one hang. vm_smbd_extra_stop NAME stops it.
+vm_smbd_extra_start() {
+  local name=$1 port=$2 netns=${3:-} addr=${4:-$VM_ADDR} d=$VM_SMB_DIR-$1
+  local inns=()
+  [ -z "$netns" ] || inns=(ip netns exec "$netns")
+  [ -f "$VM_SMB_CONF" ] || vm_die "start the main smbd first (its [global] is the template)"
+  mkdir -p "$d"/{private,state,lock,cache,pid,ncalrpc}
+  {
+    sed -e "s|^  private dir = .*|  private dir = $d/private|" \
+      -e "s|^  state directory = .*|  state directory = $d/state|" \
+      -e "s|^  lock directory = .*|  lock directory = $d/lock|" \
+      -e "s|^  cache directory = .*|  cache directory = $d/cache|" \
+      -e "s|^  pid directory = .*|  pid directory = $d/pid|" \
+      -e "s|^  ncalrpc dir = .*|  ncalrpc dir = $d/ncalrpc|" \
+      -e "s|^  log file = .*|  log file = $d/smbd.log|" \
+      -e "s|^  smb ports = .*|  smb ports = $port|" \
+      -e "s|^  interfaces = .*|  interfaces = $addr|" "$VM_SMB_CONF" |
+      awk '/^\[/ && $0 != "[global]" { exit } { print }'
+    cat
+  } >"$d/smb.conf"
+  printf '%s\n%s\n' "$VM_SMB_PASS" "$VM_SMB_PASS" | smbpasswd -c "$d/smb.conf" -a -s "$VM_SMB_USER" >/dev/null ||
+    vm_die "smbpasswd -a $VM_SMB_USER for smbd $name failed"
+  setsid "${inns[@]}" smbd --foreground --no-process-group -s "$d/smb.conf" >>"$d/smbd.out" 2>&1 </dev/null &
+  eval "VM_SMBD_EXTRA_PID_$name=\$!"
+  vm_wait_for 30 "smbd $name on :$port" _vm_listening_in "$netns" "$port" || {
+    tail -n 20 "$d/smbd.log" "$d/smbd.out" >&2 || true
+    vm_die "smbd $name did not come up"
+  }
+  vm_log "smbd $name up on :$port"
+}
+
+vm_smbd_extra_stop() {
+  local pid_var=VM_SMBD_EXTRA_PID_$1 pid
+  pid=${!pid_var:-}
+  [ -n "$pid" ] || return 0
+  kill -TERM -- "-$pid" 2>/dev/null || true
+  vm_wait_for 10 "smbd $1 to exit" _vm_group_gone "$pid" || kill -KILL -- "-$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  eval "$pid_var="
+}
+
 # ------------------------------------------------------------------ nfsd ---
 _vm_nfs_exports() {
   # crossmnt on the root: an NFSv4 mount of / reaches the export below it.

@@ -34,6 +34,7 @@ has_flags() {
     esac
   done
 }
+not_in_file() { ! grep -qF -- "$1" "$2"; }
 mount_count() { grep -c " $1 " /proc/self/mountinfo; }
 out=$VM_OUTDIR/suite
 mkdir -p "$out"
@@ -150,6 +151,129 @@ took=$(vm_since "$start")
 check "wrong password exits 32" test "$rc" = 32
 check "wrong password fails at once (${took}s)" awk -v t="$took" 'BEGIN { exit !(t < 15) }'
 check "wrong password is not retried" test "$(grep -c 'attempt' "$out/wrong.err")" -le 1
+
+# --- a hardened Samba, like a NAS with security turned up: no guest, no anonymous listing, SMB 3.1.1
+# only, encryption required
+vm_smbd_extra_start hard 1445 <<CONF
+  map to guest = never
+  restrict anonymous = 2
+  server min protocol = SMB3_11
+  smb encrypt = required
+[vault]
+  path = $VM_ROOT/shares/$VM_SMB_SECURE
+  valid users = $VM_SMB_USER
+  read only = yes
+CONF
+# Under emulation smbd's first share listing takes 20 s and more (it starts samba-dcerpcd and its
+# workers, paged in over 9p): one listing first, not checked, so the checks time our side.
+X discover "$VM_ADDR" --timeout 90 --smb-port 1445 --credentials alice >/dev/null 2>&1
+X discover "$VM_ADDR" --timeout 20 --smb-port 1445 --json >"$out/hard-anon.json" 2>&1
+check "hardened Samba: anonymous discover says an account is needed" jq -e '.smb.authRequired == true and (.smb.shares | length) == 0' "$out/hard-anon.json"
+X discover "$VM_ADDR" --timeout 20 --smb-port 1445 --credentials alice --json >"$out/hard-auth.json" 2>&1
+check "hardened Samba: discover --credentials lists its share" jq -e '.smb.listedAs == "alice" and (.smb.shares | map(.name) | index("vault")) != null' "$out/hard-auth.json"
+X add hard "smb://$VM_ADDR:1445/vault" --credentials alice >/dev/null
+check "hardened Samba: the share mounts" X mount hard --wait 30s
+check "hardened Samba: and reads" test "$(cat "$SMBBASE/hard/$VM_SMB_SECURE_FILE")" = "$VM_SMB_SECURE_CONTENT"
+X unmount hard >/dev/null
+vm_smbd_extra_stop hard
+
+# --- an old NAS that speaks only SMB1
+vm_smbd_extra_start old 4445 <<CONF
+  server min protocol = NT1
+  server max protocol = NT1
+  ntlm auth = yes
+[oldshare]
+  path = $VM_ROOT/shares/$VM_SMB_PUBLIC
+  guest ok = yes
+  read only = yes
+CONF
+X discover "$VM_ADDR" --timeout 90 --smb-port 4445 --smb1 >/dev/null 2>&1   # warm-up, as above
+X discover "$VM_ADDR" --timeout 20 --smb-port 4445 --json >"$out/old.json" 2>&1
+check "SMB1-only: discover says so and lists nothing without --smb1" jq -e '.smb.smb1Only == true and (.smb.shares | length) == 0' "$out/old.json"
+X discover "$VM_ADDR" --timeout 20 --smb-port 4445 --smb1 >"$out/old-smb1.out" 2>&1
+check "SMB1-only: discover --smb1 lists the share" grep -q "^  oldshare " "$out/old-smb1.out"
+check "SMB1-only: and suggests --smb-version 1.0" grep -q -- "--smb-version 1.0" "$out/old-smb1.out"
+X add old "smb://$VM_ADDR:4445/oldshare" >/dev/null
+start=$(vm_now)
+X mount old --wait 60s >"$out/old-mount.out" 2>"$out/old-mount.err"
+rc=$?
+took=$(vm_since "$start")
+check "SMB1-only: a default mount fails (rc $rc, want 32)" test "$rc" = 32
+check "SMB1-only: after one attempt, not after the whole --wait 60s (${took}s)" \
+  sh -c "test \"\$(grep -c 'attempt' '$out/old-mount.err')\" = 1 && awk -v t=$took 'BEGIN { exit !(t < 40) }'"
+check "SMB1-only: the message gives the --smb-version 1.0 advice" grep -q -- "--smb-version 1.0" "$out/old-mount.err"
+X remove old >/dev/null
+X add old "smb://$VM_ADDR:4445/oldshare" --smb-version 1.0 >/dev/null
+X mount old --wait 30s >"$out/old-mount1.out" 2>&1
+check "SMB1-only: with --smb-version 1.0 it mounts (rc $?)" test "$(cat "$SMBBASE/old/$VM_SMB_PUBLIC_FILE")" = "$VM_SMB_PUBLIC_CONTENT"
+X unmount old >/dev/null
+vm_smbd_extra_stop old
+
+# --- a NAS behind a real link: its own network namespace, a veth pair, tc netem on both ends. Timed
+# commands run the tmpfs copy (T): the 9p root pages the binary in again at every start.
+NAS_NS=vmt-nas NAS_IP=10.77.0.2 HOST_IP=10.77.0.1
+ip netns add "$NAS_NS"
+ip link add vmt-h type veth peer name vmt-n
+ip link set vmt-n netns "$NAS_NS"
+ip addr add "$HOST_IP/24" dev vmt-h && ip link set vmt-h up
+ip netns exec "$NAS_NS" sh -c "ip link set lo up; ip addr add $NAS_IP/24 dev vmt-n; ip link set vmt-n up"
+vm_smbd_extra_start far 445 "$NAS_NS" "$NAS_IP" <<CONF
+  map to guest = bad user
+[farphotos]
+  path = $VM_ROOT/shares/$VM_SMB_PUBLIC
+  guest ok = yes
+  read only = yes
+CONF
+link() { # netem arguments for both directions, or "clear"
+  if [ "$1" = clear ]; then
+    tc qdisc del dev vmt-h root 2>/dev/null; ip netns exec "$NAS_NS" tc qdisc del dev vmt-n root 2>/dev/null
+  else
+    tc qdisc replace dev vmt-h root netem "$@" && ip netns exec "$NAS_NS" tc qdisc replace dev vmt-n root netem "$@"
+  fi
+}
+T discover "$NAS_IP" --timeout 90 >/dev/null 2>&1   # warm-up of smbd's RPC side (see above), unshaped
+link delay 100ms 20ms loss 3%
+check "netem shapes the link (100 ms +- 20 ms, 3% loss)" sh -c "tc qdisc show dev vmt-h | grep -q 'delay 100ms  20ms loss 3%'"
+start=$(vm_now)
+T discover "$NAS_IP" --timeout 10 --json >"$out/lossy.json" 2>&1
+ours=$(vm_since "$start")
+start=$(vm_now)
+timeout 60 smbclient -N -L "//$NAS_IP" >"$out/lossy-smbclient.out" 2>&1
+theirs=$(vm_since "$start")
+echo "lossy link: extlib-net discover ${ours}s, smbclient -N -L ${theirs}s" >"$out/lossy-times"
+check "lossy link: discover --timeout 10 lists the share (${ours}s; smbclient -N -L ${theirs}s)" \
+  jq -e '.smb.shares | map(.name) | index("farphotos") != null' "$out/lossy.json"
+X discover "$NAS_IP" >"$out/lossy-default.out" 2>&1
+check "lossy link: with the default timeout it says what it got" grep -q "^SMB  port 445 open" "$out/lossy-default.out"
+X add far "smb://$NAS_IP/farphotos" >/dev/null
+X mount far --wait 60s >"$out/lossy-mount.out" 2>&1
+check "lossy link: mount succeeds within its --wait (rc $?)" test "$(cat "$SMBBASE/far/$VM_SMB_PUBLIC_FILE")" = "$VM_SMB_PUBLIC_CONTENT"
+
+# The link dies: every packet lost.
+link loss 100%
+start=$(vm_now)
+T status --json >"$out/dead-status.json" 2>&1
+took=$(vm_since "$start")
+check "dead link: status answers within its deadline (${took}s)" awk -v t="$took" 'BEGIN { exit !(t < 10) }'
+check "dead link: status says the share is mounted but not healthy, its server unreachable" \
+  jq -e '.[] | select(.name == "far") | .mounted == true and .healthy == false and .serverReachable == false' "$out/dead-status.json"
+start=$(vm_now)
+T heal far --wait 5s >"$out/dead-heal.out" 2>&1
+took=$(vm_since "$start")
+check "dead link: heal --wait 5s answers within its own bound (${took}s)" awk -v t="$took" 'BEGIN { exit !(t < 20) }'
+start=$(vm_now)
+T list >"$out/dead-list.out" 2>&1
+took=$(vm_since "$start")
+check "dead link: the next command is not blocked by a stuck child (${took}s)" awk -v t="$took" 'BEGIN { exit !(t < 5) }'
+X unmount far --lazy >"$out/dead-unmount.out" 2>&1
+check "dead link: unmount --lazy detaches (rc $?)" test -z "$(mounted_type "$SMBBASE/far")"
+
+# The link comes back: mount again.
+link clear
+X mount far --wait 60s >"$out/back-mount.out" 2>&1
+check "link back: the share mounts again (rc $?)" test "$(cat "$SMBBASE/far/$VM_SMB_PUBLIC_FILE")" = "$VM_SMB_PUBLIC_CONTENT"
+X unmount far --lazy >/dev/null 2>&1
+vm_smbd_extra_stop far
 
 # --- hung server: status answers within its deadline
 X mount public >/dev/null 2>&1
@@ -336,6 +460,44 @@ kill "$blindns"; wait "$blindns" 2>/dev/null
 
 X immich guard disable --no-reload >"$out/guard-off.out" 2>&1
 check "guard disable restores Immich's schedule" test "$(state | jq -cS '.config.library.scan')" = '{"cronExpression":"0 0 * * *","enabled":true}'
+
+# --- setup: the guided flow on a pseudo-terminal (Tests/testbed/pty-play plays the user), through the mount
+# step the host's tests cannot reach (no cifs client there): a share that needs an account, the account
+# asked and stored, the definition added, mounted for real, boot declined, linked in the Immich stand-in
+# (logged in above), guard declined, doctor's verdict. Steps are in a file: the password stays off argv.
+X unmount --all --lazy >/dev/null 2>&1
+jq -n --arg pass "$VM_SMB_PASS" '[
+  {expect: "Which to mount?"}, {pick: "smb  secure"},
+  {expect: "does not open as guest"}, {expect: "or Enter for a new one: "}, {send: "\n"},
+  {expect: "User name on the NAS: "}, {send: "alice\n"}, {expect: "Password for alice: "}, {echo: true}, {send: ($pass + "\n")},
+  {expect: "the account works"}, {expect: "Name to store this account under"}, {send: "setupcred\n"},
+  {expect: "Name for this mount"}, {send: "setupsec\n"},
+  {expect: "Mount the shares at every boot"}, {send: "n\n"},
+  {expect: "import '\''setupsec'\''? [Y/n] "}, {send: "\n"},
+  {expect: "guarded scan"}, {send: "n\n"},
+  {expect: "doctor: "}
+]' >"$out/setup-steps.json"
+chmod 600 "$out/setup-steps.json"
+/usr/bin/python3 "$REPO/Tests/testbed/pty-play" "$out/setup-steps.json" "$BIN" setup "$VM_ADDR" --immich-url "$IURL" --wait 30s --root "$SYS" >"$out/setup.json"
+jq -r .screen "$out/setup.json" >"$out/setup.screen"
+rc=$(jq -r .status "$out/setup.json")
+check "setup: every step played ($(jq -r .failed "$out/setup.json"))" test "$(jq -r .failed "$out/setup.json")" = null
+check "setup: ends with doctor's verdict, exit 0 or 9 (rc $rc)" test "$rc" = 0 -o "$rc" = 9
+check "setup: no echo at the password prompt, echo back at the end" test "$(jq -c '[.echoes, .echoAfter]' "$out/setup.json")" = '[[false],true]'
+check "setup: the password never on the screen" not_in_file "$VM_SMB_PASS" "$out/setup.screen"
+check "setup: shows the plain add command" grep -qF "$ extlib-net add setupsec smb://$VM_ADDR/$VM_SMB_SECURE --credentials setupcred --root $SYS" "$out/setup.screen"
+check "setup: shows the plain mount command" grep -qF "$ extlib-net mount setupsec --root $SYS" "$out/setup.screen"
+check "setup: the credential is stored and works" X credentials check setupcred "$VM_ADDR/$VM_SMB_SECURE"
+check "setup: the share is mounted (cifs)" test "$(mounted_type "$SMBBASE/setupsec")" = cifs
+check "setup: says it mounted" grep -q "^setupsec: mounted " "$out/setup.screen"
+check "setup: alice's file is readable through it" grep -qF "$VM_SMB_SECURE_CONTENT" "$SMBBASE/setupsec/$VM_SMB_SECURE_FILE"
+check "setup: no boot units (declined)" test ! -e "$SYS/etc/systemd/system/extlib-net.service"
+check "setup: linked in Immich with the snap's path" test "$(state | jq -r '.libraries[] | select(.name == "setupsec") | .importPaths[0]')" = /root/snap/immich-distribution/common/setupsec
+check "setup: the guard stays off (declined)" test ! -e "$SYS/etc/extlib-net/immich-guard"
+X unmount setupsec >/dev/null 2>&1
+X remove setupsec >/dev/null 2>&1
+X credentials remove setupcred >/dev/null 2>&1
+
 rm -f "$out/key-scanning"; wait "$keyscanner"
 check "the API key never in any argv or environment" test ! -s "$out/key-leaks"
 kill "$standin"; wait "$standin" 2>/dev/null
@@ -347,6 +509,21 @@ check "Immich stopped: exit 4 (rc $rc)" test "$rc" = 4
 check "Immich stopped: says how to start it" grep -q "snap start immich-distribution" "$out/immich-down.out"
 check "Immich stopped: answered in ${took}s, within the request deadline" awk -v t="$took" 'BEGIN { exit !(t < 10) }'
 X unmount --all --lazy >/dev/null 2>&1
+
+# --- an NFSv4-only kernel server: no rpcbind, no MOUNT protocol (rpc.nfsd -N 3)
+vm_nfsd_stop
+pkill -x rpcbind; pkill -x rpc.statd
+vm_wait_for 10 "rpcbind to exit" _vm_no_proc rpcbind
+rpc.nfsd -N 3 -V 4 -U "$VM_NFS_THREADS" >"$out/v4only-nfsd.out" 2>&1
+rpc.mountd -N 2 -N 3 -V 4 -u >>"$out/v4only-nfsd.out" 2>&1
+vm_wait_for 20 "nfsd v4 on 2049" vm_listening "$VM_NFS_PORT"
+X discover "$VM_ADDR" --timeout 20 --json >"$out/v4only.json" 2>&1
+check "NFSv4-only: discover reports v4-only" jq -e '.nfs.v4only == true and .nfs.reachable == true' "$out/v4only.json"
+X add v4only "nfs://$VM_ADDR/" >/dev/null
+X mount v4only --wait 60s >"$out/v4only-mount.out" 2>&1
+check "NFSv4-only: nfs://HOST/ mounts (rc $?)" test "$(cat "$NFSBASE/v4only/$VM_NFS_ROOT_FILE")" = "$VM_NFS_ROOT_CONTENT"
+check "NFSv4-only: over NFSv4" grep -q "vers=4" <(findmnt -rn -o OPTIONS --mountpoint "$NFSBASE/v4only")
+X unmount v4only >/dev/null
 
 cat "$out"/*.err >&2 2>/dev/null || true
 echo "$pass passed, $fail failed"

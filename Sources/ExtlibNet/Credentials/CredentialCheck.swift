@@ -45,7 +45,7 @@ public struct CredentialCheck: Sendable {
         self.logger = logger
     }
 
-    public func run(account: SMBAccount, host: HostName, share: String?, smbPort: UInt16?, timeout: Duration) throws(Failure) -> Outcome {
+    public func run(account: SMBAccount, host: HostName, share: String?, smbPort: UInt16?, timeout: Duration, allowSMB1: Bool = false) throws(Failure) -> Outcome {
         let deadline = Deadline.after(timeout)
         let resolved: ResolvedHost
         do {
@@ -60,9 +60,10 @@ public struct CredentialCheck: Sendable {
 
         let logger = self.logger
         let call = BlockingCall(on: SMBShareLister.queue) { () -> (Result<[SMBShare], SMBListingError>, Result<Int, ShareOpenError>?) in
-            let listing = SMBShareLister.list(address: address, port: port, account: account, timeout: deadline.remaining, logger: logger)
+            let listing = SMBShareLister.list(address: address, port: port, account: account, timeout: deadline.remaining, allowSMB1: allowSMB1, logger: logger)
+                .mapError { SMBShareLister.explain($0, Endpoint(address, port), allowSMB1: allowSMB1, until: deadline, logger: logger) }
             guard case .success = listing, let share, !deadline.hasPassed else { return (listing, nil) }
-            return (listing, SMBShareLister.open(share: share, address: address, port: port, account: account, timeout: deadline.remaining))
+            return (listing, SMBShareLister.open(share: share, address: address, port: port, account: account, timeout: deadline.remaining, allowSMB1: allowSMB1))
         }
         guard let (listing, opened) = call.wait(until: deadline) else { throw .listing(.timedOut) }
         let shares: [SMBShare]

@@ -1,6 +1,12 @@
 import Dispatch
 import Logging
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 public struct DiscoveryOptions: Sendable {
     public var host: HostName
     public var timeout: Duration
@@ -9,13 +15,17 @@ public struct DiscoveryOptions: Sendable {
     public var account: SMBAccount?
     /// Also `$` shares, IPC and printers.
     public var includeAll: Bool
+    /// Also offer SMB1 (`--smb1`): only for an old NAS that speaks nothing else.
+    public var allowSMB1: Bool
 
-    public init(host: HostName, timeout: Duration = .seconds(3), smbPort: UInt16? = nil, account: SMBAccount? = nil, includeAll: Bool = false) {
+    public init(host: HostName, timeout: Duration = .seconds(3), smbPort: UInt16? = nil, account: SMBAccount? = nil, includeAll: Bool = false,
+                allowSMB1: Bool = false) {
         self.host = host
         self.timeout = timeout
         self.smbPort = smbPort
         self.account = account
         self.includeAll = includeAll
+        self.allowSMB1 = allowSMB1
     }
 
     public static let standardSMBPorts: [UInt16] = [445, 139]
@@ -30,6 +40,8 @@ public struct SMBFindings: Sendable {
     public var error: SMBListingError?
     /// The user whose listing this is; `nil` for guest.
     public var listedAs: String?
+    /// Set when the server was asked (a failed listing, or one made with `--smb1`).
+    public var generation: SMBGeneration?
 
     /// The first open port, the one listed through.
     public var port: UInt16? { probes.first { $0.state == .open }?.port }
@@ -75,6 +87,8 @@ public struct Discovery: Sendable {
 
     public func run(_ options: DiscoveryOptions) throws(ResolutionError) -> DiscoveryReport {
         let deadline = Deadline.after(options.timeout)
+        Self.loadServicesDatabase()
+        Self.startNFSThread()
         SMBShareLister.preload()
         let resolved = try HostResolver(root: root, logger: logger).resolve(options.host, until: deadline)
         var report = DiscoveryReport(host: options.host.description, resolved: resolved, options: options)
@@ -102,6 +116,7 @@ public struct Discovery: Sendable {
                 report.smb.listedAs = outcome.listedAs
                 report.smb.shares = outcome.shares.filter { options.includeAll || $0.isOrdinaryDisk }
                 report.smb.error = outcome.error
+                report.smb.generation = outcome.generation
             } else {
                 report.smb.error = .timedOut
             }
@@ -116,37 +131,66 @@ public struct Discovery: Sendable {
         return report
     }
 
+    /// libnfs looks a port up in the services database, and glibc then loads the NSS modules that
+    /// nsswitch.conf names for it (Debian: `db files`, so it tries to dlopen libnss_db). Doing that
+    /// first, here, takes half a millisecond; on the NFS thread it waited behind the dynamic loader's
+    /// lock, which the libsmbclient dlopen on the SMB queue holds for 30 ms and more.
+    static func loadServicesDatabase() {
+        _ = getservbyname("sunrpc", "tcp")
+    }
+
+    /// Creating a thread waits for the dynamic loader's lock too (its TLS), so the NFS queue gets its
+    /// thread before the libsmbclient dlopen starts: measured under strace, the NFS listing otherwise
+    /// started only once the dlopen had finished.
+    static func startNFSThread() {
+        let started = DispatchSemaphore(value: 0)
+        nfsQueue.async { started.signal() }
+        started.wait()
+    }
+
     private struct SMBOutcome: Sendable {
         var shares: [SMBShare] = []
         var error: SMBListingError?
         var listedAs: String?
+        var generation: SMBGeneration?
     }
 
     private func startSMBListing(address: IPAddress, port: UInt16, options: DiscoveryOptions, deadline: Deadline) -> BlockingCall<SMBOutcome> {
         let logger = self.logger
         return BlockingCall(on: SMBShareLister.queue) {
-            // Guest first, then the account: to list when guest is refused, and to check it when
-            // guest worked (a wrong password must not go unnoticed until mount time).
-            var outcome = SMBOutcome()
-            switch SMBShareLister.list(address: address, port: port, account: nil, timeout: deadline.remaining, logger: logger) {
-            case .success(let shares): outcome.shares = shares
-            case .failure(let error):
-                outcome.error = error
-                guard error == .authenticationRequired else { return outcome }
-            }
-            guard let account = options.account else { return outcome }
-            guard !deadline.hasPassed else {
-                outcome.error = .timedOut
-                return outcome
-            }
-            switch SMBShareLister.list(address: address, port: port, account: account, timeout: deadline.remaining, logger: logger) {
-            case .success(let shares):
-                outcome = SMBOutcome(shares: shares, error: nil, listedAs: account.user)
-            case .failure(let error):
-                outcome.error = error
+            var outcome = Self.listSMB(address: address, port: port, options: options, deadline: deadline, logger: logger)
+            // With --smb1 the add lines need --smb-version 1.0 when SMB1 is all it speaks.
+            if options.allowSMB1, outcome.error == nil, port != 139, !deadline.hasPassed,
+                case .success(let generation) = SMBDialectProbe.probe(Endpoint(address, port), until: deadline) {
+                outcome.generation = generation
             }
             return outcome
         }
+    }
+
+    /// Guest first, then the account: to list when guest is refused, and to check it when guest
+    /// worked (a wrong password must not go unnoticed until mount time).
+    private static func listSMB(address: IPAddress, port: UInt16, options: DiscoveryOptions, deadline: Deadline, logger: Logger) -> SMBOutcome {
+        var outcome = SMBOutcome()
+        switch SMBShareLister.list(address: address, port: port, account: nil, timeout: deadline.remaining, allowSMB1: options.allowSMB1, logger: logger) {
+        case .success(let shares): outcome.shares = shares
+        case .failure(let error):
+            outcome.error = SMBShareLister.explain(error, Endpoint(address, port), allowSMB1: options.allowSMB1, until: deadline, logger: logger)
+            if outcome.error == .smb1Only { outcome.generation = .smb1Only }
+            guard error == .authenticationRequired else { return outcome }
+        }
+        guard let account = options.account else { return outcome }
+        guard !deadline.hasPassed else {
+            outcome.error = .timedOut
+            return outcome
+        }
+        switch SMBShareLister.list(address: address, port: port, account: account, timeout: deadline.remaining, allowSMB1: options.allowSMB1, logger: logger) {
+        case .success(let shares):
+            outcome = SMBOutcome(shares: shares, error: nil, listedAs: account.user)
+        case .failure(let error):
+            outcome.error = SMBShareLister.explain(error, Endpoint(address, port), allowSMB1: options.allowSMB1, until: deadline, logger: logger)
+        }
+        return outcome
     }
 
     private func startNFSListing(address: IPAddress, deadline: Deadline) -> BlockingCall<Result<[NFSExport], NFSListingError>> {

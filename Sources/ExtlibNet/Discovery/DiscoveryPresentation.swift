@@ -28,6 +28,7 @@ public enum DiscoveryPresentation {
                 ("error", .optional(smb.error?.description)),
                 ("authRequired", .bool(smb.error == .authenticationRequired)),
                 ("listedAs", .optional(smb.listedAs)),
+                ("smb1Only", .bool(smb.generation == .smb1Only)),
                 ("probes", .object(smb.probes.map { (String($0.port), .string($0.state.rawValue)) })),
             ])),
             ("nfs", .object([
@@ -106,6 +107,9 @@ public enum DiscoveryPresentation {
             return lines
         }
         if let listedAs = smb.listedAs { lines.append("  listed as user '\(listedAs)'") }
+        if smb.generation == .smb1Only, smb.error == nil {
+            lines.append("  listed over SMB1: the server speaks nothing newer (mount with --smb-version 1.0; update the NAS if you can)")
+        }
         switch smb.error {
         case .authenticationRequired?:
             lines.append("  authentication required: the server refuses guest access")
@@ -120,6 +124,10 @@ public enum DiscoveryPresentation {
             lines.append("  connection refused while listing")
         case .libraryUnavailable(let message)?:
             lines.append("  \(message)")
+        case .smb1Only?:
+            lines.append("  the server speaks only SMB1 (NT1), an old and insecure protocol; update the NAS if you can")
+            lines.append("  list its shares over SMB1: extlib-net discover \(shellQuoted(report.host))\(portOption(report)) --smb1")
+            lines.append("  and add them with --smb-version 1.0")
         case .failed(let errno)?:
             lines.append("  listing failed: \(errno)")
         case nil:
@@ -185,9 +193,10 @@ public enum DiscoveryPresentation {
                 break
             }
         }
+        let versionOption = report.smb.generation == .smb1Only ? " --smb-version 1.0" : ""
         for share in report.smb.shares where share.type == .disk && unmountable(share) == nil {
             let url = "smb://\(host)\(smbPort)/\(URLComponent.encode(share.name))"
-            steps.append("extlib-net add \(shellQuoted(suggestedName(share.name))) \(shellQuoted(url))\(credentialsOption)")
+            steps.append("extlib-net add \(shellQuoted(suggestedName(share.name))) \(shellQuoted(url))\(credentialsOption)\(versionOption)")
         }
         for export in report.nfs.exports where unmountable(export) == nil {
             let url = "nfs://\(host)\(URLComponent.encode(export.path, keepingSlashes: true))"

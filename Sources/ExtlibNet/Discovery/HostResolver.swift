@@ -47,8 +47,6 @@ public struct HostResolver: Sendable {
     public let root: SystemRoot
     public let logger: Logger
 
-    private static let systemResolverQueue = DispatchQueue(label: "extlib-net.getaddrinfo")
-
     public init(root: SystemRoot, logger: Logger) {
         self.root = root
         self.logger = logger
@@ -79,7 +77,9 @@ public struct HostResolver: Sendable {
             logger.debug("resolved through multicast DNS", metadata: ["host": "\(name)", "addresses": "\(addresses)"])
             return ResolvedHost(host: host, addresses: addresses, method: .multicastDNS)
         case .name(let name):
-            let call = BlockingCall(on: Self.systemResolverQueue) { Self.getaddrinfo(name) }
+            // A queue (and so a thread) per lookup: on one shared serial queue a name whose DNS server
+            // never answers stalled every later lookup (`mount --all` of shares on several NASes).
+            let call = BlockingCall(on: DispatchQueue(label: "extlib-net.getaddrinfo")) { Self.getaddrinfo(name) }
             guard let outcome = call.wait(until: deadline) else {
                 throw .timedOut(name, .system, seconds: (ContinuousClock.now - started).seconds)
             }

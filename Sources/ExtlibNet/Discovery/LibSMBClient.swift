@@ -23,6 +23,7 @@ struct LibSMBClient: @unchecked Sendable {  // immutable C function pointers
     typealias GetOpendir = @convention(c) (UnsafeMutablePointer<SMBCCTX>?) -> smbc_opendir_fn?
     typealias GetReaddir = @convention(c) (UnsafeMutablePointer<SMBCCTX>?) -> smbc_readdir_fn?
     typealias GetClosedir = @convention(c) (UnsafeMutablePointer<SMBCCTX>?) -> smbc_closedir_fn?
+    typealias SetProtocols = @convention(c) (UnsafeMutablePointer<SMBCCTX>?, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> smbc_bool
 
     let newContext: NewContext
     let initContext: InitContext
@@ -40,6 +41,7 @@ struct LibSMBClient: @unchecked Sendable {  // immutable C function pointers
     let getFunctionOpendir: GetOpendir
     let getFunctionReaddir: GetReaddir
     let getFunctionClosedir: GetClosedir
+    let setOptionProtocols: SetProtocols
 
     /// The Debian 12 soname of libsmbclient0.
     static let soname = "libsmbclient.so.0"
@@ -79,7 +81,8 @@ struct LibSMBClient: @unchecked Sendable {  // immutable C function pointers
                 setTimeout: try symbol("smbc_setTimeout", as: SetInt.self),
                 getFunctionOpendir: try symbol("smbc_getFunctionOpendir", as: GetOpendir.self),
                 getFunctionReaddir: try symbol("smbc_getFunctionReaddir", as: GetReaddir.self),
-                getFunctionClosedir: try symbol("smbc_getFunctionClosedir", as: GetClosedir.self)))
+                getFunctionClosedir: try symbol("smbc_getFunctionClosedir", as: GetClosedir.self),
+                setOptionProtocols: try symbol("smbc_setOptionProtocols", as: SetProtocols.self)))
         } catch {
             return .failure(error)
         }

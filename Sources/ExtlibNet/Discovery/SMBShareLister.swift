@@ -52,6 +52,8 @@ public enum SMBListingError: Error, Equatable, CustomStringConvertible {
     case refused
     case timedOut
     case libraryUnavailable(String)
+    /// The server speaks only SMB1, which is not offered without `--smb1`.
+    case smb1Only
     case failed(Errno)
 
     public var description: String {
@@ -61,6 +63,7 @@ public enum SMBListingError: Error, Equatable, CustomStringConvertible {
         case .authenticationFailed(let user): return "the server rejected user '\(user)': wrong user name or password"
         case .refused: return "connection refused"
         case .timedOut: return "no answer"
+        case .smb1Only: return "the server speaks only SMB1 (NT1), an old and insecure protocol: list its shares with --smb1, mount them with --smb-version 1.0"
         case .failed(let errno): return "listing failed: \(errno)"
         }
     }
@@ -80,14 +83,17 @@ public enum SMBShareLister {
 
     /// Blocking; call it on `queue`. `timeout` bounds each libsmbclient operation; the caller's
     /// deadline bounds the whole.
-    public static func list(address: IPAddress, port: UInt16, account: SMBAccount?, timeout: Duration, logger: Logger) -> Result<[SMBShare], SMBListingError> {
+    /// `allowSMB1`: also offer SMB1 (NT1). Off by default: SMB1 is insecure, and a server that speaks
+    /// only SMB1 is then reported as such (see SMBDialectProbe) instead of listed.
+    public static func list(address: IPAddress, port: UInt16, account: SMBAccount?, timeout: Duration, allowSMB1: Bool = false,
+                            logger: Logger) -> Result<[SMBShare], SMBListingError> {
         dispatchPrecondition(condition: .onQueue(queue))
         let library: LibSMBClient
         switch LibSMBClient.shared {
         case .success(let loaded): library = loaded
         case .failure(let error): return .failure(.libraryUnavailable(error.description))
         }
-        guard let context = SMBClientContext(library, account: account, port: port, timeout: timeout) else {
+        guard let context = SMBClientContext(library, account: account, port: port, timeout: timeout, allowSMB1: allowSMB1) else {
             return .failure(.failed(Errno(rawValue: errno)))
         }
         return context.listShares(url: "smb://\(address.urlHost)/").mapError { errno in
@@ -104,12 +110,23 @@ public enum SMBShareLister {
 }
 
 extension SMBShareLister {
+    /// An SMB1-only server drops an SMB2+ client after NEGOTIATE, which libsmbclient reports as a
+    /// broken connection: ask the server which generation it speaks before calling it a failure.
+    /// Any thread (it does not use libsmbclient).
+    public static func explain(_ error: SMBListingError, _ endpoint: Endpoint, allowSMB1: Bool, until deadline: Deadline, logger: Logger) -> SMBListingError {
+        guard case .failed = error, !allowSMB1, endpoint.port != 139, !deadline.hasPassed else { return error }
+        let answer = SMBDialectProbe.probe(endpoint, until: deadline)
+        logger.debug("SMB generation probe", metadata: ["endpoint": "\(endpoint)", "answer": "\(answer)"])
+        return answer == .success(.smb1Only) ? .smb1Only : error
+    }
+
     /// Opens `share` with `account` and counts its top-level entries: proves the account can read it.
     /// Blocking; call it on `queue`.
-    public static func open(share: String, address: IPAddress, port: UInt16, account: SMBAccount?, timeout: Duration) -> Result<Int, ShareOpenError> {
+    public static func open(share: String, address: IPAddress, port: UInt16, account: SMBAccount?, timeout: Duration,
+                            allowSMB1: Bool = false) -> Result<Int, ShareOpenError> {
         dispatchPrecondition(condition: .onQueue(queue))
         guard case .success(let library) = LibSMBClient.shared,
-            let context = SMBClientContext(library, account: account, port: port, timeout: timeout)
+            let context = SMBClientContext(library, account: account, port: port, timeout: timeout, allowSMB1: allowSMB1)
         else {
             return .failure(.failed(Errno(rawValue: errno)))
         }
@@ -160,7 +177,7 @@ private final class SMBClientContext {
     private let context: UnsafeMutablePointer<SMBCCTX>
     private let credentials: Unmanaged<SMBCredentials>
 
-    init?(_ library: LibSMBClient, account: SMBAccount?, port: UInt16, timeout: Duration) {
+    init?(_ library: LibSMBClient, account: SMBAccount?, port: UInt16, timeout: Duration, allowSMB1: Bool) {
         self.library = library
         guard let context = library.newContext() else { return nil }
         self.context = context
@@ -175,6 +192,9 @@ private final class SMBClientContext {
         // With an account, a refused password must surface, not fall back to an anonymous session.
         library.setOptionNoAutoAnonymousLogin(context, account == nil ? 0 : 1)
         library.setPort(context, port)
+        // Process-wide in libsmbclient (it sets loadparm's command-line values), so set it every time.
+        // SMB 3.1.1 stays the maximum; encryption is negotiated when the server requires it.
+        _ = library.setOptionProtocols(context, allowSMB1 ? "NT1" : "SMB2_02", "SMB3_11")
         library.setTimeout(context, Int32(clamping: max(1, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)))
         guard library.initContext(context) != nil else {
             credentials.release()

@@ -58,6 +58,13 @@ public struct MountFailure: Error, Sendable, Equatable, CustomStringConvertible 
         return MountFailure(.permanent, message)
     }
 
+    /// Whether mount.cifs's standard error reports EHOSTDOWN, as it does both for a dead network and
+    /// for an SMB1-only server that hung up after NEGOTIATE ("Server abruptly closed the connection").
+    public static func saysHostDown(_ standardError: String) -> Bool {
+        let lower = standardError.lowercased()
+        return cifsErrno(in: standardError) == 112 || lower.contains("host is down") || lower.contains("server abruptly closed the connection")
+    }
+
     /// `N` from mount.cifs's `mount error(N): ...`.
     static func cifsErrno(in text: String) -> Int32? {
         guard let range = text.range(of: "mount error(") else { return nil }

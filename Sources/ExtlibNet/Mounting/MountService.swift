@@ -78,14 +78,17 @@ public struct MountService: Sendable {
     }
 
     /// Unmounts with umount(8) under a deadline: unmounting a hard NFS mount of a dead server can block
-    /// forever, which `--lazy` (MNT_DETACH) avoids.
+    /// forever, which `--lazy` (MNT_DETACH) avoids. A lazy unmount detaches at once, so it is given 3 s,
+    /// and the mount table, not umount's end, says whether it worked; `--no-canonicalize` keeps umount
+    /// from resolving the path, which on a dead mount waits on the server (our targets are canonical).
     public func unmount(_ definition: MountDefinition, lazy: Bool, timeout: Duration = .seconds(10)) -> Result<Bool, MountError> {
         let target = mounter.target(of: definition)
         // Whatever is at the target (ours or not) is what the user asks to unmount.
         guard mounter.mountTable.entry(at: target) != nil else { return .success(false) }
         let result: ProcessResult
         do {
-            result = try mounter.runner.run(MountHelper.umount, (lazy ? ["--lazy"] : []) + ["--", target], secret: nil, until: .after(timeout))
+            result = try mounter.runner.run(MountHelper.umount, (lazy ? ["--lazy", "--no-canonicalize"] : []) + ["--", target], secret: nil,
+                                            until: .after(lazy ? min(timeout, .seconds(3)) : timeout))
         } catch {
             return .failure(.failed(MountFailure(.permanent, "\(error); install util-linux")))
         }
@@ -116,11 +119,16 @@ public struct MountService: Sendable {
     /// even when servers hang.
     public func status(_ definitions: [MountDefinition]) -> [Status] {
         let table = mounter.mountTable.current()
+        // Every definition at once, and per definition the statfs child and the server probe at once:
+        // with a dead link the answer comes after the longest single deadline, not their sum.
         return concurrentMap(definitions, limit: definitions.count) { definition in
             let target = self.mounter.target(of: definition)
             let mounted = self.mounter.state(of: definition, in: table).isMounted
-            return Status(definition: definition, target: target, mounted: mounted, health: mounted ? self.mounter.health(target) : nil,
-                          serverReachable: self.reachable(definition), lastError: self.lastError(definition.name))
+            let checks = concurrentMap([0, 1], limit: 2) { which -> (FileSystemHealth?, Bool) in
+                which == 0 ? (mounted ? self.mounter.health(target) : nil, false) : (nil, self.reachable(definition))
+            }
+            return Status(definition: definition, target: target, mounted: mounted, health: checks[0].0,
+                          serverReachable: checks[1].1, lastError: self.lastError(definition.name))
         }
     }
 

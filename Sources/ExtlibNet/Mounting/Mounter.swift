@@ -156,7 +156,7 @@ public struct Mounter: Sendable {
     /// find "something else mounted". Lazy, and bounded: the server may be what is broken.
     func detachLeftover(_ target: String) -> String {
         guard mountTable.entry(at: target) != nil else { return "" }
-        let result = try? runner.run(MountHelper.umount, ["--lazy", "--", target], secret: nil, until: .after(.seconds(10)))
+        let result = try? runner.run(MountHelper.umount, ["--lazy", "--no-canonicalize", "--", target], secret: nil, until: .after(.seconds(3)))
         if mountTable.entry(at: target) == nil { return "; it was unmounted again" }
         return "; unmounting it again failed too (umount exited \(result?.status ?? 127)): run umount --lazy \(shellQuoted(target))"
     }
@@ -233,7 +233,14 @@ public struct Mounter: Sendable {
             if result.timedOut {
                 return .failure(MountFailure(.transient, "\(plan.helper) did not finish within \(formatSeconds(helperTimeout.seconds))"))
             }
-            let failure = MountFailure.classify(status: result.status, standardError: result.messages)
+            var failure = MountFailure.classify(status: result.status, standardError: result.messages)
+            if plan.helper == MountHelper.cifs, failure.kind == .transient, plan.version != "SMB 1.0",
+                MountFailure.saysHostDown(result.messages),
+                smb1Only(Endpoint(address, port), left: probeTimeout) {
+                failure = MountFailure(.permanent, "\(address) speaks only SMB1 (NT1), which is not tried unless asked for: "
+                    + "add the share again with --smb-version 1.0 (extlib-net remove \(definition.name), then extlib-net add ... --smb-version 1.0), "
+                    + "or set smb-version = \"1.0\" in its mounts.toml entry. SMB1 is old and insecure: update the NAS if you can")
+            }
             logger.info("mount helper failed", metadata: ["name": "\(definition.name)", "version": "\(plan.version)", "error": "\(failure.reason)"])
             // An NFSv4 server may root its pseudo file system elsewhere (Linux `fsid=0`), so the export path
             // discover lists (from the NFSv3 MOUNT protocol) can be missing over v4 and still mount over v3.
@@ -246,6 +253,15 @@ public struct Mounter: Sendable {
         }
         if let notFoundOverNFSv4 { return .failure(notFoundOverNFSv4) }
         return .failure(MountFailure(.permanent, "the server speaks none of the protocol versions tried (\(unsupported.joined(separator: ", ")))"))
+    }
+
+    /// mount.cifs says "Host is down" both when the network is gone and when an SMB1-only server hangs
+    /// up after NEGOTIATE; only the second fails the same way on every retry.
+    func smb1Only(_ endpoint: Endpoint, left: Duration) -> Bool {
+        guard endpoint.port != 139 else { return false }
+        let answer = SMBDialectProbe.probe(endpoint, until: .after(left))
+        logger.debug("SMB generation probe", metadata: ["endpoint": "\(endpoint)", "answer": "\(answer)"])
+        return answer == .success(.smb1Only)
     }
 
     /// One helper invocation for one protocol version.

@@ -12,6 +12,10 @@ public enum PasswordInput {
         case tooLong(limit: Int)
         case containsNewline
         case notUTF8
+        /// Ctrl-C during the prompt (only when the caller asked to stop on it).
+        case interrupted
+        /// Ctrl-D before a line break (only when the caller asked to stop on it).
+        case endOfInput
 
         public var description: String {
             switch self {
@@ -25,6 +29,10 @@ public enum PasswordInput {
                 return "the password read from standard input has more than one line; give exactly one line"
             case .notUTF8:
                 return "the password is not valid UTF-8 (set the terminal or the input to UTF-8); it would not be stored as typed"
+            case .interrupted:
+                return "interrupted"
+            case .endOfInput:
+                return "no password given (end of input)"
             }
         }
     }
@@ -47,6 +55,13 @@ public enum PasswordInput {
 
     /// Prompts on the terminal with echo off.
     public static func prompt(_ text: String) throws(Failure) -> Secret {
+        try prompt(text, stopOnSignal: nil)
+    }
+
+    /// Prompts on the terminal with echo off. With `stopOnSignal` (a flag the caller's SIGINT handler sets),
+    /// the prompt ends with `.interrupted` within 0.1 s of it saying true, and Ctrl-D before a line break
+    /// with `.endOfInput`; either way the echo is back on.
+    public static func prompt(_ text: String, stopOnSignal: (() -> Bool)?) throws(Failure) -> Secret {
         guard isatty(0) == 1 else { throw .noTerminal }
         var saved = termios()
         guard tcgetattr(0, &saved) == 0 else { throw .noTerminal }
@@ -63,8 +78,17 @@ public enum PasswordInput {
         var bytes: [UInt8] = []
         var byte: UInt8 = 0
         while true {
+            if let stopOnSignal {
+                // The signal may be delivered to any thread, so the read is not sure to be broken by it:
+                // wait for input in slices and look at the caller's flag in between.
+                var ready = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
+                let state = poll(&ready, 1, 100)
+                if stopOnSignal() { throw .interrupted }
+                if state <= 0 { continue }
+            }
             let count = Glibc.read(0, &byte, 1)
             if count < 0, errno == EINTR { continue }
+            if count <= 0, stopOnSignal != nil { throw .endOfInput }
             guard count == 1, byte != 10 else { break }
             bytes.append(byte)
             if bytes.count > maximumBytes { throw .tooLong(limit: maximumBytes) }
