@@ -169,12 +169,14 @@ CONF
 X discover "$VM_ADDR" --timeout 90 --smb-port 1445 --credentials alice >/dev/null 2>&1
 X discover "$VM_ADDR" --timeout 20 --smb-port 1445 --json >"$out/hard-anon.json" 2>&1
 check "hardened Samba: anonymous discover says an account is needed" jq -e '.smb.authRequired == true and (.smb.shares | length) == 0' "$out/hard-anon.json"
-X discover "$VM_ADDR" --timeout 20 --smb-port 1445 --credentials alice --json >"$out/hard-auth.json" 2>&1
+# The account listing opens the srvsvc pipe, which smbd hands to samba-dcerpcd (1.1 s on the host,
+# over ten times that under emulation): a longer timeout here.
+X discover "$VM_ADDR" --timeout 60 --smb-port 1445 --credentials alice --json >"$out/hard-auth.json" 2>&1
 check "hardened Samba: discover --credentials lists its share" jq -e '.smb.listedAs == "alice" and (.smb.shares | map(.name) | index("vault")) != null' "$out/hard-auth.json"
 X add hard "smb://$VM_ADDR:1445/vault" --credentials alice >/dev/null
 check "hardened Samba: the share mounts" X mount hard --wait 30s
 check "hardened Samba: and reads" test "$(cat "$SMBBASE/hard/$VM_SMB_SECURE_FILE")" = "$VM_SMB_SECURE_CONTENT"
-X unmount hard >/dev/null
+X unmount hard >/dev/null; X remove hard >/dev/null   # its server goes away: later --all runs must not wait for it
 vm_smbd_extra_stop hard
 
 # --- an old NAS that speaks only SMB1
@@ -206,7 +208,7 @@ X remove old >/dev/null
 X add old "smb://$VM_ADDR:4445/oldshare" --smb-version 1.0 >/dev/null
 X mount old --wait 30s >"$out/old-mount1.out" 2>&1
 check "SMB1-only: with --smb-version 1.0 it mounts (rc $?)" test "$(cat "$SMBBASE/old/$VM_SMB_PUBLIC_FILE")" = "$VM_SMB_PUBLIC_CONTENT"
-X unmount old >/dev/null
+X unmount old >/dev/null; X remove old >/dev/null
 vm_smbd_extra_stop old
 
 # --- a NAS behind a real link: its own network namespace, a veth pair, tc netem on both ends. Timed
@@ -272,7 +274,7 @@ check "dead link: unmount --lazy detaches (rc $?)" test -z "$(mounted_type "$SMB
 link clear
 X mount far --wait 60s >"$out/back-mount.out" 2>&1
 check "link back: the share mounts again (rc $?)" test "$(cat "$SMBBASE/far/$VM_SMB_PUBLIC_FILE")" = "$VM_SMB_PUBLIC_CONTENT"
-X unmount far --lazy >/dev/null 2>&1
+X unmount far --lazy >/dev/null 2>&1; X remove far >/dev/null
 vm_smbd_extra_stop far
 
 # --- hung server: status answers within its deadline
