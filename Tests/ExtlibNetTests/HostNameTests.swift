@@ -74,3 +74,19 @@ import Testing
         #expect(IPAddress("256.1.1.1") == nil)
     }
 }
+
+/// Found by scripts/fuzz (the urls target): inet_pton stopped at a NUL, so a host of "051::", NULs and
+/// more text was taken for the address 51:: and kept, NULs and all, in the URL.
+@Suite struct EmbeddedNULTests {
+    @Test func anAddressWithANULIsNotAnAddress() {
+        #expect(IPAddress("::1\u{0}junk") == nil)
+        #expect(IPAddress("192.0.2.7\u{0}") == nil)
+        #expect(IPAddress("[::1\u{0}]") == nil)
+        #expect(IPAddress("::1") != nil)
+    }
+
+    @Test func aURLWhoseHostHoldsANULIsRefused() {
+        #expect(throws: MountURLError.self) { try MountURL.parse("nfs://051::\u{0}\u{0}\u{0}81]:2049/v/v/phot") }
+        #expect(throws: MountURLError.self) { try MountURL.parse("smb://[::1\u{0}x]/share") }
+    }
+}

@@ -502,7 +502,7 @@ import Testing
     }
 }
 
-/// toml++ asserts (an abort, or undefined behaviour where assertions are compiled out) on a table header
+/// toml++ (behind the earlier TOMLKit reader) asserted on a table header
 /// whose name cannot start a key; found by the mutation test above.
 @Suite struct MountsFileHeaderTests {
     @Test(arguments: ["[%x]", "[ %]", "[[%]]", "[#]", "[=]", "[\t%]", "[mounts.a]\nurl = \"smb://nas/a\"\n\n[[ {]]"])
