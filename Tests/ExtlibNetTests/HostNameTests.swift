@@ -90,3 +90,15 @@ import Testing
         #expect(throws: MountURLError.self) { try MountURL.parse("smb://[::1\u{0}x]/share") }
     }
 }
+
+/// Found by scripts/fuzz (the urls target): "/" followed by a combining mark is one Character, so the
+/// path split missed it and a share or folder name could hold a slash.
+@Suite struct CombiningMarkAfterSlashTests {
+    @Test func aSlashBeforeACombiningMarkStillSeparates() throws {
+        let url = try MountURL.parse("smb://ng/b:///\u{05B1}")
+        #expect(url == .smb(host: "ng", port: nil, share: "b:", subdirectory: "\u{05B1}"))
+        #expect(try MountURL.parse(url.description) == url)
+        #expect(throws: MountURLError.self) { try MountURL.parse("smb://nas/a%2F\u{0301}") }
+        if case .smb(_, _, let share, _) = try MountURL.parse("smb://nas//\u{0301}x") { #expect(!share.unicodeScalars.contains("/")) }
+    }
+}
