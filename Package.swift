@@ -12,7 +12,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         // Immich's HTTP API.
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
@@ -36,7 +35,6 @@ let package = Package(
                 "CLinux",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
-                .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
@@ -47,7 +45,12 @@ let package = Package(
                 "ExtlibNet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // SwiftPM exports every symbol of an executable on Linux (2.5 MB of .dynsym/.dynstr/.gnu.hash
+            // that strip keeps). Nothing resolves symbols in the binary at run time (libsmbclient is
+            // dlopen'ed, it does not call back by name), so the release build keeps them local; debug
+            // builds keep them for backtraces.
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"], .when(configuration: .release))]
         ),
         // Child processes for the tests: own process group, clean signals, a deadline on every wait.
         .target(name: "TestSupport", dependencies: ["ExtlibNet"], path: "Tests/TestSupport"),
@@ -71,3 +74,26 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// libFuzzer targets (Tests/fuzz, run by scripts/fuzz), declared only when EXTLIB_NET_FUZZ names
+// libFuzzer's runtime without `main`, so `swift build` and `swift test` never see them. They test a
+// second copy of the library (Tests/fuzz/ExtlibNet links to Sources/ExtlibNet) built with coverage
+// instrumentation, AddressSanitizer and testing enabled (`@testable import` reaches internal parsers, in
+// a release build too), so the normal targets' flags and build products stay as they are and the
+// dependencies are the ones the release build made. A new target is one file,
+// Tests/fuzz/targets/NAME/main.swift, and its name in this list.
+let fuzzTargets = ["mounts-toml", "credentials", "mountinfo", "boot-unit", "mdns", "cron", "urls", "durations-modes"]
+if let fuzzRuntime = Context.environment["EXTLIB_NET_FUZZ"], !fuzzRuntime.isEmpty {
+    let instrumented: [SwiftSetting] = [.unsafeFlags(["-sanitize=fuzzer,address"])]
+    let library = package.targets.first { $0.name == "ExtlibNet" }!
+    package.targets.append(.target(
+        name: "ExtlibNetFuzzed", dependencies: library.dependencies, path: "Tests/fuzz/ExtlibNet",
+        swiftSettings: [.unsafeFlags(["-sanitize=fuzzer,address", "-enable-testing"])]))
+    package.targets.append(.target(name: "FuzzSupport", path: "Tests/fuzz/FuzzSupport"))
+    for name in fuzzTargets {
+        package.targets.append(.executableTarget(
+            name: "fuzz-\(name)", dependencies: ["ExtlibNetFuzzed", "FuzzSupport"], path: "Tests/fuzz/targets/\(name)",
+            swiftSettings: instrumented,
+            linkerSettings: [.unsafeFlags(["-sanitize=address", "-Xlinker", fuzzRuntime, "-lstdc++"])]))
+    }
+}

@@ -74,3 +74,31 @@ import Testing
         #expect(IPAddress("256.1.1.1") == nil)
     }
 }
+
+/// Found by scripts/fuzz (the urls target): inet_pton stopped at a NUL, so a host of "051::", NULs and
+/// more text was taken for the address 51:: and kept, NULs and all, in the URL.
+@Suite struct EmbeddedNULTests {
+    @Test func anAddressWithANULIsNotAnAddress() {
+        #expect(IPAddress("::1\u{0}junk") == nil)
+        #expect(IPAddress("192.0.2.7\u{0}") == nil)
+        #expect(IPAddress("[::1\u{0}]") == nil)
+        #expect(IPAddress("::1") != nil)
+    }
+
+    @Test func aURLWhoseHostHoldsANULIsRefused() {
+        #expect(throws: MountURLError.self) { try MountURL.parse("nfs://051::\u{0}\u{0}\u{0}81]:2049/v/v/phot") }
+        #expect(throws: MountURLError.self) { try MountURL.parse("smb://[::1\u{0}x]/share") }
+    }
+}
+
+/// Found by scripts/fuzz (the urls target): "/" followed by a combining mark is one Character, so the
+/// path split missed it and a share or folder name could hold a slash.
+@Suite struct CombiningMarkAfterSlashTests {
+    @Test func aSlashBeforeACombiningMarkStillSeparates() throws {
+        let url = try MountURL.parse("smb://ng/b:///\u{05B1}")
+        #expect(url == .smb(host: "ng", port: nil, share: "b:", subdirectory: "\u{05B1}"))
+        #expect(try MountURL.parse(url.description) == url)
+        #expect(throws: MountURLError.self) { try MountURL.parse("smb://nas/a%2F\u{0301}") }
+        if case .smb(_, _, let share, _) = try MountURL.parse("smb://nas//\u{0301}x") { #expect(!share.unicodeScalars.contains("/")) }
+    }
+}

@@ -111,7 +111,7 @@ import Testing
     }
 }
 
-/// mounts.toml text that TOMLKit alone would misread.
+/// mounts.toml text the earlier TOMLKit-based reader misread or crashed on (kept as regressions).
 @Suite struct MountsFileTextCLITests {
     @Test func aNULByteIsReportedNotSilentlyTheEnd() async throws {
         let scratch = try ScratchRoot()
@@ -125,7 +125,7 @@ import Testing
         #expect(outcome.error.contains("line 3: contains a NUL byte"), "\(outcome.error)")
     }
 
-    /// TOMLKit's parser aborted on this (an assertion in toml++).
+    /// TOMLKit aborted on this (an assertion in toml++).
     @Test func aHeaderThatCannotStartAKeyIsReportedNotACrash() async throws {
         let scratch = try ScratchRoot()
         defer { scratch.remove() }

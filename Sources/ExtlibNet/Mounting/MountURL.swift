@@ -20,17 +20,19 @@ public enum MountURL: Sendable, Equatable, CustomStringConvertible {
         } else {
             throw .unsupportedScheme(text)
         }
-        let rest = text.dropFirst(6)
+        // Scalars, not Characters: "/" followed by a combining mark is one Character, which would hide
+        // the slash from the split and let it into a share or folder name.
+        let rest = text.unicodeScalars.dropFirst(6)
         guard let slash = rest.firstIndex(of: "/") else { throw .missingPath(text) }
-        let authority = String(rest[..<slash])
-        guard !authority.contains("@") else { throw .credentialsInURL }
+        let authority = String(Substring(rest[..<slash]))
+        guard !authority.unicodeScalars.contains("@") else { throw .credentialsInURL }
         let (host, port) = try splitHostPort(authority, url: text)
         let rawPath = rest[slash...]
         guard !rawPath.contains("?"), !rawPath.contains("#") else { throw .queryOrFragment(text) }
         var components: [String] = []
         for raw in rawPath.split(separator: "/") {
-            guard let decoded = URLComponent.decode(String(raw)) else { throw .badEncoding(text) }
-            guard !decoded.isEmpty, decoded != ".", decoded != "..", !decoded.contains("/"),
+            guard let decoded = URLComponent.decode(String(Substring(raw))) else { throw .badEncoding(text) }
+            guard !decoded.isEmpty, decoded != ".", decoded != "..", !decoded.unicodeScalars.contains("/"),
                 !decoded.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
             else { throw .badComponent(text) }
             components.append(decoded)

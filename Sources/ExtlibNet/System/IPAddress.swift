@@ -13,6 +13,8 @@ public enum IPAddress: Sendable, Hashable, CustomStringConvertible {
     public init?(_ text: String) {
         var literal = text
         if literal.hasPrefix("["), literal.hasSuffix("]") { literal = String(literal.dropFirst().dropLast()) }
+        // inet_pton reads a C string: a NUL would end it early, and "::1\0anything" would pass as ::1.
+        guard !literal.utf8.contains(0) else { return nil }
         var v4 = in_addr()
         if inet_pton(AF_INET, literal, &v4) == 1 {
             self = .v4(v4.s_addr)

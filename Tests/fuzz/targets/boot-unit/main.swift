@@ -1,0 +1,7 @@
+// The options header boot enable writes into extlib-net.service, read back by boot status / disable.
+@testable import ExtlibNetFuzzed
+import FuzzSupport
+
+fuzz { bytes in
+    _ = BootUnits.recordedOptions(inService: String(decoding: bytes, as: UTF8.self))
+}
