@@ -82,7 +82,8 @@ let package = Package(
 // a release build too), so the normal targets' flags and build products stay as they are and the
 // dependencies are the ones the release build made. A new target is one file,
 // Tests/fuzz/targets/NAME/main.swift, and its name in this list.
-let fuzzTargets = ["mounts-toml", "credentials", "mountinfo", "boot-unit", "mdns", "cron", "urls", "durations-modes"]
+let fuzzTargets = ["mounts-toml", "credentials", "mountinfo", "boot-unit", "mdns", "cron", "urls", "durations-modes",
+                   "dns-message", "wsd", "http", "smb-negotiate"]
 if let fuzzRuntime = Context.environment["EXTLIB_NET_FUZZ"], !fuzzRuntime.isEmpty {
     let instrumented: [SwiftSetting] = [.unsafeFlags(["-sanitize=fuzzer,address"])]
     let library = package.targets.first { $0.name == "ExtlibNet" }!

@@ -168,14 +168,14 @@ struct CredentialsServerTests {
         #expect(password.contains(",") && password.contains("\""), "the test account's password has a comma and a quote")
         try await storeAccount(scratch, name: "nas", password: password)
         let port = try Testbed.value("SMB_AUTH_PORT")
-        let outcome = try await CLI.run(["credentials", "check", "nas", "127.0.0.1/secure", "--smb-port", port, "--root", scratch.path, "--debug"],
+        let outcome = try await CLI.run(["credentials", "check", "nas", "127.0.0.1/secure", "--smb-port", port, "--timeout", "15", "--root", scratch.path, "--debug"],
                                         namespace: try Testbed.value("LIVE_NS"))
         #expect(outcome.status == 0, "\(outcome.error)")
         #expect(outcome.output.contains("'nas' works"))
         #expect(outcome.output.contains("share 'secure' opened"))
         #expect(!outcome.output.contains(password) && !outcome.error.contains(password))
 
-        let guestServer = try await CLI.run(["credentials", "check", "nas", "127.0.0.1/private", "--root", scratch.path], namespace: try Testbed.value("LIVE_NS"))
+        let guestServer = try await CLI.run(["credentials", "check", "nas", "127.0.0.1/private", "--timeout", "15", "--root", scratch.path], namespace: try Testbed.value("LIVE_NS"))
         #expect(guestServer.status == 0, "\(guestServer.error)")
     }
 
@@ -184,7 +184,7 @@ struct CredentialsServerTests {
         defer { scratch.remove() }
         try await storeAccount(scratch, name: "nas", password: "wrong,\"one")
         for port in [try Testbed.value("SMB_AUTH_PORT"), "445"] {
-            let outcome = try await CLI.run(["credentials", "check", "nas", "127.0.0.1", "--smb-port", port, "--root", scratch.path, "--debug"],
+            let outcome = try await CLI.run(["credentials", "check", "nas", "127.0.0.1", "--smb-port", port, "--timeout", "15", "--root", scratch.path, "--debug"],
                                             namespace: try Testbed.value("LIVE_NS"))
             #expect(outcome.status == ExitStatus.authentication.rawValue, "port \(port): \(outcome.error)")
             #expect(outcome.error.contains("wrong user name or password"))
@@ -197,10 +197,10 @@ struct CredentialsServerTests {
         defer { scratch.remove() }
         try await storeAccount(scratch, name: "nas", password: try Testbed.password())
         let port = try Testbed.value("SMB_AUTH_PORT")
-        let noShare = try await CLI.run(["credentials", "check", "nas", "127.0.0.1/nope", "--smb-port", port, "--root", scratch.path], namespace: try Testbed.value("LIVE_NS"))
+        let noShare = try await CLI.run(["credentials", "check", "nas", "127.0.0.1/nope", "--smb-port", port, "--timeout", "15", "--root", scratch.path], namespace: try Testbed.value("LIVE_NS"))
         #expect(noShare.status == ExitStatus.refused.rawValue, "\(noShare.error)")
         #expect(noShare.error.contains("no such share"))
-        let noServer = try await CLI.run(["credentials", "check", "nas", "127.0.0.1", "--root", scratch.path], namespace: try Testbed.value("EMPTY_NS"))
+        let noServer = try await CLI.run(["credentials", "check", "nas", "127.0.0.1", "--timeout", "15", "--root", scratch.path], namespace: try Testbed.value("EMPTY_NS"))
         #expect(noServer.status == ExitStatus.unreachable.rawValue)
     }
 
@@ -209,12 +209,12 @@ struct CredentialsServerTests {
         defer { scratch.remove() }
         try await storeAccount(scratch, name: "nas", password: try Testbed.password())
         let port = try Testbed.value("SMB_AUTH_PORT")
-        let outcome = try await CLI.run(["discover", "127.0.0.1", "--smb-port", port, "--credentials", "nas", "--root", scratch.path],
+        let outcome = try await CLI.run(["discover", "127.0.0.1", "--timeout", "15", "--smb-port", port, "--credentials", "nas", "--root", scratch.path],
                                         namespace: try Testbed.value("LIVE_NS"))
         #expect(outcome.status == 0, "\(outcome.error)")
         #expect(outcome.output.contains("listed as user"))
         #expect(outcome.output.contains("extlib-net add secure smb://127.0.0.1:\(port)/secure --credentials nas"))
-        let missing = try await CLI.run(["discover", "127.0.0.1", "--credentials", "ghost", "--root", scratch.path], namespace: try Testbed.value("LIVE_NS"))
+        let missing = try await CLI.run(["discover", "127.0.0.1", "--timeout", "15", "--credentials", "ghost", "--root", scratch.path], namespace: try Testbed.value("LIVE_NS"))
         #expect(missing.status == 1)
         #expect(missing.error.contains("no credential named 'ghost'"))
     }

@@ -16,7 +16,7 @@ struct DiscoverServerTests {
 
 
     @Test func listsGuestSharesAndExports() async throws {
-        let outcome = try await CLI.run(["discover", Self.loopback, "--json"], namespace: try Testbed.value("LIVE_NS"))
+        let outcome = try await CLI.run(["discover", "--timeout", "15", Self.loopback, "--json"], namespace: try Testbed.value("LIVE_NS"))
         #expect(outcome.status == 0, "stderr: \(outcome.error)")
         let json = try outcome.json()
         #expect(json["host"] as? String == Self.loopback)
@@ -50,7 +50,7 @@ struct DiscoverServerTests {
     }
 
     @Test func allAddsHiddenSharesAndIPC() async throws {
-        let outcome = try await CLI.run(["discover", Self.loopback, "--json", "--all"], namespace: try Testbed.value("LIVE_NS"))
+        let outcome = try await CLI.run(["discover", "--timeout", "15", Self.loopback, "--json", "--all"], namespace: try Testbed.value("LIVE_NS"))
         #expect(outcome.status == 0)
         let json = try outcome.json()
         let names = try shareNames(json)
@@ -59,7 +59,7 @@ struct DiscoverServerTests {
     }
 
     @Test func humanOutputHasTablesAndNextSteps() async throws {
-        let outcome = try await CLI.run(["discover", Self.loopback], namespace: try Testbed.value("LIVE_NS"))
+        let outcome = try await CLI.run(["discover", "--timeout", "15", Self.loopback], namespace: try Testbed.value("LIVE_NS"))
         #expect(outcome.status == 0)
         let text = outcome.output
         #expect(text.contains("SMB  port 445 open"))
@@ -74,7 +74,7 @@ struct DiscoverServerTests {
     @Test func systemResolverNames() async throws {
         // Tests/testbed gives the namespace an /etc/hosts entry through /etc/netns/NAME/hosts.
         let name = try Testbed.value("LIVE_HOSTNAME")
-        let outcome = try await CLI.run(["discover", name, "--json"], namespace: try Testbed.value("LIVE_NS"))
+        let outcome = try await CLI.run(["discover", "--timeout", "15", name, "--json"], namespace: try Testbed.value("LIVE_NS"))
         #expect(outcome.status == 0, "stderr: \(outcome.error)")
         let json = try outcome.json()
         #expect(json["resolvedBy"] as? String == "system resolver")
@@ -86,7 +86,7 @@ struct DiscoverServerTests {
 
     @Test func guestRefusedSaysAuthenticationRequired() async throws {
         let port = try Testbed.value("SMB_AUTH_PORT")
-        let outcome = try await CLI.run(["discover", Self.loopback, "--smb-port", port, "--json"], namespace: try Testbed.value("LIVE_NS"))
+        let outcome = try await CLI.run(["discover", "--timeout", "15", Self.loopback, "--smb-port", port, "--json"], namespace: try Testbed.value("LIVE_NS"))
         let json = try outcome.json()
         let smb = try #require(json["smb"] as? [String: Any])
         #expect(smb["error"] as? String == "authentication required")
@@ -95,7 +95,7 @@ struct DiscoverServerTests {
         // NFS exports were still found, so the run found something.
         #expect(outcome.status == 0)
 
-        let text = try await CLI.run(["discover", Self.loopback, "--smb-port", port], namespace: try Testbed.value("LIVE_NS"))
+        let text = try await CLI.run(["discover", "--timeout", "15", Self.loopback, "--smb-port", port], namespace: try Testbed.value("LIVE_NS"))
         #expect(text.output.contains("authentication required"))
         #expect(text.output.contains("extlib-net discover 127.0.0.1 --smb-port \(port) --user NAME"))
     }
@@ -105,7 +105,7 @@ struct DiscoverServerTests {
         let user = try Testbed.value("SMB_USER")
         let password = try Testbed.password()
         let outcome = try await CLI.run(
-            ["discover", Self.loopback, "--smb-port", port, "--user", user, "--password-stdin", "--json", "--debug"],
+            ["discover", "--timeout", "15", Self.loopback, "--smb-port", port, "--user", user, "--password-stdin", "--json", "--debug"],
             namespace: try Testbed.value("LIVE_NS"), input: password + "\n")
         #expect(outcome.status == 0, "stderr: \(outcome.error)")
         let json = try outcome.json()
@@ -120,14 +120,14 @@ struct DiscoverServerTests {
 
     @Test func smb1OnlyServerIsRecognisedAndNotListedWithoutOptIn() async throws {
         let port = try Testbed.value("SMB_SMB1_PORT")
-        let live = try await CLI.run(["discover", Self.loopback, "--smb-port", port, "--json"], namespace: try Testbed.value("LIVE_NS"))
+        let live = try await CLI.run(["discover", "--timeout", "15", Self.loopback, "--smb-port", port, "--json"], namespace: try Testbed.value("LIVE_NS"))
         let json = try live.json()
         let smb = try #require(json["smb"] as? [String: Any])
         #expect(smb["smb1Only"] as? Bool == true, "\(smb)")
         #expect((smb["error"] as? String)?.contains("only SMB1") == true, "\(smb)")
         #expect(try shares(json).isEmpty, "SMB1 is never used without --smb1")
 
-        let text = try await CLI.run(["discover", Self.loopback, "--smb-port", port], namespace: try Testbed.value("LIVE_NS"))
+        let text = try await CLI.run(["discover", "--timeout", "15", Self.loopback, "--smb-port", port], namespace: try Testbed.value("LIVE_NS"))
         #expect(text.output.contains("speaks only SMB1"), "\(text.output)")
         #expect(text.output.contains("extlib-net discover 127.0.0.1 --smb-port \(port) --smb1"), "\(text.output)")
     }
@@ -135,7 +135,7 @@ struct DiscoverServerTests {
     @Test func smb1OptInListsAndSuggestsSMBVersion1() async throws {
         let port = try Testbed.value("SMB_SMB1_PORT")
         let share = try Testbed.value("SMB_SMB1_SHARE")
-        let outcome = try await CLI.run(["discover", Self.loopback, "--smb-port", port, "--smb1", "--json"], namespace: try Testbed.value("LIVE_NS"))
+        let outcome = try await CLI.run(["discover", "--timeout", "15", Self.loopback, "--smb-port", port, "--smb1", "--json"], namespace: try Testbed.value("LIVE_NS"))
         let json = try outcome.json()
         let smb = try #require(json["smb"] as? [String: Any])
         #expect(smb["error"] is NSNull, "\(smb)")
@@ -143,19 +143,19 @@ struct DiscoverServerTests {
         #expect(try shareNames(json).contains(share))
         #expect(outcome.status == 0, "stderr: \(outcome.error)")
 
-        let text = try await CLI.run(["discover", Self.loopback, "--smb-port", port, "--smb1"], namespace: try Testbed.value("LIVE_NS"))
+        let text = try await CLI.run(["discover", "--timeout", "15", Self.loopback, "--smb-port", port, "--smb1"], namespace: try Testbed.value("LIVE_NS"))
         #expect(text.output.contains("listed over SMB1"), "\(text.output)")
         #expect(text.output.contains("extlib-net add \(share) smb://127.0.0.1:\(port)/\(share) --smb-version 1.0"), "\(text.output)")
     }
 
     @Test func modernServerIsNotCalledSMB1Only() async throws {
         // --smb1 against an SMB3 server: listed as usual, and no --smb-version 1.0 in the add lines.
-        let outcome = try await CLI.run(["discover", Self.loopback, "--smb1", "--json"], namespace: try Testbed.value("LIVE_NS"))
+        let outcome = try await CLI.run(["discover", "--timeout", "15", Self.loopback, "--smb1", "--json"], namespace: try Testbed.value("LIVE_NS"))
         let json = try outcome.json()
         let smb = try #require(json["smb"] as? [String: Any])
         #expect(smb["smb1Only"] as? Bool == false)
         #expect(try shareNames(json).contains("photos"))
-        let text = try await CLI.run(["discover", Self.loopback, "--smb1"], namespace: try Testbed.value("LIVE_NS"))
+        let text = try await CLI.run(["discover", "--timeout", "15", Self.loopback, "--smb1"], namespace: try Testbed.value("LIVE_NS"))
         #expect(!text.output.contains("--smb-version 1.0"), "\(text.output)")
     }
 
@@ -164,7 +164,7 @@ struct DiscoverServerTests {
         let user = try Testbed.value("SMB_USER")
         let wrong = "not-the-password,\"really\""
         let outcome = try await CLI.run(
-            ["discover", Self.loopback, "--smb-port", port, "--user", user, "--password-stdin", "--json", "--debug"],
+            ["discover", "--timeout", "15", Self.loopback, "--smb-port", port, "--user", user, "--password-stdin", "--json", "--debug"],
             namespace: try Testbed.value("LIVE_NS"), input: wrong)
         #expect(outcome.status == ExitStatus.authentication.rawValue)
         let json = try outcome.json()
@@ -179,7 +179,7 @@ struct DiscoverServerTests {
         // Guest listing works on port 445; a wrong account must still be reported, not ignored.
         let user = try Testbed.value("SMB_USER")
         let outcome = try await CLI.run(
-            ["discover", Self.loopback, "--user", user, "--password-stdin", "--json"],
+            ["discover", "--timeout", "15", Self.loopback, "--user", user, "--password-stdin", "--json"],
             namespace: try Testbed.value("LIVE_NS"), input: "wrong")
         #expect(outcome.status == ExitStatus.authentication.rawValue)
         let smb = try #require(try outcome.json()["smb"] as? [String: Any])
@@ -190,18 +190,18 @@ struct DiscoverServerTests {
     // MARK: NFSv4-only, closed and hung servers
 
     @Test func nfsV4OnlyServer() async throws {
-        let outcome = try await CLI.run(["discover", Self.loopback, "--json"], namespace: try Testbed.value("V4ONLY_NS"))
+        let outcome = try await CLI.run(["discover", "--timeout", "15", Self.loopback, "--json"], namespace: try Testbed.value("V4ONLY_NS"))
         #expect(outcome.status == 0)
         let nfs = try #require(try outcome.json()["nfs"] as? [String: Any])
         #expect(nfs["v4only"] as? Bool == true)
         #expect(nfs["reachable"] as? Bool == true)
-        let text = try await CLI.run(["discover", Self.loopback], namespace: try Testbed.value("V4ONLY_NS"))
+        let text = try await CLI.run(["discover", "--timeout", "15", Self.loopback], namespace: try Testbed.value("V4ONLY_NS"))
         #expect(text.output.contains("NFSv4-only"))
         #expect(text.output.contains("nfs://127.0.0.1/EXPORT/PATH"))
     }
 
     @Test func closedPortsMeanNothingReachable() async throws {
-        let outcome = try await CLI.run(["discover", Self.loopback, "--json"], namespace: try Testbed.value("EMPTY_NS"))
+        let outcome = try await CLI.run(["discover", "--timeout", "15", Self.loopback, "--json"], namespace: try Testbed.value("EMPTY_NS"))
         #expect(outcome.status == ExitStatus.unreachable.rawValue)
         let json = try outcome.json()
         let smb = try #require(json["smb"] as? [String: Any])
@@ -212,7 +212,7 @@ struct DiscoverServerTests {
     }
 
     @Test func unknownNameDoesNotResolve() async throws {
-        let outcome = try await CLI.run(["discover", "no-such-nas.invalid"], namespace: try Testbed.value("EMPTY_NS"))
+        let outcome = try await CLI.run(["discover", "--timeout", "15", "no-such-nas.invalid"], namespace: try Testbed.value("EMPTY_NS"))
         #expect(outcome.status == ExitStatus.hostNotFound.rawValue)
         #expect(outcome.error.contains("does not resolve") || outcome.error.contains("did not resolve"))
     }
@@ -222,7 +222,7 @@ struct DiscoverServerTests {
     @Test func localNameThroughOurOwnMulticastQuery() async throws {
         let emptyRoot = FileManager.default.temporaryDirectory.appendingPathComponent("extlib-net-noavahi-\(getpid())").path
         try FileManager.default.createDirectory(atPath: emptyRoot, withIntermediateDirectories: true)
-        let outcome = try await CLI.run(["discover", "nas.local", "--json", "--root", emptyRoot], namespace: try Testbed.value("MDNS_CLIENT_NS"))
+        let outcome = try await CLI.run(["discover", "--timeout", "15", "nas.local", "--json", "--root", emptyRoot], namespace: try Testbed.value("MDNS_CLIENT_NS"))
         #expect(outcome.status == 0, "stderr: \(outcome.error)")
         let json = try outcome.json()
         #expect(json["resolvedBy"] as? String == "multicast DNS query")
@@ -231,7 +231,7 @@ struct DiscoverServerTests {
     }
 
     @Test func localNameThroughAvahiDaemon() async throws {
-        let outcome = try await CLI.run(["discover", "nas.local", "--json", "--root", try Testbed.value("MDNS_CLIENT_ROOT")],
+        let outcome = try await CLI.run(["discover", "--timeout", "15", "nas.local", "--json", "--root", try Testbed.value("MDNS_CLIENT_ROOT")],
                                         namespace: try Testbed.value("MDNS_CLIENT_NS"))
         #expect(outcome.status == 0, "stderr: \(outcome.error)")
         let json = try outcome.json()

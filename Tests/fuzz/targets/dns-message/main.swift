@@ -1,0 +1,7 @@
+// Any mDNS datagram from the LAN, as the service browse reads it (PTR, SRV, TXT, A, AAAA).
+@testable import ExtlibNetFuzzed
+import FuzzSupport
+
+fuzz { bytes in
+    _ = try? DNSMessage.parse(bytes)
+}

@@ -1,0 +1,8 @@
+// A server's answer to the SMB generation probe's NEGOTIATE.
+@testable import ExtlibNetFuzzed
+import FuzzSupport
+
+fuzz { bytes in
+    _ = SMBDialectProbe.frameState(bytes)
+    _ = SMBDialectProbe.generation(inResponse: bytes)
+}
