@@ -480,7 +480,10 @@ jq -n --arg pass "$VM_SMB_PASS" '[
   {expect: "doctor: "}
 ]' >"$out/setup-steps.json"
 chmod 600 "$out/setup-steps.json"
-/usr/bin/python3 "$REPO/Tests/testbed/pty-play" "$out/setup-steps.json" "$BIN" setup "$VM_ADDR" --immich-url "$IURL" --wait 30s --root "$SYS" >"$out/setup.json"
+# Under emulation smbd's first share listing after a restart takes 10 s and more (samba-dcerpcd starts):
+# one listing first, and a longer --timeout for setup's own.
+X discover "$VM_ADDR" --timeout 60 >/dev/null 2>&1
+PTY_PLAY_WAIT=90 /usr/bin/python3 "$REPO/Tests/testbed/pty-play" "$out/setup-steps.json" "$BIN" setup "$VM_ADDR" --timeout 60 --immich-url "$IURL" --wait 30s --root "$SYS" >"$out/setup.json"
 jq -r .screen "$out/setup.json" >"$out/setup.screen"
 rc=$(jq -r .status "$out/setup.json")
 check "setup: every step played ($(jq -r .failed "$out/setup.json"))" test "$(jq -r .failed "$out/setup.json")" = null
