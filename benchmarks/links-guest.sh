@@ -6,26 +6,7 @@ BIN=$1 ROUNDS=$2
 vm_setup
 vm_smbd_start
 
-NAS_NS=vmt-nas NAS_IP=10.77.0.2
-ip netns add "$NAS_NS"
-ip link add vmt-h type veth peer name vmt-n
-ip link set vmt-n netns "$NAS_NS"
-ip addr add 10.77.0.1/24 dev vmt-h && ip link set vmt-h up
-ip netns exec "$NAS_NS" sh -c "ip link set lo up; ip addr add $NAS_IP/24 dev vmt-n; ip link set vmt-n up"
-vm_smbd_extra_start far 445 "$NAS_NS" "$NAS_IP" <<CONF
-  map to guest = bad user
-[farphotos]
-  path = $VM_ROOT/shares/$VM_SMB_PUBLIC
-  guest ok = yes
-  read only = yes
-CONF
-link() {
-  if [ "$1" = clear ]; then
-    tc qdisc del dev vmt-h root 2>/dev/null || true; ip netns exec "$NAS_NS" tc qdisc del dev vmt-n root 2>/dev/null || true
-  else
-    tc qdisc replace dev vmt-h root netem "$@"; ip netns exec "$NAS_NS" tc qdisc replace dev vmt-n root netem "$@"
-  fi
-}
+vm_nas_start
 
 SYS=$VM_ROOT/bench
 mkdir -p "$SYS" "$VM_MNT/plain"
@@ -33,32 +14,32 @@ mkdir -p "$SYS" "$VM_MNT/plain"
 LOCAL=/run/extlib-net-bench
 cp "$BIN" "$LOCAL"
 X() { "$LOCAL" --root "$SYS" "$@"; }
-X add far "smb://$NAS_IP/farphotos" >/dev/null
+X add far "smb://$VM_NAS_IP/$VM_NAS_SHARE" >/dev/null
 now() { date +%s.%N; }
 timed() { # seconds taken by CMD... (its status ignored: a dead link makes status and heal fail)
   local t0; t0=$(now)
   "$@" >/dev/null 2>&1 || true
   awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'
 }
-lists() { "$@" 2>/dev/null | grep -q farphotos; }
-plain_mount() { mount -t cifs "//$NAS_IP/farphotos" "$VM_MNT/plain" -o guest,ro; }
+lists() { "$@" 2>/dev/null | grep -q "$VM_NAS_SHARE"; }
+plain_mount() { mount -t cifs "//$VM_NAS_IP/$VM_NAS_SHARE" "$VM_MNT/plain" -o guest,ro; }
 
 # smbd's first listing starts samba-dcerpcd and its workers (20 s and more under emulation): once first.
-X discover "$NAS_IP" --timeout 90 >/dev/null 2>&1 || true
+X discover "$VM_NAS_IP" --timeout 90 >/dev/null 2>&1 || true
 : >"$VM_OUTDIR/rounds.dat"
 for round in $(seq "$ROUNDS"); do
-  link delay 100ms 20ms loss 3%
-  d=$(timed X discover "$NAS_IP" --timeout 10)
-  X discover "$NAS_IP" --timeout 10 | grep -q farphotos && dok=1 || dok=0
-  s=$(timed smbclient -N -L "//$NAS_IP")
-  smbclient -N -L "//$NAS_IP" 2>/dev/null | grep -q farphotos && sok=1 || sok=0
+  vm_link delay 100ms 20ms loss 3%
+  d=$(timed X discover "$VM_NAS_IP" --timeout 10)
+  X discover "$VM_NAS_IP" --timeout 10 | grep -q "$VM_NAS_SHARE" && dok=1 || dok=0
+  s=$(timed smbclient -N -L "//$VM_NAS_IP")
+  smbclient -N -L "//$VM_NAS_IP" 2>/dev/null | grep -q "$VM_NAS_SHARE" && sok=1 || sok=0
   p=$(timed plain_mount); umount -l "$VM_MNT/plain" 2>/dev/null || true
   m=$(timed X mount far --wait 60s)
-  link loss 100%
+  vm_link loss 100%
   st=$(timed X status)
   h=$(timed X heal far --wait 5s)
   X unmount far --lazy >/dev/null 2>&1 || true
-  link clear
+  vm_link clear
   echo "round $round: lossy: extlib-net discover ${d}s (listed: $dok), smbclient -N -L ${s}s (listed: $sok), extlib-net mount ${m}s, mount -t cifs ${p}s; dead: status ${st}s, heal --wait 5s ${h}s"
   echo "$d $s $m $p $st $h $dok $sok" >>"$VM_OUTDIR/rounds.dat"
 done

@@ -288,6 +288,41 @@ vm_smbd_extra_stop() {
   eval "$pid_var="
 }
 
+# ------------------------------------------------------------ a far NAS ---
+# A NAS behind a real link: network namespace vmt-nas (VM_NAS_IP) joined to the guest (VM_NAS_HOST_IP)
+# by a veth pair, with an smbd of its own serving the public share as [farphotos]; vm_link shapes both
+# ends with tc netem. Used by the suite's netem section and benchmarks/links.
+VM_NAS_NS=vmt-nas VM_NAS_IP=10.77.0.2 VM_NAS_HOST_IP=10.77.0.1 VM_NAS_SHARE=farphotos
+vm_nas_start() {
+  ip netns add "$VM_NAS_NS"
+  ip link add vmt-h type veth peer name vmt-n
+  ip link set vmt-n netns "$VM_NAS_NS"
+  ip addr add "$VM_NAS_HOST_IP/24" dev vmt-h && ip link set vmt-h up
+  ip netns exec "$VM_NAS_NS" sh -c "ip link set lo up; ip addr add $VM_NAS_IP/24 dev vmt-n; ip link set vmt-n up"
+  vm_smbd_extra_start far 445 "$VM_NAS_NS" "$VM_NAS_IP" <<CONF
+  map to guest = bad user
+[$VM_NAS_SHARE]
+  path = $VM_ROOT/shares/$VM_SMB_PUBLIC
+  guest ok = yes
+  read only = yes
+CONF
+}
+
+vm_nas_stop() {
+  vm_smbd_extra_stop far
+  ip link del vmt-h 2>/dev/null || true
+  ip netns del "$VM_NAS_NS" 2>/dev/null || true
+}
+
+vm_link() { # netem arguments for both directions, or "clear"
+  if [ "$1" = clear ]; then
+    tc qdisc del dev vmt-h root 2>/dev/null || true
+    ip netns exec "$VM_NAS_NS" tc qdisc del dev vmt-n root 2>/dev/null || true
+  else
+    tc qdisc replace dev vmt-h root netem "$@" && ip netns exec "$VM_NAS_NS" tc qdisc replace dev vmt-n root netem "$@"
+  fi
+}
+
 # ------------------------------------------------------------------ nfsd ---
 _vm_nfs_exports() {
   # crossmnt on the root: an NFSv4 mount of / reaches the export below it.
