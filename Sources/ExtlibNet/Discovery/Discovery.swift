@@ -87,9 +87,7 @@ public struct Discovery: Sendable {
 
     public func run(_ options: DiscoveryOptions) throws(ResolutionError) -> DiscoveryReport {
         let deadline = Deadline.after(options.timeout)
-        Self.loadServicesDatabase()
-        Self.startNFSThread()
-        SMBShareLister.preload()
+        Self.prepare()
         let resolved = try HostResolver(root: root, logger: logger).resolve(options.host, until: deadline)
         var report = DiscoveryReport(host: options.host.description, resolved: resolved, options: options)
         let address = resolved.preferredAddress
@@ -131,6 +129,18 @@ public struct Discovery: Sendable {
         return report
     }
 
+    /// Gets the listings ready, once per process: the services database, the NFS thread, then the
+    /// libsmbclient load (some 40 ms of loading 110 libraries, on its own queue). The executable calls
+    /// this first thing for the commands that list, so the load overlaps parsing and the port probes
+    /// instead of starting after them; `run` calls it too.
+    public static func prepare() { _ = prepared }
+
+    private static let prepared: Void = {
+        loadServicesDatabase()
+        startNFSThread()
+        SMBShareLister.preload()
+    }()
+
     /// libnfs looks a port up in the services database, and glibc then loads the NSS modules that
     /// nsswitch.conf names for it (Debian: `db files`, so it tries to dlopen libnss_db). Doing that
     /// first, here, takes half a millisecond; on the NFS thread it waited behind the dynamic loader's
@@ -160,8 +170,8 @@ public struct Discovery: Sendable {
         return BlockingCall(on: SMBShareLister.queue) {
             var outcome = Self.listSMB(address: address, port: port, options: options, deadline: deadline, logger: logger)
             // With --smb1 the add lines need --smb-version 1.0 when SMB1 is all it speaks.
-            if options.allowSMB1, outcome.error == nil, port != 139, !deadline.hasPassed,
-                case .success(let generation) = SMBDialectProbe.probe(Endpoint(address, port), until: deadline) {
+            if options.allowSMB1, outcome.error == nil,
+                let generation = SMBDialectProbe.generation(of: Endpoint(address, port), until: deadline, logger: logger) {
                 outcome.generation = generation
             }
             return outcome
