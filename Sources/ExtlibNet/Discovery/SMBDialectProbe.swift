@@ -1,3 +1,4 @@
+import Logging
 import SystemPackage
 
 #if canImport(Glibc)
@@ -41,6 +42,15 @@ public enum SMBDialectProbe {
 
     /// The dialects offered, in this order: index 0 chosen means SMB1.
     static let dialects = ["NT LM 0.12", "SMB 2.002", "SMB 2.???"]
+
+    /// What `endpoint` speaks, or nil when that cannot be told (port 139, no answer). The one entry
+    /// point for discover, credentials check and mount, which all ask it after a failure.
+    public static func generation(of endpoint: Endpoint, until deadline: Deadline, logger: Logger) -> SMBGeneration? {
+        guard endpoint.port != 139, !deadline.hasPassed else { return nil }
+        let answer = probe(endpoint, until: deadline)
+        logger.debug("SMB generation probe", metadata: ["endpoint": "\(endpoint)", "answer": "\(answer)"])
+        return try? answer.get()
+    }
 
     /// Over direct TCP (445 or any port but 139, which needs a NetBIOS session first).
     public static func probe(_ endpoint: Endpoint, until deadline: Deadline) -> Result<SMBGeneration, ProbeError> {

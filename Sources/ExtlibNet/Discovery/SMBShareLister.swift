@@ -114,10 +114,8 @@ extension SMBShareLister {
     /// broken connection: ask the server which generation it speaks before calling it a failure.
     /// Any thread (it does not use libsmbclient).
     public static func explain(_ error: SMBListingError, _ endpoint: Endpoint, allowSMB1: Bool, until deadline: Deadline, logger: Logger) -> SMBListingError {
-        guard case .failed = error, !allowSMB1, endpoint.port != 139, !deadline.hasPassed else { return error }
-        let answer = SMBDialectProbe.probe(endpoint, until: deadline)
-        logger.debug("SMB generation probe", metadata: ["endpoint": "\(endpoint)", "answer": "\(answer)"])
-        return answer == .success(.smb1Only) ? .smb1Only : error
+        guard case .failed = error, !allowSMB1 else { return error }
+        return SMBDialectProbe.generation(of: endpoint, until: deadline, logger: logger) == .smb1Only ? .smb1Only : error
     }
 
     /// Opens `share` with `account` and counts its top-level entries: proves the account can read it.

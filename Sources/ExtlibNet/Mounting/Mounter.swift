@@ -258,10 +258,7 @@ public struct Mounter: Sendable {
     /// mount.cifs says "Host is down" both when the network is gone and when an SMB1-only server hangs
     /// up after NEGOTIATE; only the second fails the same way on every retry.
     func smb1Only(_ endpoint: Endpoint, left: Duration) -> Bool {
-        guard endpoint.port != 139 else { return false }
-        let answer = SMBDialectProbe.probe(endpoint, until: .after(left))
-        logger.debug("SMB generation probe", metadata: ["endpoint": "\(endpoint)", "answer": "\(answer)"])
-        return answer == .success(.smb1Only)
+        SMBDialectProbe.generation(of: endpoint, until: .after(left), logger: logger) == .smb1Only
     }
 
     /// One helper invocation for one protocol version.
