@@ -97,9 +97,7 @@ struct BootCommand: ParsableCommand {
 
         func run() throws {
             let installer = try BootCommand.installer(global)
-            guard let executable = BootInstaller.currentExecutable() else {
-                throw CommandFailure(.system, "cannot read /proc/self/exe to find this binary's path for ExecStart=; is /proc mounted?")
-            }
+            let executable = try SelfExecutable.forUnits()
             let options = BootOptions(wait: DurationText.parse(wait)!, healEvery: healEvery.flatMap(DurationText.parse), executable: executable)
             let report = try installer.enable(options, reload: !noReload)
             BootCommand.printChanges(report)
@@ -187,19 +185,7 @@ struct BootCommand: ParsableCommand {
             let installer = try BootCommand.installer(global)
             let state = try installer.status()
             if json {
-                let options: JSON = state.options.map { options in
-                    JSON.object([
-                        ("wait", .string(BootUnits.systemdDuration(options.wait))),
-                        ("healEvery", .optional(options.healEvery.map(BootUnits.systemdDuration))),
-                        ("executable", .string(options.executable)),
-                    ])
-                } ?? .null
-                let files = state.files.map { JSON.object([("path", .string($0.path)), ("state", .string($0.state.rawValue))]) }
-                let object = JSON.object([
-                    ("enabled", .bool(state.enabled)), ("options", options), ("files", .array(files)),
-                    ("isEnabled", .optional(state.isEnabled)), ("isActive", .optional(state.isActive)),
-                ])
-                StandardStream.output.write(object.serialized() + "\n")
+                StandardStream.output.write(Rendering.json(state) + "\n")
                 return
             }
             if let options = state.options {

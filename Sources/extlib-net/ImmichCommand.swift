@@ -303,7 +303,7 @@ struct GuardCommand: ParsableCommand {
 
         func run() throws {
             let service = try ImmichCommand.service(global, timeout: timeout.seconds)
-            guard let executable = BootInstaller.currentExecutable() else { throw CommandFailure(.system, "cannot read /proc/self/exe to find this binary's path for ExecStart=") }
+            let executable = try SelfExecutable.forUnits()
             let report = try service.enableGuard(every: every.flatMap(DurationText.parse), executable: executable, reload: !noReload)
             BootCommand.printChanges(report.units)
             let remembered = report.settings.remembered

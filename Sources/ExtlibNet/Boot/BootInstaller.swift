@@ -148,14 +148,6 @@ public struct BootInstaller: Sendable {
         systemctlCandidates.first { access($0, X_OK) == 0 }
     }
 
-    /// Absolute path of the running binary, for `ExecStart=`.
-    public static func currentExecutable() -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard count > 0 else { return nil }
-        return String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
     // MARK: enable
 
     /// Writes the files `options` want (0644, atomically, only those that differ), removes our files it

@@ -5,7 +5,7 @@
 /// character but NUL, CR and LF round-trips); username and domain lose blanks around them; whole-line
 /// comments start with `#` or `;`.
 public struct CredentialsDocument: Sendable {
-    public private(set) var lines: [String]
+    private(set) var lines: [String]
     public private(set) var credentials: [Credential]
     /// For each credential, the lines it spans: its header through its last key line (comments after
     /// that belong to whatever follows).

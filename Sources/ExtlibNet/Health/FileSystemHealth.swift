@@ -139,12 +139,3 @@ public struct ForkedStatfs: StatfsProbe {
     }
 }
 
-/// This program's own path, for helper children that run a hidden command of the same binary.
-public enum SelfExecutable {
-    public static let path: String = {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard count > 0 else { return CommandLine.arguments.first ?? "extlib-net" }
-        return String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }()
-}

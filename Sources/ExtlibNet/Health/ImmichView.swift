@@ -170,18 +170,12 @@ public struct ImmichView: Sendable {
         while !folders.isEmpty, sampled < limit, visited < 64 {
             let folder = folders.removeFirst()
             visited += 1
-            guard let directory = opendir(folder) else {
+            guard let listing = DirectoryListing(path: folder) else {
                 write("unlistable \(errno) \(MountInfo.escape(folder))\n")
                 continue
             }
-            defer { closedir(directory) }
             var names: [String] = []
-            while let entry = readdir(directory), names.count < 1000 {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-                }
-                if name != ".", name != ".." { names.append(name) }
-            }
+            while names.count < 1000, let name = listing.next() { names.append(name) }
             for name in names.sorted() where sampled < limit {
                 let path = folder == "/" ? "/" + name : folder + "/" + name
                 var info = stat()

@@ -60,12 +60,8 @@ public enum MountTarget {
 
         let fd = try walk(relative, root: root, creating: true)
         defer { close(fd) }
-        guard let directory = fdopendir(dup(fd)) else { throw .system(full, Errno(rawValue: errno)) }
-        defer { closedir(directory) }
-        while let entry = readdir(directory) {
-            let entryName = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if entryName != ".", entryName != ".." { throw .notEmpty(full) }
-        }
+        guard let listing = DirectoryListing(duplicating: fd) else { throw .system(full, Errno(rawValue: errno)) }
+        if listing.next() != nil { throw .notEmpty(full) }
         return full
     }
 

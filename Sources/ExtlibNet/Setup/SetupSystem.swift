@@ -173,9 +173,7 @@ public struct LiveSetupSystem: SetupSystem {
     public func bootEnabled() -> Bool { (try? BootInstaller(root: root, logger: logger).status().enabled) ?? false }
 
     public func enableBoot(healEvery: Duration?) throws -> [String] {
-        guard let executable = executable ?? BootInstaller.currentExecutable() else {
-            throw CommandFailure(.system, "cannot read /proc/self/exe to find this binary's path for ExecStart=; is /proc mounted?")
-        }
+        let executable = try executable ?? SelfExecutable.forUnits()
         let report = try BootInstaller(root: root, logger: logger).enable(BootOptions(healEvery: healEvery, executable: executable), reload: true)
         var lines = Self.lines(report)
         if let failure = report.systemctlFailure { throw CommandFailure(failure.exitStatus, failure.description + " (the unit files are in place but not enabled)") }
@@ -230,9 +228,7 @@ public struct LiveSetupSystem: SetupSystem {
     public func guardOn() -> Bool { immich.guardIsOn }
 
     public func enableGuard() throws -> [String] {
-        guard let executable = executable ?? BootInstaller.currentExecutable() else {
-            throw CommandFailure(.system, "cannot read /proc/self/exe to find this binary's path for ExecStart=")
-        }
+        let executable = try executable ?? SelfExecutable.forUnits()
         let report = try immich.enableGuard(every: nil, executable: executable, reload: true)
         var lines = Self.lines(report.units)
         if let failure = report.units.systemctlFailure { throw failure }

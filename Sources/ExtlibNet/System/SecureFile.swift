@@ -291,12 +291,8 @@ public enum SecureFile {
         let stale = ".\(baseName(of: path))."
         guard let folder = try? openFolder(parentDirectory(of: path), below: prefix, creating: nil) else { return }
         defer { close(folder) }
-        guard let dir = fdopendir(dup(folder)) else { return }
-        defer { closedir(dir) }
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name.hasPrefix(stale), name.hasSuffix(".tmp") { unlinkat(folder, name, 0) }
-        }
+        guard let listing = DirectoryListing(duplicating: folder) else { return }
+        for name in listing where name.hasPrefix(stale) && name.hasSuffix(".tmp") { unlinkat(folder, name, 0) }
     }
 
     static func parentDirectory(of path: String) -> String {
