@@ -75,10 +75,7 @@ struct CredentialsCommand: ParsableCommand {
             let store = CredentialStore(root: try global.systemRoot(), logger: global.makeLogger())
             let document = try store.load()
             if json {
-                let items = document.credentials.map { credential in
-                    JSON.object([("name", .string(credential.name)), ("user", .string(credential.username)), ("domain", .optional(credential.domain))])
-                }
-                StandardStream.output.write(JSON.array(items).serialized() + "\n")
+                StandardStream.output.write(Rendering.json(document.credentials.map(CredentialListing.init)) + "\n")
                 return
             }
             guard !document.credentials.isEmpty else {

@@ -132,11 +132,11 @@ struct Discover: ParsableCommand {
         do {
             report = try Discovery(root: root, logger: logger).run(options)
         } catch {
-            if json { StandardStream.output.write(DiscoveryPresentation.unresolvedJSON(host: host, error: error).serialized() + "\n") }
+            if json { StandardStream.output.write(Rendering.json(UnresolvedDiscovery(host: host, error: error)) + "\n") }
             throw error
         }
         if json {
-            StandardStream.output.write(DiscoveryPresentation.json(report).serialized() + "\n")
+            StandardStream.output.write(Rendering.json(report) + "\n")
         } else {
             StandardStream.output.write(DiscoveryPresentation.text(report, account: accountHint))
         }

@@ -40,14 +40,7 @@ struct DoctorCommand: ParsableCommand {
         let findings = Doctor(mounter: service.mounter, namespace: namespace).examine(definitions)
             + ImmichService(mounts: service, logger: service.mounter.logger).doctorFindings(definitions)
         if json {
-            let items = findings.map { finding in
-                JSON.object([
-                    ("subject", .string(finding.subject)), ("check", .string(finding.check)), ("verdict", .string(finding.verdict.rawValue)),
-                    ("detail", .string(finding.detail)), ("fix", .optional(finding.fix)),
-                ])
-            }
-            let ok = !findings.contains { $0.verdict == .fail }
-            StandardStream.output.write(JSON.object([("ok", .bool(ok)), ("findings", .array(items))]).serialized() + "\n")
+            StandardStream.output.write(Rendering.json(DoctorReport(findings)) + "\n")
         } else {
             for finding in findings {
                 StandardStream.output.write("[\(finding.verdict.rawValue.uppercased())] \(finding.subject): \(finding.check): \(finding.detail)\n")

@@ -73,8 +73,11 @@ struct Mount: ParsableCommand {
         }
         let lock = try service.lock(waiting: announceLockWait)
         defer { withExtendedLifetime(lock) {} }
-        // Several shares on a terminal: one line each, redrawn in place. Otherwise one line per failed attempt.
-        let board = definitions.count > 1 ? MountProgressBoard.forStandardError(names: definitions.map(\.name)) : nil
+        // Several shares on a terminal: one line each, redrawn in place. Otherwise one line per failed
+        // attempt; also with --verbose or --debug, whose log lines would break the board's redrawing.
+        let board = definitions.count > 1 && !global.verbose && !global.debug
+            ? StandardStream.error.terminalColumns.map { MountProgressBoard(names: definitions.map(\.name), width: $0) { StandardStream.error.write($0) } }
+            : nil
         let results = service.mount(definitions, wait: wait.duration) { event in
             if let board { return board.handle(event) }
             if case .attemptFailed(_, let line) = event { StandardStream.error.write(line + "\n") }
@@ -151,15 +154,7 @@ struct Status: ParsableCommand {
         // Something wrong (not mounted, unhealthy) is worth a status scripts can test; the table still prints.
         let problem = statuses.contains { !$0.mounted || $0.healthy == false }
         if json {
-            let items = statuses.map { status in
-                JSON.object([
-                    ("name", .string(status.definition.name)), ("target", .string(status.target)), ("mounted", .bool(status.mounted)),
-                    ("healthy", status.healthy.map(JSON.bool) ?? .null),
-                    ("health", status.health.map { .string($0.description) } ?? .null), ("serverReachable", .bool(status.serverReachable)),
-                    ("lastError", .optional(status.lastError)),
-                ])
-            }
-            StandardStream.output.write(JSON.array(items).serialized() + "\n")
+            StandardStream.output.write(Rendering.json(statuses) + "\n")
             if problem { throw CommandFailure(.checkFailed) }
             return
         }

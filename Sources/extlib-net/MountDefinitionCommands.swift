@@ -124,13 +124,7 @@ struct List: ParsableCommand {
             (definition, service.mounter.target(of: definition), service.mounter.state(of: definition, in: table).isMounted)
         }
         if json {
-            let items = rows.map { definition, target, mounted in
-                JSON.object([
-                    ("name", .string(definition.name)), ("url", .string(definition.url.description)), ("target", .string(target)),
-                    ("rw", .bool(definition.readWrite)), ("credentials", .optional(definition.credentials)), ("mounted", .bool(mounted)),
-                ])
-            }
-            StandardStream.output.write(JSON.array(items).serialized() + "\n")
+            StandardStream.output.write(Rendering.json(rows.map { MountListing($0, target: $1, mounted: $2) }) + "\n")
             return
         }
         guard !rows.isEmpty else {

@@ -117,7 +117,7 @@ import Testing
     }
 
     @Test func jsonSaysWhichSharesCannotBeMounted() {
-        let json = DiscoveryPresentation.json(makeReport(shares: [hostile, fine])).serialized()
+        let json = Rendering.json(makeReport(shares: [hostile, fine]))
         #expect(json.contains(#""name":"photos,ip=10.9.9.9","type":"disk","comment":"","mountable":false,"unmountableReason":"it contains ','"#), "\(json)")
         #expect(json.contains(#""name":"photos","type":"disk","comment":"","mountable":true,"unmountableReason":null"#))
     }

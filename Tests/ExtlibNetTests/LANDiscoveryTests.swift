@@ -251,7 +251,7 @@ enum Mutations {
 
     @Test func jsonShape() throws {
         let json = Rendering.json(LANDiscoveryReport(hosts: LANDiscovery.merge(announcements: [Self.smb], wsd: [], ownAddresses: [])))
-        #expect(json == #"{"hosts":[{"addresses":["192.0.2.7"],"exports":[],"foundBy":["mdns"],"model":null,"name":"nas.local","services":["smb"]}]}"#)
+        #expect(json == #"{"hosts":[{"name":"nas.local","addresses":["192.0.2.7"],"services":["smb"],"foundBy":["mdns"],"model":null,"exports":[]}]}"#)
     }
 
     @Test func controlCharactersNeverReachTheTerminal() {

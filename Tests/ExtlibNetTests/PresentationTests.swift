@@ -27,7 +27,7 @@ func makeReport(
 
     @Test func jsonHasTheDocumentedShape() {
         let report = makeReport(shares: [photos], exports: [NFSExport(path: "/volume1/photos", clients: ["127.0.0.1", "169.254.77.0/24"])])
-        let json = DiscoveryPresentation.json(report).serialized()
+        let json = Rendering.json(report)
         #expect(json.hasPrefix(#"{"host":"nas.local","addresses":["192.0.2.7"],"#))
         #expect(json.contains(#""smb":{"port":445,"reachable":true,"shares":[{"name":"Fotos Müller","type":"disk","comment":"Ünïcode \"quoted\"","mountable":true,"unmountableReason":null}],"error":null,"#))
         #expect(json.contains(#""nfs":{"reachable":true,"exports":[{"path":"/volume1/photos","clients":["127.0.0.1","169.254.77.0/24"],"mountable":true,"unmountableReason":null}],"v4only":false,"error":null,"#))
@@ -35,7 +35,7 @@ func makeReport(
 
     @Test func jsonPortIsNullWhenNoSMBPortIsOpen() {
         let report = makeReport(smbProbes: [(445, .noAnswer), (139, .closed)])
-        let json = DiscoveryPresentation.json(report).serialized()
+        let json = Rendering.json(report)
         #expect(json.contains(#""smb":{"port":null,"reachable":false,"shares":[],"error":null"#))
     }
 
@@ -44,7 +44,7 @@ func makeReport(
         #expect(makeReport(portmapper: .open, nfsError: .noMountService).nfs.isV4Only)
         #expect(!makeReport(portmapper: .open, nfsError: .timedOut(step: "x")).nfs.isV4Only)
         #expect(!makeReport(nfsPort: .closed, portmapper: .closed).nfs.isV4Only)
-        let json = DiscoveryPresentation.json(makeReport(portmapper: .closed)).serialized()
+        let json = Rendering.json(makeReport(portmapper: .closed))
         #expect(json.contains(#""v4only":true,"error":null"#))
     }
 
@@ -103,6 +103,32 @@ func makeReport(
     @Test func jsonEscapes() {
         #expect(JSON.string("a\"b\\c\n\u{1}").serialized() == #""a\"b\\c\n\u0001""#)
         #expect(JSON.object([("z", .null), ("a", .bool(true)), ("n", .number(445))]).serialized() == #"{"z":null,"a":true,"n":445}"#)
+    }
+
+    private struct Inner: Encodable { let z: Int; let a: [String?] }
+    private struct Outer: Encodable {
+        let zulu: String
+        let alpha: Bool?
+        let inner: Inner
+        let table: [String: Int]
+        let numbers: [Double]
+    }
+
+    /// The one path to --json: declaration order, explicit nulls (synthesized code calls encodeIfPresent),
+    /// a dictionary's keys sorted so equal values print alike, nesting and escaping intact.
+    @Test func orderedEncoderKeepsOrderAndNulls() throws {
+        let value = Outer(zulu: "a\"b", alpha: nil, inner: Inner(z: 445, a: ["x", nil]), table: ["b": 2, "a": 1, "c": 3], numbers: [1.5, -2])
+        #expect(Rendering.json(value) == #"{"zulu":"a\"b","alpha":null,"inner":{"z":445,"a":["x",null]},"table":{"a":1,"b":2,"c":3},"numbers":[1.5,-2]}"#)
+        #expect(Rendering.json([Inner(z: 1, a: [])]) == #"[{"z":1,"a":[]}]"#)
+        #expect(Rendering.json(Optional<Int>.none) == "null")
+    }
+
+    /// The JSON that commands print never carries a password: the listing type has no field for it.
+    @Test func credentialListingHasNoPassword() throws {
+        let credential = try Credential(name: "nas", username: "alice", password: Secret("s3cret,pw"), domain: nil)
+        let json = Rendering.json([CredentialListing(credential)])
+        #expect(json == #"[{"name":"nas","user":"alice","domain":null}]"#)
+        #expect(!json.contains("s3cret"))
     }
 
     @Test func shellQuoting() {

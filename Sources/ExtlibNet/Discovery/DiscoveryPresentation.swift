@@ -11,53 +11,6 @@ extension DiscoveryReport {
 
 /// `--json` and the human tables, from one report.
 public enum DiscoveryPresentation {
-    public static func json(_ report: DiscoveryReport) -> JSON {
-        let smb = report.smb
-        let nfs = report.nfs
-        return .object([
-            ("host", .string(report.host)),
-            ("addresses", .array(report.resolved.addresses.map { .string($0.description) })),
-            ("resolvedBy", .string(report.resolved.method.rawValue)),
-            ("smb", .object([
-                ("port", smb.port.map { .number(Double($0)) } ?? .null),
-                ("reachable", .bool(smb.reachable)),
-                ("shares", .array(smb.shares.map { share in
-                    .object([("name", .string(share.name)), ("type", .string(share.type.rawValue)), ("comment", .string(share.comment)),
-                             ("mountable", .bool(unmountable(share) == nil)), ("unmountableReason", .optional(unmountable(share)))])
-                })),
-                ("error", .optional(smb.error?.description)),
-                ("authRequired", .bool(smb.error == .authenticationRequired)),
-                ("listedAs", .optional(smb.listedAs)),
-                ("smb1Only", .bool(smb.generation == .smb1Only)),
-                ("probes", .object(smb.probes.map { (String($0.port), .string($0.state.rawValue)) })),
-            ])),
-            ("nfs", .object([
-                ("reachable", .bool(nfs.reachable)),
-                ("exports", .array(nfs.exports.map { export in
-                    .object([("path", .string(export.path)), ("clients", .array(export.clients.map(JSON.string))),
-                             ("mountable", .bool(unmountable(export) == nil)), ("unmountableReason", .optional(unmountable(export)))])
-                })),
-                ("v4only", .bool(nfs.isV4Only)),
-                ("error", .optional(nfs.isV4Only ? nil : nfs.error?.description)),
-                ("probes", .object([
-                    (String(DiscoveryOptions.nfsPort), .string(nfs.nfsPort.rawValue)),
-                    (String(DiscoveryOptions.portmapperPort), .string(nfs.portmapper.rawValue)),
-                ])),
-            ])),
-        ])
-    }
-
-    /// `--json` when HOST does not resolve: the same stable keys, with nothing found.
-    public static func unresolvedJSON(host: String, error: ResolutionError) -> JSON {
-        .object([
-            ("host", .string(host)),
-            ("addresses", .array([])),
-            ("error", .string(error.description)),
-            ("smb", .object([("port", .null), ("reachable", .bool(false)), ("shares", .array([])), ("error", .null)])),
-            ("nfs", .object([("reachable", .bool(false)), ("exports", .array([])), ("v4only", .bool(false)), ("error", .null)])),
-        ])
-    }
-
     /// Why extlib-net cannot mount this share safely (a name a hostile NAS chose so that the suggested
     /// line would inject mount options, say), or nil.
     public static func unmountable(_ share: SMBShare) -> String? {
@@ -234,5 +187,109 @@ public enum DiscoveryPresentation {
 
     private static func portOption(_ report: DiscoveryReport) -> String {
         report.options.smbPort.map { " --smb-port \($0)" } ?? ""
+    }
+}
+
+/// `discover HOST --json`. The keys are stable (README): null where nothing is known.
+extension DiscoveryReport: Encodable {
+    private enum CodingKeys: String, CodingKey { case host, addresses, resolvedBy, smb, nfs }
+    private enum SMBKeys: String, CodingKey { case port, reachable, shares, error, authRequired, listedAs, smb1Only, probes }
+    private enum NFSKeys: String, CodingKey { case reachable, exports, v4only, error, probes }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(host, forKey: .host)
+        try container.encode(resolved.addresses.map(\.description), forKey: .addresses)
+        try container.encode(resolved.method.rawValue, forKey: .resolvedBy)
+
+        var smbContainer = container.nestedContainer(keyedBy: SMBKeys.self, forKey: .smb)
+        try smbContainer.encode(smb.port, forKey: .port)
+        try smbContainer.encode(smb.reachable, forKey: .reachable)
+        try smbContainer.encode(smb.shares.map(ShareListing.init), forKey: .shares)
+        try smbContainer.encode(smb.error?.description, forKey: .error)
+        try smbContainer.encode(smb.error == .authenticationRequired, forKey: .authRequired)
+        try smbContainer.encode(smb.listedAs, forKey: .listedAs)
+        try smbContainer.encode(smb.generation == .smb1Only, forKey: .smb1Only)
+        try smbContainer.encode(PortStates(smb.probes.map { ($0.port, $0.state) }), forKey: .probes)
+
+        var nfsContainer = container.nestedContainer(keyedBy: NFSKeys.self, forKey: .nfs)
+        try nfsContainer.encode(nfs.reachable, forKey: .reachable)
+        try nfsContainer.encode(nfs.exports.map(ExportListing.init), forKey: .exports)
+        try nfsContainer.encode(nfs.isV4Only, forKey: .v4only)
+        try nfsContainer.encode(nfs.isV4Only ? nil : nfs.error?.description, forKey: .error)
+        try nfsContainer.encode(PortStates([(DiscoveryOptions.nfsPort, nfs.nfsPort), (DiscoveryOptions.portmapperPort, nfs.portmapper)]), forKey: .probes)
+    }
+
+    private struct ShareListing: Encodable {
+        let name: String, type: String, comment: String, mountable: Bool, unmountableReason: String?
+        init(_ share: SMBShare) {
+            name = share.name
+            type = share.type.rawValue
+            comment = share.comment
+            unmountableReason = DiscoveryPresentation.unmountable(share)
+            mountable = unmountableReason == nil
+        }
+        private enum CodingKeys: String, CodingKey { case name, type, comment, mountable, unmountableReason }
+    }
+
+    private struct ExportListing: Encodable {
+        let path: String, clients: [String], mountable: Bool, unmountableReason: String?
+        init(_ export: NFSExport) {
+            path = export.path
+            clients = export.clients
+            unmountableReason = DiscoveryPresentation.unmountable(export)
+            mountable = unmountableReason == nil
+        }
+        private enum CodingKeys: String, CodingKey { case path, clients, mountable, unmountableReason }
+    }
+
+    /// `{"445": "open", "139": "closed"}`, in probe order.
+    private struct PortStates: Encodable {
+        let states: [(port: UInt16, state: PortState)]
+        init(_ states: [(UInt16, PortState)]) { self.states = states.map { (port: $0.0, state: $0.1) } }
+
+        private struct PortKey: CodingKey {
+            let stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: PortKey.self)
+            for (port, state) in states { try container.encode(state.rawValue, forKey: PortKey(stringValue: String(port))) }
+        }
+    }
+}
+
+/// `discover HOST --json` when HOST does not resolve: the same stable keys, with nothing found.
+public struct UnresolvedDiscovery: Encodable, Sendable {
+    public let host: String
+    public let error: String
+
+    public init(host: String, error: ResolutionError) {
+        self.host = host
+        self.error = error.description
+    }
+
+    private enum CodingKeys: String, CodingKey { case host, addresses, error, smb, nfs }
+    private enum SMBKeys: String, CodingKey { case port, reachable, shares, error }
+    private enum NFSKeys: String, CodingKey { case reachable, exports, v4only, error }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(host, forKey: .host)
+        try container.encode([String](), forKey: .addresses)
+        try container.encode(error, forKey: .error)
+        var smb = container.nestedContainer(keyedBy: SMBKeys.self, forKey: .smb)
+        try smb.encodeNil(forKey: .port)
+        try smb.encode(false, forKey: .reachable)
+        try smb.encode([String](), forKey: .shares)
+        try smb.encodeNil(forKey: .error)
+        var nfs = container.nestedContainer(keyedBy: NFSKeys.self, forKey: .nfs)
+        try nfs.encode(false, forKey: .reachable)
+        try nfs.encode([String](), forKey: .exports)
+        try nfs.encode(false, forKey: .v4only)
+        try nfs.encodeNil(forKey: .error)
     }
 }

@@ -183,3 +183,27 @@ public struct Doctor: Sendable {
         return findings
     }
 }
+
+extension DoctorFinding: Encodable {
+    private enum CodingKeys: String, CodingKey { case subject, check, verdict, detail, fix }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(subject, forKey: .subject)
+        try container.encode(check, forKey: .check)
+        try container.encode(verdict.rawValue, forKey: .verdict)
+        try container.encode(detail, forKey: .detail)
+        try container.encode(fix, forKey: .fix)
+    }
+}
+
+/// `doctor --json`: `ok` is false when any check failed.
+public struct DoctorReport: Encodable, Sendable {
+    public let ok: Bool
+    public let findings: [DoctorFinding]
+
+    public init(_ findings: [DoctorFinding]) {
+        self.findings = findings
+        ok = !findings.contains { $0.verdict == .fail }
+    }
+}

@@ -1,11 +1,5 @@
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// What happens to one definition during `mount`.
 public enum MountEvent: Sendable {
     /// A worker picked it up (all shares start at once; the mounter bounds the helpers that run).
@@ -33,14 +27,6 @@ public final class MountProgressBoard: Sendable {
         self.width = max(20, width)
         self.write = write
         state = Mutex(State(lines: names.map { "\($0): waiting" }))
-    }
-
-    /// A board for standard error when it is a terminal, else `nil`.
-    public static func forStandardError(names: [String]) -> MountProgressBoard? {
-        guard isatty(2) == 1 else { return nil }
-        var size = winsize()
-        let columns = ioctl(2, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 ? Int(size.ws_col) : 80
-        return MountProgressBoard(names: names, width: columns) { StandardStream.error.write($0) }
     }
 
     public func handle(_ event: MountEvent) {

@@ -1,15 +1,7 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-
-/// Output from Codable value types: the one place `--json` is produced for them.
+/// Output from Codable value types: the one place `--json` is produced. Keys come in declaration
+/// order and nil is an explicit null (OrderedJSONEncoder), so scripts see every stable key.
 public enum Rendering {
     public static func json<Value: Encodable>(_ value: Value) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(value) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
+        (try? OrderedJSONEncoder.encode(value))?.serialized() ?? "{}"
     }
 }

@@ -9,6 +9,13 @@ public enum StandardStream: Int32, Sendable {
     case output = 1
     case error = 2
 
+    /// The terminal's width when this stream is one, else nil.
+    public var terminalColumns: Int? {
+        guard isatty(rawValue) == 1 else { return nil }
+        var size = winsize()
+        return ioctl(rawValue, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 ? Int(size.ws_col) : 80
+    }
+
     public func write(_ text: String) {
         var bytes = Array(text.utf8)[...]
         while !bytes.isEmpty {
