@@ -132,18 +132,27 @@ public enum SecureFile {
         guard info.st_size <= maximumSize else { throw SecureFileError(path: path, code: .tooLarge) }
 
         var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw SecureFileError(path: path, code: .system(Errno(rawValue: errno)))
+            let chunk: [UInt8]
+            switch readChunk(fd) {
+            case .success(let read): chunk = read
+            case .failure(let errno): throw SecureFileError(path: path, code: .system(errno))
             }
-            if count == 0 { break }
-            bytes += chunk.prefix(count)
+            if chunk.isEmpty { break }
+            bytes += chunk
             guard bytes.count <= maximumSize else { throw SecureFileError(path: path, code: .tooLarge) }
         }
         return bytes
+    }
+
+    /// Up to 64 KiB from `fd` (empty at the end), retrying after signals (swift-system).
+    private static func readChunk(_ fd: Int32) -> Result<[UInt8], Errno> {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        return Result { () throws(Errno) -> [UInt8] in
+            let count: Int
+            do { count = try chunk.withUnsafeMutableBytes { try FileDescriptor(rawValue: fd).read(into: $0) } } catch let error as Errno { throw error } catch { throw Errno.ioError }
+            return Array(chunk.prefix(count))
+        }
     }
 
     /// Reads a /proc file, whose size stat reports as 0.
@@ -152,13 +161,7 @@ public enum SecureFile {
         guard fd >= 0 else { throw SecureFileError(path: path, code: .system(Errno(rawValue: errno))) }
         defer { close(fd) }
         var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count < 0, errno == EINTR { continue }
-            if count <= 0 { break }
-            bytes += chunk.prefix(count)
-        }
+        while case .success(let chunk) = readChunk(fd), !chunk.isEmpty { bytes += chunk }
         return bytes
     }
 
@@ -188,14 +191,10 @@ public enum SecureFile {
             defer { close(fd) }
             // The umask cannot widen 0600, but an inherited ACL default could: pin the mode.
             guard fchmod(fd, 0o600) == 0 else { throw SecureFileError(path: temporary, code: .system(Errno(rawValue: errno))) }
-            var offset = 0
-            while offset < bytes.count {
-                let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw SecureFileError(path: temporary, code: .system(Errno(rawValue: errno)))
-                }
-                offset += written
+            do {
+                _ = try FileDescriptor(rawValue: fd).writeAll(bytes)
+            } catch {
+                throw SecureFileError(path: temporary, code: .system((error as? Errno) ?? .ioError))
             }
             // Widened (when asked) only now that the contents are complete.
             if mode != 0o600 { guard fchmod(fd, mode) == 0 else { throw SecureFileError(path: temporary, code: .system(Errno(rawValue: errno))) } }
