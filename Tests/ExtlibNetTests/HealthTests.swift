@@ -30,6 +30,10 @@ final class FakeHost: ProcessRunner, StatfsProbe, Sendable {
         var health: [String: FileSystemHealth] = [:]
         var calls: [[String]] = []
         var mountResult = ProcessResult(status: 0, standardError: "")
+        /// A helper that says it mounted but left nothing in mountinfo (mountsAppear false), or a mount
+        /// that is there but unhealthy.
+        var mountsAppear = true
+        var healthAfterMount = FileSystemHealth.healthy
         /// What the doctor's child (`__immich-view`) answers.
         var view = "visible 1\n"
     }
@@ -60,8 +64,9 @@ final class FakeHost: ProcessRunner, StatfsProbe, Sendable {
                 return ProcessResult(status: 0, standardError: "")
             case MountHelper.nfs:
                 guard state.mountResult.status == 0 else { return state.mountResult }
+                guard state.mountsAppear else { return ProcessResult(status: 0, standardError: "") }
                 state.table.append(MountInfo.parse("9 2 0:9 / \(arguments[1]) rw - nfs4 \(arguments[0]) rw").first!)
-                state.health[arguments[1]] = .healthy
+                state.health[arguments[1]] = state.healthAfterMount
                 return ProcessResult(status: 0, standardError: "")
             case _ where arguments.first == ImmichView.command:
                 return ProcessResult(.exited(0), standardOutput: state.view)
@@ -119,6 +124,84 @@ final class FakeHost: ProcessRunner, StatfsProbe, Sendable {
             #expect(error.description.contains("access denied"))
             #expect(healer.service.lastError("hung")?.contains("the remount failed: mount.nfs: access denied") == true)
             #expect(outcomes[0].isFailure)
+        }
+    }
+}
+
+/// `Mounter.mount` as a whole, as `mount` and `heal` call it: what is found at the target first, then
+/// the helper, then the verification, with the helper and the kernel's tables faked (the VM suite runs
+/// the real ones).
+@Suite struct MounterMountTests {
+    func setUp(_ body: (Mounter, FakeHost, MountDefinition) throws -> Void) throws {
+        let (socket, port) = try TCPProbeTests.listener()
+        let temp = try TemporaryRoot()
+        let host = FakeHost()
+        var mounter = Mounter(root: temp.root, logger: .init(label: "test"), runner: host, clock: FakeClock())
+        mounter.statfsProbe = host
+        mounter.mountTable = host.table
+        var definition = MountDefinition(name: "photos", url: try MountURL.parse("nfs://127.0.0.1:\(port)/export/photos"))
+        definition.nfsVersion = .v4_2
+        try body(mounter, host, definition)
+        withExtendedLifetime((socket, temp)) {}
+    }
+
+    func helperRuns(_ host: FakeHost) -> Int { host.calls.filter { $0[0] == MountHelper.nfs }.count }
+
+    @Test func mountsVerifiesAndReportsTheImportPath() throws {
+        try setUp { mounter, host, definition in
+            let share = try mounter.mount(definition, wait: .seconds(5)).get()
+            #expect(!share.wasMounted)
+            #expect(share.source == "127.0.0.1:/export/photos")
+            #expect(share.target == mounter.target(of: definition))
+            #expect(helperRuns(host) == 1)
+        }
+    }
+
+    @Test func alreadyMountedRunsNoHelper() throws {
+        try setUp { mounter, host, definition in
+            host.mountNFS("127.0.0.1:/export/photos", at: mounter.target(of: definition), health: .healthy)
+            let share = try mounter.mount(definition, wait: .seconds(5)).get()
+            #expect(share.wasMounted)
+            #expect(helperRuns(host) == 0)
+        }
+    }
+
+    @Test func somethingElseAtTheTargetIsRefused() throws {
+        try setUp { mounter, host, definition in
+            host.mountNFS("10.0.0.9:/elsewhere", at: mounter.target(of: definition), health: .healthy)
+            guard case .failure(.occupied(_, let source)) = mounter.mount(definition, wait: .seconds(5)) else {
+                Issue.record("not refused"); return
+            }
+            #expect(source == "10.0.0.9:/elsewhere")
+            #expect(helperRuns(host) == 0)
+        }
+    }
+
+    /// The helper said yes but mountinfo shows nothing: not mounted, and said so (the next mount must not
+    /// find "something else mounted").
+    @Test func aHelperSuccessThatMountedNothingIsNotVerified() throws {
+        try setUp { mounter, host, definition in
+            host.state.withLock { $0.mountsAppear = false }
+            guard case .failure(let error) = mounter.mount(definition, wait: .seconds(5)), case .notVerified(let message) = error else {
+                Issue.record("verified?"); return
+            }
+            #expect(message.contains("is not what /proc/self/mountinfo shows"))
+            #expect(error.exitStatus == .mountFailure)
+            #expect(mounter.state(of: definition) == .notMounted)
+        }
+    }
+
+    /// Mounted but statfs fails: detached again, so nothing half-working is left at the target.
+    @Test func anUnhealthyNewMountIsDetachedAgain() throws {
+        try setUp { mounter, host, definition in
+            host.state.withLock { $0.healthAfterMount = .timedOut(.seconds(3)) }
+            guard case .failure(.notVerified(let message)) = mounter.mount(definition, wait: .seconds(5)) else {
+                Issue.record("verified?"); return
+            }
+            #expect(message.contains("unhealthy"))
+            #expect(message.contains("it was unmounted again"))
+            #expect(host.calls.contains(["/bin/umount", "--lazy", "--no-canonicalize", "--", mounter.target(of: definition)]))
+            #expect(mounter.state(of: definition) == .notMounted)
         }
     }
 }

@@ -10,6 +10,21 @@ import Testing
         ["mount"], ["unmount"], ["status"], ["heal"], ["boot"], ["boot", "enable"], ["doctor"], ["immich"], ["immich", "scan"],
     ]
 
+    /// The codes scripts and systemd units depend on, written out here rather than derived from the enum
+    /// (the help and README checks compare against text made from it, so they cannot catch a changed code).
+    @Test func theCodesAreTheDocumentedOnes() throws {
+        let codes = Dictionary(uniqueKeysWithValues: ExitStatus.allCases.map { ($0.rawValue, $0) })
+        let documented: [Int32: ExtlibNet.ExitStatus] = [
+            0: .success, 1: .usage, 2: .system, 3: .hostNotFound, 4: .unreachable, 5: .authentication, 6: .refused,
+            7: .noneFound, 8: .interrupted, 9: .checkFailed, 10: .skipped, 16: .configuration, 32: .mountFailure, 64: .someFailed,
+        ]
+        #expect(codes == documented)
+        // mount(8)'s meanings, which the mounting commands follow.
+        #expect(ExitStatus.usage.rawValue == 1 && ExitStatus.system.rawValue == 2 && ExitStatus.mountFailure.rawValue == 32 && ExitStatus.someFailed.rawValue == 64)
+        let help = ExitStatus.helpText
+        #expect(help.contains(" 0  success") && help.contains("32  mount failure") && help.contains("64  some succeeded, others failed"))
+    }
+
     @Test func readmeShowsTheTable() throws {
         let readme = try String(contentsOfFile: #filePath.components(separatedBy: "/Tests/")[0] + "/README.md", encoding: .utf8)
         #expect(readme.contains(ExitStatus.markdownTable), "README.md's exit-status table differs from ExitStatus; paste:\n\(ExitStatus.markdownTable)")
