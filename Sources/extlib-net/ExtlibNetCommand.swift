@@ -43,7 +43,12 @@ struct ExtlibNetCommand: ParsableCommand {
                 StandardStream.error.write(fullMessage(for: error) + "\n")
                 finish(ExitStatus.usage.rawValue)
             }
-            self.exit(withError: error)
+            // --help, --version, completion scripts and argument-parser's other exits: printed as it
+            // would (success to standard output), but ended with finish, not exit(3), which would wait
+            // for the loader's lock behind the early libsmbclient load of `discover --help`.
+            let message = fullMessage(for: error)
+            if !message.isEmpty { (code == .success ? StandardStream.output : StandardStream.error).write(message + "\n") }
+            finish(code.rawValue)
         }
     }
 }

@@ -34,6 +34,8 @@ final class FakeHost: ProcessRunner, StatfsProbe, Sendable {
         /// that is there but unhealthy.
         var mountsAppear = true
         var healthAfterMount = FileSystemHealth.healthy
+        /// A helper that mounted something other than what it was asked for.
+        var leavesSource: String?
         /// What the doctor's child (`__immich-view`) answers.
         var view = "visible 1\n"
     }
@@ -65,7 +67,7 @@ final class FakeHost: ProcessRunner, StatfsProbe, Sendable {
             case MountHelper.nfs:
                 guard state.mountResult.status == 0 else { return state.mountResult }
                 guard state.mountsAppear else { return ProcessResult(status: 0, standardError: "") }
-                state.table.append(MountInfo.parse("9 2 0:9 / \(arguments[1]) rw - nfs4 \(arguments[0]) rw").first!)
+                state.table.append(MountInfo.parse("9 2 0:9 / \(arguments[1]) rw - nfs4 \(state.leavesSource ?? arguments[0]) rw").first!)
                 state.health[arguments[1]] = state.healthAfterMount
                 return ProcessResult(status: 0, standardError: "")
             case _ where arguments.first == ImmichView.command:
@@ -153,6 +155,7 @@ final class FakeHost: ProcessRunner, StatfsProbe, Sendable {
             #expect(!share.wasMounted)
             #expect(share.source == "127.0.0.1:/export/photos")
             #expect(share.target == mounter.target(of: definition))
+            #expect(share.immichPath == "/var/snap/immich-distribution/common/photos")
             #expect(helperRuns(host) == 1)
         }
     }
@@ -187,6 +190,20 @@ final class FakeHost: ProcessRunner, StatfsProbe, Sendable {
             }
             #expect(message.contains("is not what /proc/self/mountinfo shows"))
             #expect(error.exitStatus == .mountFailure)
+            #expect(!host.calls.contains { $0[0] == "/bin/umount" }, "nothing there to detach")
+        }
+    }
+
+    /// The helper mounted something else there: not verified, and detached, so the next mount does not
+    /// find "something else mounted".
+    @Test func aWrongMountLeftByTheHelperIsDetached() throws {
+        try setUp { mounter, host, definition in
+            host.state.withLock { $0.leavesSource = "10.0.0.9:/elsewhere" }
+            guard case .failure(.notVerified(let message)) = mounter.mount(definition, wait: .seconds(5)) else {
+                Issue.record("verified?"); return
+            }
+            #expect(message.contains("is not what /proc/self/mountinfo shows"))
+            #expect(message.contains("it was unmounted again"))
             #expect(mounter.state(of: definition) == .notMounted)
         }
     }

@@ -121,6 +121,8 @@ func makeReport(
         #expect(Rendering.json(value) == #"{"zulu":"a\"b","alpha":null,"inner":{"z":445,"a":["x",null]},"table":{"a":1,"b":2,"c":3},"numbers":[1.5,-2]}"#)
         #expect(Rendering.json([Inner(z: 1, a: [])]) == #"[{"z":1,"a":[]}]"#)
         #expect(Rendering.json(Optional<Int>.none) == "null")
+        #expect(Rendering.json([Int64.max, 1_000_000_000_000_000]) == "[9223372036854775807,1000000000000000]", "integers exact")
+        #expect(throws: EncodingError.self) { try OrderedJSONEncoder.encode([1.0, .nan]) }
     }
 
     /// The JSON that commands print never carries a password: the listing type has no field for it.

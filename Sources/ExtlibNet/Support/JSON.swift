@@ -4,6 +4,8 @@ public indirect enum JSON: Sendable, Equatable {
     case null
     case bool(Bool)
     case number(Double)
+    /// Exact, however large (a Double would round above 2^53 and print 1e+15 forms).
+    case integer(Int64)
     case string(String)
     case array([JSON])
     case object([(String, JSON)])
@@ -22,6 +24,7 @@ public indirect enum JSON: Sendable, Equatable {
         switch self {
         case .null: out += "null"
         case .bool(let value): out += value ? "true" : "false"
+        case .integer(let value): out += String(value)
         case .number(let value):
             if value == value.rounded(), abs(value) < 1e15 { out += String(Int64(value)) } else { out += "\(value)" }
         case .string(let value): JSON.escape(value, into: &out)

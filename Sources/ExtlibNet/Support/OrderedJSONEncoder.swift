@@ -87,17 +87,26 @@ private func store<Value: Encodable>(_ value: Value, in node: Node, codingPath: 
     switch value {
     case let text as String: node.content = .value(.string(text))
     case let flag as Bool: node.content = .value(.bool(flag))
-    case let number as any BinaryInteger: node.content = .value(.number(Double(number)))
-    case let number as Double: node.content = .value(.number(number))
-    case let number as Float: node.content = .value(.number(Double(number)))
+    case let number as any BinaryInteger: node.content = .value(.integer(Int64(clamping: number)))
+    case let number as Double: node.content = .value(try finite(number, codingPath))
+    case let number as Float: node.content = .value(try finite(Double(number), codingPath))
     case let dictionary as [String: any Encodable]:
         // A dictionary has no order of its own: sorted keys, so the same value prints the same way.
+        // (Only String keys: no value type here has a dictionary keyed otherwise.)
         node.content = .object([])
         for key in dictionary.keys.sorted() {
             try store(dictionary[key]!, in: node.member(key), codingPath: codingPath)
         }
     default: try value.encode(to: NodeEncoder(node: node, codingPath: codingPath))
     }
+}
+
+/// JSON has no NaN or infinity: refused, as Foundation's encoder does.
+private func finite(_ number: Double, _ codingPath: [any CodingKey]) throws -> JSON {
+    guard number.isFinite else {
+        throw EncodingError.invalidValue(number, .init(codingPath: codingPath, debugDescription: "\(number) is not a JSON number"))
+    }
+    return .number(number)
 }
 
 private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
