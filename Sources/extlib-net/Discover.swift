@@ -124,12 +124,9 @@ struct Discover: ParsableCommand {
         } else if let credentials {
             account = try CredentialStore(root: root, logger: logger).credential(named: credentials).account
         }
-        var options = DiscoveryOptions(
+        let options = DiscoveryOptions(
             host: try HostName.parse(host), timeout: .milliseconds(Int64(timeout * 1000)),
             smbPort: smbPort.map { UInt16($0) }, account: account, includeAll: all, allowSMB1: smb1)
-        // --timeout bounds the command from its start, except the time a person spent at the password prompt.
-        let prompted = user != nil && !passwordStdin
-        if !prompted { options.startedAt = CommandStart.instant }
 
         let report: DiscoveryReport
         do {

@@ -17,9 +17,6 @@ public struct DiscoveryOptions: Sendable {
     public var includeAll: Bool
     /// Also offer SMB1 (`--smb1`): only for an old NAS that speaks nothing else.
     public var allowSMB1: Bool
-    /// Where `timeout` counts from; nil: when `run` starts. `discover` gives `CommandStart.instant`, so
-    /// the whole command ends within its `--timeout`.
-    public var startedAt: ContinuousClock.Instant?
 
     public init(host: HostName, timeout: Duration = .seconds(3), smbPort: UInt16? = nil, account: SMBAccount? = nil, includeAll: Bool = false,
                 allowSMB1: Bool = false) {
@@ -89,7 +86,7 @@ public struct Discovery: Sendable {
     }
 
     public func run(_ options: DiscoveryOptions) throws(ResolutionError) -> DiscoveryReport {
-        let deadline = Deadline((options.startedAt ?? .now) + options.timeout)
+        let deadline = Deadline.after(options.timeout)
         Self.prepare()
         let resolved = try HostResolver(root: root, logger: logger).resolve(options.host, until: deadline)
         var report = DiscoveryReport(host: options.host.description, resolved: resolved, options: options)

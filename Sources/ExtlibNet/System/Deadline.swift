@@ -35,13 +35,6 @@ public struct Deadline: Sendable, Comparable {
     public static func < (lhs: Deadline, rhs: Deadline) -> Bool { lhs.instant < rhs.instant }
 }
 
-/// When this process's command began: the executable reads it first thing in `main`, so a command's
-/// `--timeout` can count from there rather than from wherever its work happens to start (after argument
-/// parsing, while libsmbclient loads on another thread).
-public enum CommandStart {
-    public static let instant = ContinuousClock.now
-}
-
 extension Duration {
     /// Seconds as a floating-point number, for messages and JSON.
     public var seconds: Double {
