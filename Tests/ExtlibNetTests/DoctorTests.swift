@@ -14,9 +14,7 @@ import Testing
     func run(_ definition: MountDefinition, _ scene: Scene) throws -> [DoctorFinding] {
         let temp = try TemporaryRoot()
         let host = FakeHost()
-        var mounter = Mounter(root: temp.root, logger: .init(label: "test"), runner: host, clock: FakeClock())
-        mounter.statfsProbe = host
-        mounter.mountTable = host.table
+        let mounter = host.mounter(root: temp.root)
         let target = mounter.target(of: definition)
         let source = definition.isSMB ? "//nas/photos" : "nas:/volume1/photos"
         host.state.withLock {
@@ -108,9 +106,7 @@ import Testing
     @Test func anUnmountedDefinitionSaysHowToMountIt() throws {
         let temp = try TemporaryRoot()
         let host = FakeHost()
-        var mounter = Mounter(root: temp.root, logger: .init(label: "test"), runner: host, clock: FakeClock())
-        mounter.mountTable = host.table
-        mounter.statfsProbe = host
+        let mounter = host.mounter(root: temp.root)
         let findings = Doctor(mounter: mounter, namespace: "/nonexistent").examine([try smb()])
         #expect(finding(findings, "mounted")?.verdict == .fail)
         #expect(finding(findings, "mounted")?.fix == "extlib-net mount photos")

@@ -43,6 +43,14 @@ final class FakeHost: ProcessRunner, StatfsProbe, Sendable {
     var table: MountTable { MountTable { self.state.withLock { $0.table } } }
     var calls: [[String]] { state.withLock { $0.calls } }
 
+    /// A Mounter whose helpers, statfs and mount table are this fake's.
+    func mounter(root: SystemRoot) -> Mounter {
+        var mounter = Mounter(root: root, logger: .init(label: "test"), runner: self, clock: FakeClock())
+        mounter.statfsProbe = self
+        mounter.mountTable = table
+        return mounter
+    }
+
     func mountNFS(_ source: String, at target: String, health: FileSystemHealth) {
         state.withLock {
             $0.table.append(MountInfo.parse("1 2 0:1 / \(target) rw - nfs4 \(source) rw").first!)
@@ -84,9 +92,7 @@ final class FakeHost: ProcessRunner, StatfsProbe, Sendable {
         let (socket, port) = try TCPProbeTests.listener()
         let temp = try TemporaryRoot()
         let host = FakeHost()
-        var mounter = Mounter(root: temp.root, logger: .init(label: "test"), runner: host, clock: FakeClock())
-        mounter.statfsProbe = host
-        mounter.mountTable = host.table
+        let mounter = host.mounter(root: temp.root)
         let healer = Healer(service: MountService(mounter: mounter))
         try body(healer, host, { mounter.target(of: MountDefinition(name: $0, url: try! MountURL.parse("nfs://h/x"))) }, port)
         withExtendedLifetime((socket, temp)) {}
@@ -138,9 +144,7 @@ final class FakeHost: ProcessRunner, StatfsProbe, Sendable {
         let (socket, port) = try TCPProbeTests.listener()
         let temp = try TemporaryRoot()
         let host = FakeHost()
-        var mounter = Mounter(root: temp.root, logger: .init(label: "test"), runner: host, clock: FakeClock())
-        mounter.statfsProbe = host
-        mounter.mountTable = host.table
+        let mounter = host.mounter(root: temp.root)
         var definition = MountDefinition(name: "photos", url: try MountURL.parse("nfs://127.0.0.1:\(port)/export/photos"))
         definition.nfsVersion = .v4_2
         try body(mounter, host, definition)
