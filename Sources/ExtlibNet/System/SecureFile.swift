@@ -148,12 +148,16 @@ public enum SecureFile {
     /// Up to 64 KiB from `fd` (empty at the end), retrying after signals (swift-system).
     private static func readChunk(_ fd: Int32) -> Result<[UInt8], Errno> {
         var chunk = [UInt8](repeating: 0, count: 65536)
-        return Result { () throws(Errno) -> [UInt8] in
-            let count: Int
-            do { count = try chunk.withUnsafeMutableBytes { try FileDescriptor(rawValue: fd).read(into: $0) } } catch let error as Errno { throw error } catch { throw Errno.ioError }
-            return Array(chunk.prefix(count))
+        do {
+            let count = try chunk.withUnsafeMutableBytes { try FileDescriptor(rawValue: fd).read(into: $0) }
+            return .success(Array(chunk.prefix(count)))
+        } catch {
+            return .failure(thrownErrno(error))
         }
     }
+
+    /// swift-system throws `Errno`, untyped.
+    private static func thrownErrno(_ error: any Error) -> Errno { error as? Errno ?? .ioError }
 
     /// Reads a /proc file, whose size stat reports as 0.
     public static func readProcFile(_ path: String) throws(SecureFileError) -> [UInt8] {
@@ -194,7 +198,7 @@ public enum SecureFile {
             do {
                 _ = try FileDescriptor(rawValue: fd).writeAll(bytes)
             } catch {
-                throw SecureFileError(path: temporary, code: .system((error as? Errno) ?? .ioError))
+                throw SecureFileError(path: temporary, code: .system(thrownErrno(error)))
             }
             // Widened (when asked) only now that the contents are complete.
             if mode != 0o600 { guard fchmod(fd, mode) == 0 else { throw SecureFileError(path: temporary, code: .system(Errno(rawValue: errno))) } }
