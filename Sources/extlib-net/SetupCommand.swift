@@ -125,24 +125,14 @@ final class TerminalInteraction: SetupInteraction {
         askingFlag.store(true, ordering: .relaxed)
         defer { askingFlag.store(false, ordering: .relaxed) }
         StandardStream.output.write(prompt)
-        var bytes: [UInt8] = []
-        var byte: UInt8 = 0
-        while true {
-            var ready = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
-            let state = poll(&ready, 1, 100)
-            if interrupted {
-                StandardStream.output.write("\n")
-                throw SetupStop.interrupted
-            }
-            if state <= 0 { continue }
-            let count = Glibc.read(0, &byte, 1)
-            if count < 0, errno == EINTR { continue }
-            if count <= 0 {
-                StandardStream.output.write("\n")
-                throw SetupStop.endOfInput
-            }
-            if byte == 10 { return bytes }
-            if bytes.count < Self.readLimit { bytes.append(byte) }
+        switch LineInput.read(limit: Self.readLimit, stopWhen: { interrupted }) {
+        case .line(let bytes): return bytes
+        case .interrupted:
+            StandardStream.output.write("\n")
+            throw SetupStop.interrupted
+        case .endOfInput:
+            StandardStream.output.write("\n")
+            throw SetupStop.endOfInput
         }
     }
 

@@ -79,9 +79,9 @@ enum BoundedHTTP {
         var request = Array(head.utf8) + body
         while !request.isEmpty {
             guard let events = try? socket.wait(for: Int16(POLLOUT), until: deadline), events != 0 else { throw .timedOut }
-            let sent = request.withUnsafeBytes { send(socket.raw, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let sent = request.withUnsafeBytes { bytes in retryingInterrupted { send(socket.raw, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL)) } }
             if sent < 0 {
-                if errno == EAGAIN || errno == EINTR { continue }
+                if errno == EAGAIN { continue }
                 throw .connectFailed(String(cString: strerror(errno)))
             }
             request.removeFirst(sent)

@@ -117,8 +117,8 @@ private final class RPCConnection {
             guard !deadline.hasPassed else { throw .timedOut(step: step) }
             var pfd = pollfd(fd: rpc_get_fd(rpc), events: Int16(rpc_which_events(rpc)), revents: 0)
             // Wake at least every 100 ms: libnfs checks its own timers inside rpc_service.
-            let result = poll(&pfd, 1, Int32(deadline.remainingMilliseconds(cap: 100)))
-            if result < 0, errno != EINTR { throw .failed(step: step, message: "poll: \(errno)") }
+            let result = retryingInterrupted { poll(&pfd, 1, Int32(deadline.remainingMilliseconds(cap: 100))) }
+            if result < 0 { throw .failed(step: step, message: "poll: \(errno)") }
             if rpc_service(rpc, Int32(pfd.revents)) < 0, !pending.isFinished {
                 throw .failed(step: step, message: errorText())
             }

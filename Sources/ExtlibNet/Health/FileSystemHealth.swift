@@ -98,9 +98,9 @@ public struct ForkedStatfs: StatfsProbe {
     static func reap(_ pid: pid_t, until deadline: Deadline) -> ChildEnd {
         var status: Int32 = 0
         while true {
-            let reaped = waitpid(pid, &status, WNOHANG)
+            let reaped = retryingInterrupted { waitpid(pid, &status, WNOHANG) }
             if reaped == pid { break }
-            if reaped < 0, errno != EINTR { return .failed(Errno(rawValue: errno)) }
+            if reaped < 0 { return .failed(Errno(rawValue: errno)) }
             if deadline.hasPassed {
                 kill(pid, SIGKILL)
                 _ = waitpid(pid, &status, WNOHANG)
@@ -120,6 +120,7 @@ public struct ForkedStatfs: StatfsProbe {
             if pid == 0 {
                 // No lock, pipe or socket of the parent stays open in a child that may hang for minutes.
                 extlib_net_close_from(3)
+                // Not retryingInterrupted: after fork, only plain C calls.
                 while statvfs(cPath, &info) != 0 {
                     let code = errno
                     if code != EINTR { _exit(code) }

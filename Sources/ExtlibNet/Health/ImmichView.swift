@@ -199,10 +199,7 @@ public struct ImmichView: Sendable {
         guard fd >= 0 else { return errno }
         defer { close(fd) }
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count >= 0 { return 0 }
-            if errno != EINTR { return errno }
-        }
+        let count = buffer.withUnsafeMutableBytes { bytes in retryingInterrupted { Glibc.read(fd, bytes.baseAddress, bytes.count) } }
+        return count >= 0 ? 0 : errno
     }
 }

@@ -37,23 +37,20 @@ final class Descriptor {
 
     /// Waits for `events` until `deadline`; returns the events seen, or 0 when the time ran out.
     func wait(for events: Int16, until deadline: Deadline) throws(Errno) -> Int16 {
-        while true {
-            var pfd = pollfd(fd: raw, events: events, revents: 0)
-            let result = poll(&pfd, 1, Int32(deadline.remainingMilliseconds()))
-            if result > 0 { return pfd.revents }
-            if result == 0 { return 0 }
-            if errno != EINTR { throw Errno(rawValue: errno) }
-        }
+        var pfd = pollfd(fd: raw, events: events, revents: 0)
+        let result = retryingInterrupted { poll(&pfd, 1, Int32(deadline.remainingMilliseconds())) }
+        if result > 0 { return pfd.revents }
+        if result == 0 { return 0 }
+        throw Errno(rawValue: errno)
     }
 
     func write(_ bytes: [UInt8]) throws(Errno) {
         var offset = 0
         while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Glibc.send(raw, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw Errno(rawValue: errno)
+            let written = bytes.withUnsafeBytes { buffer in
+                retryingInterrupted { Glibc.send(raw, buffer.baseAddress! + offset, buffer.count - offset, Int32(MSG_NOSIGNAL)) }
             }
+            if written < 0 { throw Errno(rawValue: errno) }
             offset += written
         }
     }
@@ -61,10 +58,8 @@ final class Descriptor {
     /// One `recv`; an empty array means the peer closed.
     func read(max: Int) throws(Errno) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: max)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { Glibc.recv(raw, $0.baseAddress, max, 0) }
-            if count >= 0 { return Array(buffer.prefix(count)) }
-            if errno != EINTR { throw Errno(rawValue: errno) }
-        }
+        let count = buffer.withUnsafeMutableBytes { bytes in retryingInterrupted { Glibc.recv(raw, bytes.baseAddress, max, 0) } }
+        guard count >= 0 else { throw Errno(rawValue: errno) }
+        return Array(buffer.prefix(count))
     }
 }

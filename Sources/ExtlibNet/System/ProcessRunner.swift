@@ -128,8 +128,7 @@ public struct SystemProcessRunner: ProcessRunner {
         while open[0] || open[1] {
             var pfds = [pollfd(fd: open[0] ? outputPipe[0] : -1, events: Int16(POLLIN), revents: 0),
                         pollfd(fd: open[1] ? errorPipe[0] : -1, events: Int16(POLLIN), revents: 0)]
-            let ready = poll(&pfds, 2, Int32(deadline.remainingMilliseconds()))
-            if ready < 0, errno == EINTR { continue }
+            let ready = retryingInterrupted { poll(&pfds, 2, Int32(deadline.remainingMilliseconds())) }
             if ready <= 0 {
                 timedOut = true
                 break

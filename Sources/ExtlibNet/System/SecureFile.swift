@@ -343,9 +343,8 @@ public final class FileLock {
         guard fd >= 0 else { throw SecureFileError(path: path, code: .system(Errno(rawValue: errno))) }
         let deadline = Deadline.after(timeout)
         var told = false
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+        while retryingInterrupted({ flock(fd, LOCK_EX | LOCK_NB) }) != 0 {
             let code = errno
-            if code == EINTR { continue }
             guard code == EWOULDBLOCK else {
                 close(fd)
                 throw SecureFileError(path: path, code: .system(Errno(rawValue: code)))

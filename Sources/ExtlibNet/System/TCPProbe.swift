@@ -48,11 +48,8 @@ public enum TCPProbe {
 
         while !pending.isEmpty, !deadline.hasPassed {
             var pfds = pending.map { pollfd(fd: $0.socket.raw, events: Int16(POLLOUT), revents: 0) }
-            let ready = poll(&pfds, nfds_t(pfds.count), Int32(deadline.remainingMilliseconds()))
-            if ready < 0 {
-                if errno == EINTR { continue }
-                break
-            }
+            let ready = retryingInterrupted { poll(&pfds, nfds_t(pfds.count), Int32(deadline.remainingMilliseconds())) }
+            if ready < 0 { break }
             var stillPending: [(index: Int, socket: Descriptor)] = []
             for (slot, entry) in pending.enumerated() {
                 if pfds[slot].revents == 0 {

@@ -44,8 +44,7 @@ public enum PasswordInput {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1024)
         while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(0, $0.baseAddress, 1024) }
-            if count < 0, errno == EINTR { continue }
+            let count = chunk.withUnsafeMutableBytes { buffer in retryingInterrupted { Glibc.read(0, buffer.baseAddress, 1024) } }
             if count <= 0 { break }
             bytes += chunk.prefix(count)
             if bytes.count > maximumBytes + 2 { throw .tooLong(limit: maximumBytes) }
@@ -86,8 +85,7 @@ public enum PasswordInput {
                 if stopOnSignal() { throw .interrupted }
                 if state <= 0 { continue }
             }
-            let count = Glibc.read(0, &byte, 1)
-            if count < 0, errno == EINTR { continue }
+            let count = retryingInterrupted { Glibc.read(0, &byte, 1) }
             if count <= 0, stopOnSignal != nil { throw .endOfInput }
             guard count == 1, byte != 10 else { break }
             bytes.append(byte)
@@ -111,4 +109,33 @@ public enum PasswordInput {
 
 extension PasswordInput.Failure: ReportableError {
     public var exitStatus: ExitStatus { .usage }
+}
+
+/// One line typed on standard input (echo on), for a guided command's questions.
+public enum LineInput {
+    public enum Outcome: Equatable {
+        /// The line without its line break, cut at the limit (the rest is read and dropped).
+        case line([UInt8])
+        /// `stopWhen` said true (the caller's SIGINT handler set its flag).
+        case interrupted
+        /// Standard input ended (Ctrl-D) or failed before a line break.
+        case endOfInput
+    }
+
+    /// Reads up to a line break. The signal may reach any thread, so a read is not sure to be broken by it:
+    /// input is waited for in 0.1 s slices, and `stopWhen` is asked in between.
+    public static func read(limit: Int, stopWhen: () -> Bool) -> Outcome {
+        var bytes: [UInt8] = []
+        var byte: UInt8 = 0
+        while true {
+            var ready = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
+            let state = retryingInterrupted { poll(&ready, 1, 100) }
+            if stopWhen() { return .interrupted }
+            if state == 0 { continue }
+            let count = retryingInterrupted { Glibc.read(0, &byte, 1) }
+            if count <= 0 { return .endOfInput }
+            if byte == 10 { return .line(bytes) }
+            if bytes.count < limit { bytes.append(byte) }
+        }
+    }
 }
