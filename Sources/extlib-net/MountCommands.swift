@@ -178,8 +178,9 @@ struct Heal: ParsableCommand {
             A mount is stale when statfs (in a child, bounded) does not answer in time or fails with ESTALE, \
             EIO, ENOTCONN, EHOSTDOWN, ETIMEDOUT or EAGAIN. Stale mounts are detached (umount --lazy) and mounted \
             again with the usual retries; the outcome is kept as the last error shown by `extlib-net status`. \
-            Definitions that are not mounted are left alone (use extlib-net mount). `boot enable --heal-every` \
-            runs this from a systemd timer.
+            A definition that is not mounted is mounted only when its last mount failed (the boot unit gave up \
+            on a NAS that came late, say) and it was not unmounted since; others are left alone (use extlib-net \
+            mount). `boot enable --heal-every` runs this from a systemd timer.
 
             \(ExitStatus.helpText)
             """)
@@ -200,6 +201,9 @@ struct Heal: ParsableCommand {
             case .healthy: StandardStream.output.write("\(definition.name): healthy, left alone\n")
             case .notMounted: StandardStream.output.write("\(definition.name): not mounted, left alone (extlib-net mount \(definition.name))\n")
             case .healed(let was): StandardStream.output.write("\(definition.name): was stale (\(was)); mounted again\n")
+            case .mountedPending: StandardStream.output.write("\(definition.name): its last mount had failed; mounted now\n")
+            case .pendingFailed(let error):
+                StandardStream.error.write("extlib-net: \(definition.name): its last mount had failed, and this one too: \(error)\n")
             case .unhealthyLeftAlone(let health):
                 StandardStream.error.write("extlib-net: \(definition.name): \(health); a remount would not cure this, left alone\n")
             case .failed(let was, let error):
@@ -207,7 +211,10 @@ struct Heal: ParsableCommand {
             }
         }
         let healed = zip(definitions, outcomes).compactMap { definition, outcome in
-            if case .healed = outcome { return definition.name } else { return nil }
+            switch outcome {
+            case .healed, .mountedPending: return definition.name
+            default: return nil
+            }
         }
         for line in ImmichService(mounts: service, logger: service.mounter.logger).afterMount(healed) { StandardStream.error.write(line + "\n") }
         let status = ExitStatus.batch(outcomes.compactMap(\.failureStatus), of: outcomes.count)

@@ -136,6 +136,36 @@ final class FakeHost: ProcessRunner, StatfsProbe, Sendable {
     }
 }
 
+extension HealerTests {
+    /// The boot unit gave up on a NAS that came late: the failed mount leaves the definition pending,
+    /// and heal mounts it; an unmount on purpose ends that.
+    @Test func mountsADefinitionWhoseLastMountFailedButNotOneUnmountedOnPurpose() throws {
+        try setUp { healer, host, target, port in
+            let late = try nfs("late", port), away = try nfs("away", port)
+            host.state.withLock { $0.mountResult = ProcessResult(status: 32, standardError: "mount.nfs: access denied by server while mounting") }
+            let results = healer.service.mount([late, away], wait: .seconds(1)) { _ in }
+            #expect(results.allSatisfy { if case .failure = $0 { true } else { false } })
+            #expect(healer.service.isPending("late") && healer.service.isPending("away"))
+            #expect(try healer.service.unmount(away, lazy: false).get() == false)
+            #expect(!healer.service.isPending("away"), "an unmount, even of nothing, is on purpose")
+
+            // Still failing: reported, still pending.
+            let failing = healer.heal([late], wait: .seconds(1)) { _ in }
+            guard case .pendingFailed(let error) = failing[0] else { Issue.record("\(failing)"); return }
+            #expect(error.description.contains("access denied"))
+            #expect(failing[0].isFailure && healer.service.isPending("late"))
+
+            host.state.withLock { $0.mountResult = ProcessResult(status: 0, standardError: "") }
+            let outcomes = healer.heal([late, away], wait: .seconds(5)) { _ in }
+            #expect(outcomes == [.mountedPending, .notMounted])
+            #expect(host.table.current().contains { $0.mountPoint == target("late") })
+            #expect(!host.table.current().contains { $0.mountPoint == target("away") })
+            #expect(!healer.service.isPending("late") && healer.service.lastError("late") == nil)
+            #expect(healer.heal([late], wait: .seconds(5)) { _ in } == [.healthy])
+        }
+    }
+}
+
 /// `Mounter.mount` as a whole, as `mount` and `heal` call it: what is found at the target first, then
 /// the helper, then the verification, with the helper and the kernel's tables faked (the VM suite runs
 /// the real ones).

@@ -1,6 +1,7 @@
 /// Finds mounts that went bad (statfs hangs, or fails with ESTALE, EIO, ENOTCONN, EHOSTDOWN,
-/// ETIMEDOUT, EAGAIN), detaches them lazily and mounts them again. Healthy mounts are left alone, and
-/// so are definitions that are not mounted: an unmount may well have been on purpose.
+/// ETIMEDOUT, EAGAIN), detaches them lazily and mounts them again. Healthy mounts are left alone. A
+/// definition that is not mounted is mounted only when its last mount failed (`MountService.isPending`:
+/// the boot unit gave up on a late NAS); otherwise it is left alone, as an unmount is on purpose.
 public struct Healer: Sendable {
     public let service: MountService
 
@@ -13,15 +14,19 @@ public struct Healer: Sendable {
         case unhealthyLeftAlone(FileSystemHealth)
         case healed(was: FileSystemHealth)
         case failed(was: FileSystemHealth, MountError)
+        /// Not mounted because its last mount failed; mounted now.
+        case mountedPending
+        /// Not mounted because its last mount failed, and this try failed too.
+        case pendingFailed(MountError)
 
         public var isFailure: Bool { failureStatus != nil }
 
         /// The exit status this outcome contributes; nil when nothing went wrong.
         public var failureStatus: ExitStatus? {
             switch self {
-            case .failed(_, let error): return error.exitStatus
+            case .failed(_, let error), .pendingFailed(let error): return error.exitStatus
             case .unhealthyLeftAlone: return .mountFailure
-            case .healthy, .notMounted, .healed: return nil
+            case .healthy, .notMounted, .healed, .mountedPending: return nil
             }
         }
     }
@@ -33,7 +38,16 @@ public struct Healer: Sendable {
         let end = ContinuousClock.now + wait
         return concurrentMap(definitions, limit: max(1, definitions.count)) { definition in
             let target = mounter.target(of: definition)
-            guard mounter.state(of: definition, in: table).isMounted else { return .notMounted }
+            guard mounter.state(of: definition, in: table).isMounted else {
+                guard service.isPending(definition.name) else { return .notMounted }
+                mounter.logger.notice("mounting a share whose last mount failed", metadata: ["name": "\(definition.name)"])
+                let result = mounter.mount(definition, wait: max(.zero, end - .now), progress: progress)
+                service.record(definition.name, result)
+                switch result {
+                case .success: return .mountedPending
+                case .failure(let error): return .pendingFailed(error)
+                }
+            }
             let health = mounter.health(target)
             if health.isHealthy { return .healthy }
             guard health.isStale else { return .unhealthyLeftAlone(health) }

@@ -61,6 +61,7 @@ public struct MountService: Sendable {
         let definition = try store.definition(named: name)
         if mounter.state(of: definition).isMounted { throw .mounted(name: name, target: mounter.target(of: definition)) }
         try store.remove(named: name)
+        forget(name)
         return definition
     }
 
@@ -84,7 +85,7 @@ public struct MountService: Sendable {
     public func unmount(_ definition: MountDefinition, lazy: Bool, timeout: Duration = .seconds(10)) -> Result<Bool, MountError> {
         let target = mounter.target(of: definition)
         // Whatever is at the target (ours or not) is what the user asks to unmount.
-        guard mounter.mountTable.entry(at: target) != nil else { return .success(false) }
+        guard mounter.mountTable.entry(at: target) != nil else { clearPending(definition.name); return .success(false) }
         let result: ProcessResult
         do {
             result = try mounter.runner.run(MountHelper.umount, (lazy ? ["--lazy", "--no-canonicalize"] : []) + ["--", target], secret: nil,
@@ -92,10 +93,11 @@ public struct MountService: Sendable {
         } catch {
             return .failure(.failed(MountFailure(.permanent, "\(error); install util-linux")))
         }
-        if result.status == 0 { return .success(true) }
+        // An unmount is on purpose: heal no longer mounts a share whose last mount had failed.
+        if result.status == 0 { clearPending(definition.name); return .success(true) }
         // A lazy unmount of a hung CIFS mount detaches at once, but umount itself then waits minutes on the
         // dead server (measured in the VM): what counts is that the mount is gone.
-        if lazy, mounter.mountTable.entry(at: target) == nil { return .success(true) }
+        if lazy, mounter.mountTable.entry(at: target) == nil { clearPending(definition.name); return .success(true) }
         if result.timedOut {
             return .failure(.failed(MountFailure(.transient, "umount did not finish within \(formatSeconds(timeout.seconds)) (is the server hung?); try --lazy")))
         }
@@ -139,27 +141,48 @@ public struct MountService: Sendable {
         return TCPProbe.probe([Endpoint(resolved.preferredAddress, Mounter.port(of: definition))], until: .after(mounter.probeTimeout)) == [.open]
     }
 
-    /// The last mount error per definition lives in /run (forgotten at reboot, like the mounts).
+    /// The last mount error per definition lives in /run (forgotten at reboot, like the mounts). A failed
+    /// mount also leaves the definition pending: `heal` mounts it once its server answers (the boot unit
+    /// gave up on a NAS that came late), until it mounts or the user unmounts it.
     func record(_ name: String, _ result: Result<MountedShare, MountError>) {
-        let path = stateDirectory + "/\(name).error"
         switch result {
-        case .success: _ = try? SecureFile.remove(path, below: root.prefix)
-        case .failure(let error): recordError(name, error.description)
+        case .success: forget(name)
+        case .failure(let error): recordError(name, error.description); markPending(name)
         }
     }
+
+    private func statePath(_ name: String, _ suffix: String) -> String { stateDirectory + "/\(name).\(suffix)" }
+
+    func forget(_ name: String) {
+        _ = try? SecureFile.remove(statePath(name, "error"), below: root.prefix)
+        clearPending(name)
+    }
+
+    func markPending(_ name: String) {
+        do {
+            try SecureFile.writePrivate(Array("a mount failed; heal mounts it once the server answers\n".utf8), to: statePath(name, "pending"), below: root.prefix)
+        } catch {
+            mounter.logger.warning("cannot record the pending mount", metadata: ["name": "\(name)", "error": "\(error)"])
+        }
+    }
+
+    func clearPending(_ name: String) { _ = try? SecureFile.remove(statePath(name, "pending"), below: root.prefix) }
+
+    /// The last mount of `name` failed, and it has not been unmounted on purpose since (see `record`).
+    public func isPending(_ name: String) -> Bool { (try? SecureFile.readPrivate(statePath(name, "pending"))) != nil }
 
     func recordError(_ name: String, _ message: String) {
         do {
             try SecureFile.ensureDirectory(root.path(SystemRoot.Known.runDirectory), below: root.prefix)
             try SecureFile.ensurePrivateDirectory(stateDirectory, below: root.prefix)
-            try SecureFile.writePrivate(Array(message.utf8), to: stateDirectory + "/\(name).error", below: root.prefix)
+            try SecureFile.writePrivate(Array(message.utf8), to: statePath(name, "error"), below: root.prefix)
         } catch {
             mounter.logger.warning("cannot record the last error", metadata: ["name": "\(name)", "error": "\(error)"])
         }
     }
 
     func lastError(_ name: String) -> String? {
-        guard let bytes = try? SecureFile.readPrivate(stateDirectory + "/\(name).error") else { return nil }
+        guard let bytes = try? SecureFile.readPrivate(statePath(name, "error")) else { return nil }
         return String(decoding: bytes, as: UTF8.self)
     }
 }
