@@ -122,6 +122,7 @@ func options(wait: Duration = BootOptions.defaultWait, healEvery: Duration? = ni
         #expect(files.map(\.path) == BootUnits.allPaths)
         let timer = files[3].contents
         #expect(timer.contains("\nOnBootSec=10min\nOnUnitActiveSec=10min\n"))
+        #expect(timer.contains("\nAccuracySec=1s\n"), "a heal runs when it is due, not up to a minute later")
         #expect(timer.contains("\nWantedBy=timers.target\n"))
         #expect(files[2].contents.contains("\nExecStart=\(builtExtlibNet) heal --all\n"))
         #expect(files[2].contents.contains("\nAfter=extlib-net.service network-online.target\n"))

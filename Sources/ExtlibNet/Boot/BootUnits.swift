@@ -157,6 +157,8 @@ public enum BootUnits {
         [Timer]
         OnBootSec=\(systemdDuration(interval))
         OnUnitActiveSec=\(systemdDuration(interval))
+        # systemd's default slack of 1 min would let a 1 min interval run every 2 (seen in the boot test)
+        AccuracySec=1s
 
         [Install]
         WantedBy=timers.target
