@@ -227,9 +227,9 @@ enum TOMLSubset {
             }
             switch first {
             case Self.quote:
-                return .string(try peek(1) == Self.quote && peek(2) == Self.quote ? multilineBasicString() : basicString())
+                return .string(try peek(1) == Self.quote && peek(2) == Self.quote ? multilineString(basic: true) : basicString())
             case Self.apostrophe:
-                return .string(try peek(1) == Self.apostrophe && peek(2) == Self.apostrophe ? multilineLiteralString() : literalString())
+                return .string(try peek(1) == Self.apostrophe && peek(2) == Self.apostrophe ? multilineString(basic: false) : literalString())
             case UInt8(ascii: "["):
                 throw fail("arrays are not used in mounts.toml; write options as one string, like options = \"cache=none,actimeo=30\"")
             case UInt8(ascii: "{"):
@@ -379,18 +379,21 @@ enum TOMLSubset {
             return true
         }
 
-        mutating func multilineBasicString() throws(Failure) -> String {
+        /// A """basic""" (escapes, line-ending backslash) or '''literal''' (neither) multi-line string.
+        mutating func multilineString(basic: Bool) throws(Failure) -> String {
             let startLine = line
+            let delimiter = basic ? Self.quote : Self.apostrophe
             index += 3
             skipOpeningNewline()
             var out: [UInt8] = []
             while true {
                 guard let byte = current else {
-                    throw fail("the multi-line string started here is not closed (a \"\"\" is missing)", line: startLine)
+                    let closing = basic ? "\"\"\"" : "'''"
+                    throw fail("the multi-line string started here is not closed (a \(closing) is missing)", line: startLine)
                 }
-                if try closes(Self.quote, into: &out) { return String(decoding: out, as: UTF8.self) }
+                if try closes(delimiter, into: &out) { return String(decoding: out, as: UTF8.self) }
                 if try multilineNewline(into: &out) { continue }
-                if byte == Self.backslash {
+                if basic, byte == Self.backslash {
                     // A backslash ending a line drops the line end and the blanks that follow.
                     var ahead = index + 1
                     while ahead < bytes.count, bytes[ahead] == Self.space || bytes[ahead] == Self.tab { ahead += 1 }
@@ -406,24 +409,10 @@ enum TOMLSubset {
                     try escape(into: &out)
                     continue
                 }
-                if Self.isControl(byte) { throw fail("a string holds a control character (byte \(byte)); write it as an escape, like \\u0009") }
-                out.append(byte)
-                index += 1
-            }
-        }
-
-        mutating func multilineLiteralString() throws(Failure) -> String {
-            let startLine = line
-            index += 3
-            skipOpeningNewline()
-            var out: [UInt8] = []
-            while true {
-                guard let byte = current else {
-                    throw fail("the multi-line string started here is not closed (a ''' is missing)", line: startLine)
+                if Self.isControl(byte) {
+                    throw fail(basic ? "a string holds a control character (byte \(byte)); write it as an escape, like \\u0009"
+                                     : "a string holds a control character (byte \(byte)); a 'literal string' cannot carry it, use a \"basic string\" with an escape")
                 }
-                if try closes(Self.apostrophe, into: &out) { return String(decoding: out, as: UTF8.self) }
-                if try multilineNewline(into: &out) { continue }
-                if Self.isControl(byte) { throw fail("a string holds a control character (byte \(byte)); a 'literal string' cannot carry it, use a \"basic string\" with an escape") }
                 out.append(byte)
                 index += 1
             }
