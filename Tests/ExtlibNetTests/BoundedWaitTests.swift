@@ -32,6 +32,37 @@ import TestSupport
         _ = try FileLock(path: path, timeout: .seconds(2))
     }
 
+    /// MountService's own lock (what mount, heal and the boot unit take): a second taker, another process
+    /// or not, waits at most its timeout, hears who holds it, and gets a LockError (exit 2) naming the
+    /// wait; once the first lets go, the lock can be taken. A /run that is a symlink is refused.
+    @Test func theServiceLockIsExclusiveAndBounded() throws {
+        let temp = try TemporaryRoot()
+        let service = MountService(mounter: Mounter(root: temp.root, logger: Logger(label: "test")))
+        var first: FileLock? = try service.lock(timeout: .seconds(1))
+        #expect(FileManager.default.fileExists(atPath: service.lockPath))
+        var told = 0
+        let begin = ContinuousClock.now
+        #expect {
+            _ = try service.lock(timeout: .milliseconds(400)) { _ in told += 1 }
+        } throws: { error in
+            guard let error = error as? LockError, case .busy = error.underlying.code else { return false }
+            return error.exitStatus == .system
+        }
+        let waited = ContinuousClock.now - begin
+        #expect(waited >= .milliseconds(400) && waited < .seconds(3), "waited \(waited)")
+        #expect(told == 1)
+        withExtendedLifetime(first) {}
+        first = nil
+        _ = try service.lock(timeout: .milliseconds(400))
+
+        let linked = try TemporaryRoot()
+        try FileManager.default.createDirectory(atPath: linked.path + "/elsewhere", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: linked.path + "/run", withDestinationPath: linked.path + "/elsewhere")
+        let refusing = MountService(mounter: Mounter(root: linked.root, logger: Logger(label: "test")))
+        #expect(throws: LockError.self) { _ = try refusing.lock(timeout: .milliseconds(200)) }
+        #expect(!FileManager.default.fileExists(atPath: linked.path + "/elsewhere/extlib-net.lock"))
+    }
+
     /// 16 shares whose server is off: all together end within --wait, not 8 at a time each with the full wait.
     @Test func waitBoundsTheWholeBatch() throws {
         let temp = try TemporaryRoot()
