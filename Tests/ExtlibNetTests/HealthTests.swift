@@ -122,6 +122,19 @@ final class FakeHost: ProcessRunner, StatfsProbe, Sendable {
         }
     }
 
+    /// A stale mount detached while its NAS is still away: the next heal mounts it once it is back.
+    @Test func aStaleMountWhoseRemountFailsIsTriedAgainByTheNextHeal() throws {
+        try setUp { healer, host, target, port in
+            host.mountNFS("127.0.0.1:/export/gone", at: target("gone"), health: .timedOut(.seconds(3)))
+            host.state.withLock { $0.mountResult = ProcessResult(status: 32, standardError: "mount.nfs: Connection timed out") }
+            let definition = try nfs("gone", port)
+            guard case .failed = healer.heal([definition], wait: .zero) { _ in }[0] else { Issue.record("not failed"); return }
+            #expect(healer.service.isPending("gone"))
+            host.state.withLock { $0.mountResult = ProcessResult(status: 0, standardError: "") }
+            #expect(healer.heal([definition], wait: .seconds(5)) { _ in } == [.mountedPending])
+        }
+    }
+
     @Test func aHungMountWhoseRemountFailsIsReported() throws {
         try setUp { healer, host, target, port in
             host.mountNFS("127.0.0.1:/export/hung", at: target("hung"), health: .timedOut(.seconds(3)))
@@ -140,28 +153,36 @@ extension HealerTests {
     /// The boot unit gave up on a NAS that came late: the failed mount leaves the definition pending,
     /// and heal mounts it; an unmount on purpose ends that.
     @Test func mountsADefinitionWhoseLastMountFailedButNotOneUnmountedOnPurpose() throws {
-        try setUp { healer, host, target, port in
-            let late = try nfs("late", port), away = try nfs("away", port)
-            host.state.withLock { $0.mountResult = ProcessResult(status: 32, standardError: "mount.nfs: access denied by server while mounting") }
-            let results = healer.service.mount([late, away], wait: .seconds(1)) { _ in }
+        try setUp { healer, host, target, _ in
+            // A listener each: the reachability probes of the retries would fill one listener's backlog.
+            let listeners = try (0..<3).map { _ in try TCPProbeTests.listener() }
+            let late = try nfs("late", listeners[0].1), away = try nfs("away", listeners[1].1), denied = try nfs("denied", listeners[2].1)
+            let timedOut = ProcessResult(status: 32, standardError: "mount.nfs: Connection timed out")
+            host.state.withLock { $0.mountResult = timedOut }
+            let results = healer.service.mount([late, away], wait: .zero) { _ in }
             #expect(results.allSatisfy { if case .failure = $0 { true } else { false } })
             #expect(healer.service.isPending("late") && healer.service.isPending("away"))
             #expect(try healer.service.unmount(away, lazy: false).get() == false)
             #expect(!healer.service.isPending("away"), "an unmount, even of nothing, is on purpose")
+            host.state.withLock { $0.mountResult = ProcessResult(status: 32, standardError: "mount.nfs: access denied by server while mounting") }
+            _ = healer.service.mount([denied], wait: .zero) { _ in }
+            #expect(!healer.service.isPending("denied"), "a retry cannot cure it: heal does not knock every interval")
 
             // Still failing: reported, still pending.
-            let failing = healer.heal([late], wait: .seconds(1)) { _ in }
+            host.state.withLock { $0.mountResult = timedOut }
+            let failing = healer.heal([late], wait: .zero) { _ in }
             guard case .pendingFailed(let error) = failing[0] else { Issue.record("\(failing)"); return }
-            #expect(error.description.contains("access denied"))
+            #expect(error.description.contains("timed out"))
             #expect(failing[0].isFailure && healer.service.isPending("late"))
 
             host.state.withLock { $0.mountResult = ProcessResult(status: 0, standardError: "") }
-            let outcomes = healer.heal([late, away], wait: .seconds(5)) { _ in }
-            #expect(outcomes == [.mountedPending, .notMounted])
+            let outcomes = healer.heal([late, away, denied], wait: .seconds(5)) { _ in }
+            #expect(outcomes == [.mountedPending, .notMounted, .notMounted])
             #expect(host.table.current().contains { $0.mountPoint == target("late") })
             #expect(!host.table.current().contains { $0.mountPoint == target("away") })
             #expect(!healer.service.isPending("late") && healer.service.lastError("late") == nil)
             #expect(healer.heal([late], wait: .seconds(5)) { _ in } == [.healthy])
+            withExtendedLifetime(listeners) {}
         }
     }
 }

@@ -1,7 +1,8 @@
 /// Finds mounts that went bad (statfs hangs, or fails with ESTALE, EIO, ENOTCONN, EHOSTDOWN,
 /// ETIMEDOUT, EAGAIN), detaches them lazily and mounts them again. Healthy mounts are left alone. A
-/// definition that is not mounted is mounted only when its last mount failed (`MountService.isPending`:
-/// the boot unit gave up on a late NAS); otherwise it is left alone, as an unmount is on purpose.
+/// definition that is not mounted is mounted only when its last mount failed while its server was away
+/// (`MountService.isPending`: the boot unit gave up on a late NAS, or a stale mount was detached and its
+/// remount failed); otherwise it is left alone, as an unmount is on purpose.
 public struct Healer: Sendable {
     public let service: MountService
 
@@ -65,6 +66,8 @@ public struct Healer: Sendable {
                 return .healed(was: health)
             case .failure(let error):
                 service.recordError(definition.name, "was stale (\(health)); the remount failed: \(error)")
+                // Detached and not mounted again (the NAS is still away): the next heal tries again.
+                if MountService.retryCures(error) { service.markPending(definition.name) }
                 return .failed(was: health, error)
             }
         }

@@ -52,6 +52,7 @@ public struct MountService: Sendable {
             _ = try CredentialStore(root: root, logger: mounter.logger).credential(named: credentials)
         }
         try store.add(definition)
+        forget(definition.name)  // an old definition of that name, removed by a hand edit, left its state
         return mounter.target(of: definition)
     }
 
@@ -141,14 +142,23 @@ public struct MountService: Sendable {
         return TCPProbe.probe([Endpoint(resolved.preferredAddress, Mounter.port(of: definition))], until: .after(mounter.probeTimeout)) == [.open]
     }
 
-    /// The last mount error per definition lives in /run (forgotten at reboot, like the mounts). A failed
-    /// mount also leaves the definition pending: `heal` mounts it once its server answers (the boot unit
-    /// gave up on a NAS that came late), until it mounts or the user unmounts it.
+    /// The last mount error per definition lives in /run (forgotten at reboot, like the mounts). A mount
+    /// that failed because the server was away or the network failed also leaves the definition pending:
+    /// `heal` tries it again (the boot unit gave up on a NAS that came late), until it mounts or the user
+    /// unmounts it. A failure a retry cannot cure (a wrong password, no such share) does not: retrying it
+    /// every heal interval would only knock on the NAS (and may trip its block of failed logins).
     func record(_ name: String, _ result: Result<MountedShare, MountError>) {
         switch result {
         case .success: forget(name)
-        case .failure(let error): recordError(name, error.description); markPending(name)
+        case .failure(let error):
+            recordError(name, error.description)
+            if Self.retryCures(error) { markPending(name) } else { clearPending(name) }
         }
+    }
+
+    static func retryCures(_ error: MountError) -> Bool {
+        guard case .failed(let failure) = error else { return false }
+        return failure.kind == .transient || failure.kind == .unreachable
     }
 
     private func statePath(_ name: String, _ suffix: String) -> String { stateDirectory + "/\(name).\(suffix)" }
@@ -160,7 +170,9 @@ public struct MountService: Sendable {
 
     func markPending(_ name: String) {
         do {
-            try SecureFile.writePrivate(Array("a mount failed; heal mounts it once the server answers\n".utf8), to: statePath(name, "pending"), below: root.prefix)
+            try SecureFile.ensureDirectory(root.path(SystemRoot.Known.runDirectory), below: root.prefix)
+            try SecureFile.ensurePrivateDirectory(stateDirectory, below: root.prefix)
+            try SecureFile.writePrivate(Array("a mount failed while the server was away; heal tries it again\n".utf8), to: statePath(name, "pending"), below: root.prefix)
         } catch {
             mounter.logger.warning("cannot record the pending mount", metadata: ["name": "\(name)", "error": "\(error)"])
         }
