@@ -131,7 +131,7 @@ vm_smbd_stop
 start_password_scan  # the account's share too, so the password goes through the backoff's retries
 X mount public secure --wait 90s >"$out/backoff.out" 2>"$out/backoff.err" &
 mounter=$!
-vm_wait_for 60 "the first failed attempt" grep -q 'attempt 1 failed' "$out/backoff.err"
+check "with the server down, the first attempt failed" vm_wait_for 60 "the first failed attempt" grep -q 'attempt 1 failed' "$out/backoff.err"
 vm_smbd_start   # in this shell, so guest-lib's bookkeeping stays right; returns once smbd answers
 answering=$(vm_now)
 wait "$mounter"
@@ -299,7 +299,7 @@ vm_nfsd_stop
 start_password_scan
 EXTLIB_NET="$BIN" EXTLIB_NET_ROOT="$SYS" EXTLIB_NET_WAIT=150s sh "$REPO/contrib/extlib-net-boot" >"$out/boot.out" 2>"$out/boot.err" &
 booter=$!
-vm_wait_for 60 "the boot script's first failed attempt" grep -q 'attempt 1 failed' "$out/boot.err"
+check "with the servers down, the boot script's first attempt failed" vm_wait_for 60 "the first failed attempt" grep -q 'attempt 1 failed' "$out/boot.err"
 vm_smbd_start
 vm_nfsd_start
 wait "$booter"
