@@ -169,13 +169,7 @@ public struct MountService: Sendable {
     }
 
     func markPending(_ name: String) {
-        do {
-            try SecureFile.ensureDirectory(root.path(SystemRoot.Known.runDirectory), below: root.prefix)
-            try SecureFile.ensurePrivateDirectory(stateDirectory, below: root.prefix)
-            try SecureFile.writePrivate(Array("a mount failed while the server was away; heal tries it again\n".utf8), to: statePath(name, "pending"), below: root.prefix)
-        } catch {
-            mounter.logger.warning("cannot record the pending mount", metadata: ["name": "\(name)", "error": "\(error)"])
-        }
+        writeState(name, "pending", "a mount failed while the server was away; heal tries it again\n", what: "the pending mount")
     }
 
     func clearPending(_ name: String) { _ = try? SecureFile.remove(statePath(name, "pending"), below: root.prefix) }
@@ -183,13 +177,17 @@ public struct MountService: Sendable {
     /// The last mount of `name` failed, and it has not been unmounted on purpose since (see `record`).
     public func isPending(_ name: String) -> Bool { (try? SecureFile.readPrivate(statePath(name, "pending"))) != nil }
 
-    func recordError(_ name: String, _ message: String) {
+    func recordError(_ name: String, _ message: String) { writeState(name, "error", message, what: "the last error") }
+
+    /// One state file of `name` in /run/extlib-net (0700), written 0600; a failure is logged, never thrown:
+    /// the mount's outcome matters more than its record.
+    private func writeState(_ name: String, _ suffix: String, _ text: String, what: String) {
         do {
             try SecureFile.ensureDirectory(root.path(SystemRoot.Known.runDirectory), below: root.prefix)
             try SecureFile.ensurePrivateDirectory(stateDirectory, below: root.prefix)
-            try SecureFile.writePrivate(Array(message.utf8), to: statePath(name, "error"), below: root.prefix)
+            try SecureFile.writePrivate(Array(text.utf8), to: statePath(name, suffix), below: root.prefix)
         } catch {
-            mounter.logger.warning("cannot record the last error", metadata: ["name": "\(name)", "error": "\(error)"])
+            mounter.logger.warning("cannot record \(what)", metadata: ["name": "\(name)", "error": "\(error)"])
         }
     }
 
