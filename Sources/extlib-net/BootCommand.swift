@@ -1,5 +1,8 @@
 import ArgumentParser
-import ExtlibNet
+import Core
+import System
+import Formats
+import Boot
 
 /// Which rows of the one table boot uses, then the table.
 let bootExitStatusHelp = """

@@ -1,5 +1,8 @@
 import ArgumentParser
-import ExtlibNet
+import Core
+import System
+import Formats
+import Credentials
 
 struct CredentialsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

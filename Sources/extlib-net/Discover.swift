@@ -1,5 +1,9 @@
 import ArgumentParser
-import ExtlibNet
+import Core
+import System
+import Formats
+import Discovery
+import Credentials
 
 struct Discover: ParsableCommand {
     static let configuration = CommandConfiguration(

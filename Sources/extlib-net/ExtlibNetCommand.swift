@@ -1,10 +1,12 @@
 import ArgumentParser
-import ExtlibNet
 import Logging
 
 #if canImport(Glibc)
 import Glibc
 #endif
+import Core
+import System
+import Discovery
 
 struct ExtlibNetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,7 +28,7 @@ struct ExtlibNetCommand: ParsableCommand {
     /// (ExitStatus): library errors say what is wrong and what to do, usage errors exit 1 as in mount(8).
     static func runAndExit() -> Never {
         // swift-log allows this once per process; commands only set the level.
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        LoggingSystem.bootstrap { EscapingLogHandler.standardError(label: $0) }
         let arguments = globalOptionsAfterSubcommand(Array(CommandLine.arguments.dropFirst()))
         if listsShares(arguments) { Discovery.prepare() }
         do {

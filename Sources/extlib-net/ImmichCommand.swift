@@ -1,9 +1,15 @@
 import ArgumentParser
-import ExtlibNet
 
 #if canImport(Glibc)
 import Glibc
 #endif
+import Core
+import System
+import Formats
+import Credentials
+import Mounting
+import Immich
+import Boot
 
 struct ImmichCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

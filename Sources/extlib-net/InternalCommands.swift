@@ -1,5 +1,6 @@
 import ArgumentParser
-import ExtlibNet
+import System
+import Health
 
 /// `extlib-net __immich-view ...`: the doctor's child. Enters the snap's mount namespace and drops
 /// CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH, which must never happen in the tool's own process.

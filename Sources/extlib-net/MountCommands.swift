@@ -1,5 +1,11 @@
 import ArgumentParser
-import ExtlibNet
+import Core
+import System
+import Formats
+import Credentials
+import Mounting
+import Health
+import Immich
 
 /// Picks definitions by name, or all of them.
 struct Selection: ParsableArguments {

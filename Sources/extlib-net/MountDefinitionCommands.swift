@@ -1,5 +1,9 @@
 import ArgumentParser
-import ExtlibNet
+import Core
+import System
+import Formats
+import Credentials
+import Mounting
 
 struct Add: ParsableCommand {
     static let configuration = CommandConfiguration(

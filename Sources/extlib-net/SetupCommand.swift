@@ -1,10 +1,14 @@
 import ArgumentParser
-import ExtlibNet
 import Synchronization
 
 #if canImport(Glibc)
 import Glibc
 #endif
+import Core
+import System
+import Formats
+import Immich
+import Setup
 
 struct SetupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,16 @@
 import Foundation
 import Logging
 import Testing
-@testable import ExtlibNet
+@testable import Core
+@testable import System
+@testable import Formats
+@testable import Discovery
+@testable import Credentials
+@testable import Mounting
+@testable import Health
+@testable import Boot
+@testable import Immich
+@testable import Setup
 
 @Suite struct CronScheduleTests {
     @Test(arguments: [

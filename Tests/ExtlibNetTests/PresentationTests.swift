@@ -1,5 +1,14 @@
 import Testing
-@testable import ExtlibNet
+@testable import Core
+@testable import System
+@testable import Formats
+@testable import Discovery
+@testable import Credentials
+@testable import Mounting
+@testable import Health
+@testable import Boot
+@testable import Immich
+@testable import Setup
 
 /// A report as the network would have produced it, for presentation and status tests.
 func makeReport(

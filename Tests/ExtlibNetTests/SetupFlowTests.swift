@@ -1,6 +1,15 @@
 import Foundation
 import Testing
-@testable import ExtlibNet
+@testable import Core
+@testable import System
+@testable import Formats
+@testable import Discovery
+@testable import Credentials
+@testable import Mounting
+@testable import Health
+@testable import Boot
+@testable import Immich
+@testable import Setup
 
 /// The guided setup's logic with a scripted user (the terminal is the fake) and recorded services. The
 /// real services behind it are the plain commands' own, tested through the binary on a pseudo-terminal in

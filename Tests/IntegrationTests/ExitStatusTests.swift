@@ -1,4 +1,13 @@
-import ExtlibNet
+import Core
+import System
+import Formats
+import Discovery
+import Credentials
+import Mounting
+import Health
+import Boot
+import Immich
+import Setup
 import Foundation
 import Testing
 
@@ -14,7 +23,7 @@ import Testing
     /// (the help and README checks compare against text made from it, so they cannot catch a changed code).
     @Test func theCodesAreTheDocumentedOnes() throws {
         let codes = Dictionary(uniqueKeysWithValues: ExitStatus.allCases.map { ($0.rawValue, $0) })
-        let documented: [Int32: ExtlibNet.ExitStatus] = [
+        let documented: [Int32: Core.ExitStatus] = [
             0: .success, 1: .usage, 2: .system, 3: .hostNotFound, 4: .unreachable, 5: .authentication, 6: .refused,
             7: .noneFound, 8: .interrupted, 9: .checkFailed, 10: .skipped, 16: .configuration, 32: .mountFailure, 64: .someFailed,
         ]

@@ -1,4 +1,5 @@
-import ExtlibNet
+import Core
+import System
 import Foundation
 #if canImport(Glibc)
 import Glibc

@@ -1,0 +1,465 @@
+import Logging
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Core
+import System
+
+/// Why `boot enable|disable|status` did not finish.
+public struct BootError: ReportableError, Equatable {
+    public enum Code: Equatable, Sendable {
+        /// Reading, writing or removing a unit file failed.
+        case file(SecureFileError)
+        /// A file at one of our paths was not written by `boot enable`; it is never overwritten.
+        case foreign(path: String)
+        case systemctlMissing
+        case systemctlFailed(command: String, status: Int32, output: String, timedOut: Bool)
+        /// A value a unit file cannot carry (a binary path with a line break): what it is, the value, why.
+        case unrepresentable(what: String, value: String, reason: String)
+        /// The binary a unit would run as root could be replaced by someone else (see `checkExecutable`).
+        case untrustedBinary(UntrustedBinary)
+    }
+
+    public let code: Code
+
+    public init(_ code: Code) { self.code = code }
+
+    public var exitStatus: ExitStatus {
+        switch code {
+        case .file(let error): return error.exitStatus
+        case .foreign, .unrepresentable: return .configuration
+        case .systemctlMissing, .systemctlFailed: return .system
+        // A request the rules refuse, like a mounted definition: nothing on the system is broken or was
+        // changed, the user ran the command from the wrong binary.
+        case .untrustedBinary: return .usage
+        }
+    }
+
+    public var description: String {
+        switch code {
+        case .file(let error):
+            return error.description
+        case .foreign(let path):
+            return "\(path) exists and was not written by extlib-net boot enable; move it away (or remove it) and run boot enable again"
+        case .unrepresentable(let what, let value, let reason):
+            return "\(what) '\(Terminal.printable(value))' cannot be written into a systemd unit file: \(reason); nothing was written"
+        case .systemctlMissing:
+            return "systemctl not found (\(BootInstaller.systemctlCandidates.joined(separator: ", "))): is this host running systemd?"
+        case .systemctlFailed(let command, let status, let output, let timedOut):
+            let trimmed = output.split(separator: "\n").prefix(5).joined(separator: "; ")
+            let how = timedOut ? "did not finish within \(Int(BootInstaller.systemctlTimeout.seconds)) s" : "failed with status \(status)"
+            return "\(command) \(how)\(trimmed.isEmpty ? "" : ": \(trimmed)")"
+        case .untrustedBinary(let problem):
+            return problem.description
+        }
+    }
+}
+
+/// One file's fate in `boot enable` or `boot disable`.
+public enum BootChange: Sendable, Equatable {
+    case created(String)
+    case updated(String)
+    case unchanged(String)
+    case removed(String)
+    /// A file at one of our paths without our header: left alone.
+    case keptForeign(String)
+}
+
+/// What `boot enable` or `boot disable` did.
+public struct BootReport: Sendable, Equatable {
+    /// Paths are as seen under the root.
+    public var changes: [BootChange] = []
+    /// The options of the previous `boot enable`, if its service file was there.
+    public var previous: BootOptions?
+    /// Every systemctl command line run, in order.
+    public var commands: [[String]] = []
+    /// systemctl was missing or failed; the files were handled all the same.
+    public var systemctlFailure: BootError?
+
+    /// Nothing was written or removed.
+    public var changedNothing: Bool {
+        changes.allSatisfy { if case .unchanged = $0 { return true }; if case .keptForeign = $0 { return true }; return false }
+    }
+}
+
+/// The state of one file for `boot status`.
+public struct BootFileState: Sendable, Equatable {
+    public enum State: String, Sendable {
+        /// There, as `boot enable` would write it for the recorded options.
+        case present
+        /// Wanted by the recorded options, but not there.
+        case missing
+        /// Ours, but different from what `boot enable` would write for the recorded options.
+        case modified
+        /// Something without our header is at this path.
+        case foreign = "not written by extlib-net"
+        /// Not wanted by the recorded options and not there.
+        case unused = "not used"
+        /// Ours, but not wanted by the recorded options (or no service file is left).
+        case leftOver = "left over"
+    }
+
+    public let path: String
+    public let state: State
+}
+
+/// What `boot status` found.
+public struct BootState: Sendable, Equatable {
+    /// The options recorded in the service file, if it is ours and readable.
+    public let options: BootOptions?
+    public let files: [BootFileState]
+    /// `systemctl is-enabled` / `is-active` of extlib-net.service; nil when not asked (not the real root,
+    /// or no systemctl).
+    public let isEnabled: String?
+    public let isActive: String?
+
+    /// The service file is there and ours.
+    public var enabled: Bool { options != nil }
+}
+
+/// Writes, removes and inspects the units of `BootUnits` under a root, and runs systemctl through a
+/// `ProcessRunner`, so tests run without systemd.
+public struct BootInstaller: Sendable {
+    public let root: SystemRoot
+    public let logger: Logger
+    public let runner: any ProcessRunner
+    /// Absolute path of systemctl; nil: not installed.
+    public let systemctl: String?
+    /// systemctl acts on the running system (daemon-reload, is-active, no `--root=`); by default only
+    /// for the real root.
+    public let live: Bool
+
+    public static let systemctlCandidates = ["/usr/bin/systemctl", "/bin/systemctl"]
+    public static let systemctlTimeout: Duration = .seconds(30)
+    static let queryTimeout: Duration = .seconds(5)
+
+    public init(root: SystemRoot, logger: Logger, runner: any ProcessRunner = SystemProcessRunner(), systemctl: String? = BootInstaller.findSystemctl(), live: Bool? = nil) {
+        self.root = root
+        self.live = live ?? (root == .real)
+        self.logger = logger
+        self.runner = runner
+        self.systemctl = systemctl
+    }
+
+    /// The host's systemctl (never looked up under `--root`: it is the program that runs).
+    public static func findSystemctl() -> String? {
+        systemctlCandidates.first { access($0, X_OK) == 0 }
+    }
+
+    // MARK: enable
+
+    /// Writes the files `options` want (0644, atomically, only those that differ), removes our files it
+    /// does not want (a heal timer no longer asked for), and unless `reload` is false runs
+    /// `systemctl daemon-reload` and `systemctl enable` (`systemctl --root=ROOT enable` under another root).
+    /// A file at one of the wanted paths that we did not write stops it before anything is written.
+    public func enable(_ options: BootOptions, reload: Bool) throws(BootError) -> BootReport {
+        // Everything is checked before the first write: a refused enable leaves nothing half-made. What a
+        // unit file cannot carry first, then whether the binary can be trusted.
+        try BootUnits.check(options)
+        try Self.checkExecutable(options.executable)
+        for path in Set(BootUnits.files(for: options).map { SecureFile.parentDirectory(of: root.path($0.path)) }).sorted() {
+            do {
+                try SecureFile.checkFolders(path, below: root.prefix)
+            } catch {
+                throw BootError(.file(error))
+            }
+        }
+        var report = BootReport()
+        if case .ours(let text) = try existing(BootUnits.servicePath) { report.previous = BootUnits.recordedOptions(inService: text) }
+        let wanted = BootUnits.files(for: options)
+        var current: [String: Existing] = [:]
+        for file in wanted {
+            let found = try existing(file.path)
+            if case .foreign = found { throw BootError(.foreign(path: root.path(file.path))) }
+            current[file.path] = found
+        }
+        for file in wanted {
+            let path = root.path(file.path)
+            switch current[file.path] {
+            case .ours(let text) where text == file.contents:
+                report.changes.append(.unchanged(path))
+                continue
+            case .ours:
+                report.changes.append(.updated(path))
+            default:
+                report.changes.append(.created(path))
+            }
+            do {
+                try SecureFile.ensureDirectory(SecureFile.parentDirectory(of: path), below: root.prefix)
+                try SecureFile.writeAtomically(Array(file.contents.utf8), to: path, mode: 0o644, below: root.prefix)
+            } catch {
+                throw BootError(.file(error))
+            }
+            logger.info("wrote unit file", metadata: ["path": "\(path)"])
+        }
+        let unwanted = BootUnits.allPaths.filter { path in !wanted.contains { $0.path == path } }
+        var leftOver: [String] = []
+        for path in unwanted {
+            switch try existing(path) {
+            case .absent: break
+            case .foreign: report.changes.append(.keptForeign(root.path(path)))
+            case .ours: leftOver.append(path)
+            }
+        }
+        // The timer no longer asked for is disabled while its file is still there to name it.
+        if reload, leftOver.contains(BootUnits.healTimerPath) {
+            record(&report, runSystemctl(disableArguments([BootUnits.healTimerName])))
+        }
+        try remove(leftOver, into: &report)
+        guard reload else { return report }
+        if live, !report.changedNothing {
+            guard record(&report, runSystemctl(["daemon-reload"])) else { return report }
+        }
+        // Even when no file changed: enabling is idempotent, and repairs an earlier failed enable.
+        record(&report, runSystemctl(["enable"] + BootUnits.unitsToEnable(options)))
+        return report
+    }
+
+    // MARK: disable
+
+    /// Removes the files `enable` wrote (only files with our header; others are kept and reported), and
+    /// the drop-in directory if it is then empty. Unless `reload` is false, runs `systemctl disable` first
+    /// and `daemon-reload` after.
+    public func disable(reload: Bool) throws(BootError) -> BootReport {
+        var report = BootReport()
+        var ours: [String] = []
+        for path in BootUnits.allPaths {
+            switch try existing(path) {
+            case .absent: break
+            case .foreign: report.changes.append(.keptForeign(root.path(path)))
+            case .ours(let text):
+                ours.append(path)
+                if path == BootUnits.servicePath { report.previous = BootUnits.recordedOptions(inService: text) }
+            }
+        }
+        guard !ours.isEmpty else { return report }
+        if reload {
+            let units = [(BootUnits.servicePath, BootUnits.serviceName), (BootUnits.healTimerPath, BootUnits.healTimerName)]
+                .filter { ours.contains($0.0) }.map(\.1)
+            // A failure is reported, but the files still go: the user asked for them to go.
+            if !units.isEmpty { record(&report, runSystemctl(disableArguments(units))) }
+        }
+        try remove(ours, into: &report)
+        if reload, live { record(&report, runSystemctl(["daemon-reload"])) }
+        return report
+    }
+
+    /// `disable`, and on the real root `--now` too, so a heal timer stops firing at a removed service.
+    /// (Stopping extlib-net.service only marks it inactive: it has no ExecStop, nothing is unmounted.)
+    fileprivate func disableArguments(_ units: [String]) -> [String] {
+        (live ? ["disable", "--now"] : ["disable"]) + units
+    }
+
+    // MARK: status
+
+    public func status() throws(BootError) -> BootState {
+        var options: BootOptions?
+        if case .ours(let text) = try existing(BootUnits.servicePath) { options = BootUnits.recordedOptions(inService: text) }
+        let expected = options.map(BootUnits.files(for:)) ?? []
+        var files: [BootFileState] = []
+        for path in BootUnits.allPaths {
+            let want = expected.first { $0.path == path }
+            let state: BootFileState.State
+            switch try existing(path) {
+            case .absent:
+                state = want == nil && (options != nil || path != BootUnits.servicePath) ? .unused : .missing
+            case .foreign:
+                state = .foreign
+            case .ours(let text):
+                if let want { state = want.contents == text ? .present : .modified } else {
+                    // Our service file whose options cannot be read back: modified by hand.
+                    state = path == BootUnits.servicePath ? .modified : .leftOver
+                }
+            }
+            files.append(BootFileState(path: root.path(path), state: state))
+        }
+        var isEnabled: String?
+        var isActive: String?
+        if live, let systemctl {
+            isEnabled = query(systemctl, "is-enabled")
+            isActive = query(systemctl, "is-active")
+        }
+        return BootState(options: options, files: files, isEnabled: isEnabled, isActive: isActive)
+    }
+
+    private func query(_ systemctl: String, _ verb: String) -> String {
+        let result: ProcessResult
+        do { result = try runner.run(systemctl, [verb, BootUnits.serviceName], secret: nil, until: .after(Self.queryTimeout)) } catch { return "unknown (\(error))" }
+        if result.timedOut { return "unknown (systemctl did not answer)" }
+        // is-enabled / is-active answer on standard output.
+        let first = result.standardOutput.split(separator: "\n").first.map(String.init) ?? ""
+        return first.isEmpty ? "unknown (status \(result.status))" : first
+    }
+
+    // MARK: files
+
+    enum Existing: Equatable {
+        case absent
+        case ours(String)
+        case foreign
+    }
+
+    /// What is at `path` (a real-system path) under the root. A symlink or anything but a regular file
+    /// counts as foreign: never followed, never removed.
+    func existing(_ path: String, header: String = BootUnits.header) throws(BootError) -> Existing {
+        // A file reached through a linked folder is somebody else's: never read, rewritten or removed there.
+        do {
+            try SecureFile.checkFolders(SecureFile.parentDirectory(of: root.path(path)), below: root.prefix)
+        } catch {
+            switch error.code {
+            case .symlinkedFolder, .notDirectory: return .foreign
+            default: throw BootError(.file(error))
+            }
+        }
+        let bytes: [UInt8]?
+        do {
+            bytes = try SecureFile.readConfiguration(root.path(path))
+        } catch {
+            switch error.code {
+            case .symlink, .notRegularFile, .wrongOwner, .writableByOthers, .tooLarge: return .foreign
+            default: throw BootError(.file(error))
+            }
+        }
+        guard let bytes else { return .absent }
+        let text = String(decoding: bytes, as: UTF8.self)
+        return text.hasPrefix(header + "\n") ? .ours(text) : .foreign
+    }
+
+    fileprivate func remove(_ paths: [String], into report: inout BootReport) throws(BootError) {
+        for path in paths {
+            let full = root.path(path)
+            do {
+                try SecureFile.remove(full, below: root.prefix)
+            } catch {
+                throw BootError(.file(error))
+            }
+            report.changes.append(.removed(full))
+            logger.info("removed unit file", metadata: ["path": "\(full)"])
+            if path == BootUnits.dropInPath {
+                // Only if empty: another tool's drop-in for the Immich server stays, and so does its folder.
+                _ = rmdir(root.path(BootUnits.dropInDirectory))
+            }
+        }
+    }
+
+    // MARK: systemctl
+
+    /// The systemctl command line for `arguments` under this root (`--root=ROOT` when not the real root).
+    public func systemctlCommand(_ arguments: [String]) -> [String] {
+        ["systemctl"] + (live ? [] : ["--root=\(root.prefix)"]) + arguments
+    }
+
+    fileprivate func runSystemctl(_ arguments: [String]) -> (command: [String], failure: BootError?) {
+        let command = systemctlCommand(arguments)
+        guard let systemctl else { return (command, BootError(.systemctlMissing)) }
+        logger.info("running", metadata: ["command": "\(command.joined(separator: " "))"])
+        let result: ProcessResult
+        do {
+            result = try runner.run(systemctl, Array(command.dropFirst()), secret: nil, until: .after(Self.systemctlTimeout))
+        } catch {
+            return (command, BootError(.systemctlFailed(command: command.joined(separator: " "), status: 127, output: error.description, timedOut: false)))
+        }
+        guard result.status == 0, !result.timedOut else {
+            return (command, BootError(.systemctlFailed(command: command.joined(separator: " "), status: result.status, output: result.messages, timedOut: result.timedOut)))
+        }
+        return (command, nil)
+    }
+
+    /// Notes a systemctl run in the report; false if it failed (the first failure is kept).
+    @discardableResult
+    fileprivate func record(_ report: inout BootReport, _ run: (command: [String], failure: BootError?)) -> Bool {
+        if run.failure?.code != .systemctlMissing { report.commands.append(run.command) }
+        if let failure = run.failure {
+            logger.warning("systemctl failed", metadata: ["error": "\(failure)"])
+            if report.systemctlFailure == nil { report.systemctlFailure = failure }
+            return false
+        }
+        return true
+    }
+}
+
+// MARK: other units (the Immich guard's timer)
+
+extension BootInstaller {
+    /// Writes `files` (each beginning with `header`; a file without it at one of the paths, or an
+    /// `executable` that others could replace, stops this before anything is written), then unless
+    /// `reload` is false runs daemon-reload and enables `enabling`.
+    public func install(_ files: [BootFile], running executable: String, header: String, enabling: [String], reload: Bool) throws(BootError) -> BootReport {
+        try Self.checkExecutable(executable)
+        var report = BootReport()
+        var current: [String: Existing] = [:]
+        for file in files {
+            let found = try existing(file.path, header: header)
+            if case .foreign = found { throw BootError(.foreign(path: root.path(file.path))) }
+            current[file.path] = found
+        }
+        for file in files {
+            let path = root.path(file.path)
+            if case .ours(let text) = current[file.path], text == file.contents {
+                report.changes.append(.unchanged(path))
+                continue
+            }
+            report.changes.append(current[file.path] == .absent ? .created(path) : .updated(path))
+            do {
+                try SecureFile.ensureDirectory(SecureFile.parentDirectory(of: path), below: root.prefix)
+                try SecureFile.writeAtomically(Array(file.contents.utf8), to: path, mode: 0o644, below: root.prefix)
+            } catch {
+                throw BootError(.file(error))
+            }
+        }
+        guard reload else { return report }
+        if live, !report.changedNothing {
+            guard record(&report, runSystemctl(["daemon-reload"])) else { return report }
+        }
+        record(&report, runSystemctl((live ? ["enable", "--now"] : ["enable"]) + enabling))
+        return report
+    }
+
+    /// Disables `disabling` (unless `reload` is false), then removes those of `paths` that begin with
+    /// `header`; others are kept and reported.
+    public func uninstall(_ paths: [String], header: String, disabling: [String], reload: Bool) throws(BootError) -> BootReport {
+        var report = BootReport()
+        var ours: [String] = []
+        for path in paths {
+            switch try existing(path, header: header) {
+            case .absent: break
+            case .foreign: report.changes.append(.keptForeign(root.path(path)))
+            case .ours: ours.append(path)
+            }
+        }
+        guard !ours.isEmpty else { return report }
+        if reload { record(&report, runSystemctl(disableArguments(disabling))) }
+        try remove(ours, into: &report)
+        if reload, live { record(&report, runSystemctl(["daemon-reload"])) }
+        return report
+    }
+
+    /// Each file's state against what `files` would write.
+    public func states(of files: [BootFile], header: String) throws(BootError) -> [BootFileState] {
+        var states: [BootFileState] = []
+        for file in files {
+            let state: BootFileState.State
+            switch try existing(file.path, header: header) {
+            case .absent: state = .missing
+            case .foreign: state = .foreign
+            case .ours(let text): state = text == file.contents ? .present : .modified
+            }
+            states.append(BootFileState(path: root.path(file.path), state: state))
+        }
+        return states
+    }
+
+    /// `systemd-analyze calendar EXPRESSION`, bounded: nil when it accepts it (or is not installed, said
+    /// in the second value), else its complaint.
+    public func checkCalendar(_ expression: String) -> (problem: String?, checked: Bool) {
+        let candidates = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"]
+        guard let analyze = candidates.first(where: { path in access(path, X_OK) == 0 }) else { return (nil, false) }
+        guard let result = try? runner.run(analyze, ["calendar", expression], secret: nil, until: .after(Self.queryTimeout)) else { return (nil, false) }
+        if result.status == 0, !result.timedOut { return (nil, true) }
+        return (result.messages.split(separator: "\n").first.map(String.init) ?? "systemd-analyze exited \(result.status)", true)
+    }
+}

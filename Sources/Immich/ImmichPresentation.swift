@@ -1,0 +1,105 @@
+import Core
+import Boot
+/// `immich status`, as JSON and as text, from one value.
+public struct ImmichStatusReport: Encodable, Sendable {
+    public struct Path: Encodable, Sendable {
+        public let path: String
+        public let definition: String?
+        public let mounted: Bool?
+        public let healthy: Bool?
+        public let health: String?
+    }
+
+    public struct Library: Encodable, Sendable {
+        public let id: String
+        public let name: String
+        public let importPaths: [Path]
+        public let assets: Int?
+        public let offline: Int?
+    }
+
+    public let libraries: [Library]
+    public let guardStatus: GuardStatusReport
+
+    enum CodingKeys: String, CodingKey { case libraries, guardStatus = "guard" }
+
+    public init(_ libraries: [ImmichService.LibraryStatus], guard state: ImmichService.GuardState) {
+        self.libraries = libraries.map { status in
+            Library(id: status.library.id, name: status.library.name, importPaths: status.paths.map { path in
+                Path(path: path.path, definition: path.definition, mounted: path.mounted, healthy: path.health.map(\.isHealthy), health: path.health?.description)
+            }, assets: status.assets, offline: status.offline)
+        }
+        guardStatus = GuardStatusReport(state)
+    }
+
+    public var text: String {
+        var lines: [String] = []
+        if libraries.isEmpty { lines.append("Immich has no external libraries; link a share with: extlib-net immich link NAME") }
+        for library in libraries {
+            let counts = "\(library.assets.map(String.init) ?? "?") assets, \(library.offline.map(String.init) ?? "?") offline"
+            lines.append("\(Terminal.printable(library.name)) (\(library.id)): \(counts)")
+            for path in library.importPaths {
+                let what: String
+                if let definition = path.definition {
+                    let state = path.mounted == true ? (path.healthy == true ? "mounted, healthy" : "mounted, NOT healthy: \(path.health ?? "?")") : "NOT mounted"
+                    what = "share '\(definition)', \(state)"
+                } else {
+                    what = "no extlib-net share"
+                }
+                lines.append("  \(Terminal.printable(path.path)): \(what)")
+            }
+        }
+        return (lines + [""]).joined(separator: "\n") + guardStatus.text
+    }
+}
+
+/// `immich guard status`.
+public struct GuardStatusReport: Encodable, Sendable {
+    public struct File: Encodable, Sendable {
+        public let path: String
+        public let state: String
+    }
+
+    public let on: Bool
+    public let remembered: LibraryScanSettings?
+    public let onCalendar: String?
+    public let everySeconds: Int64?
+    public let immichScanEnabled: Bool?
+    public let immichWatchEnabled: Bool?
+    public let immichProblem: String?
+    public let files: [File]
+    public let outages: [String: Outage]
+
+    public init(_ state: ImmichService.GuardState) {
+        on = state.isOn
+        remembered = state.settings?.remembered
+        onCalendar = state.settings?.onCalendar
+        everySeconds = state.settings?.everySeconds
+        immichScanEnabled = state.immichScanEnabled
+        immichWatchEnabled = state.immichWatchEnabled
+        immichProblem = state.immichProblem
+        files = state.files.map { File(path: $0.path, state: $0.state.rawValue) }
+        outages = state.outages
+    }
+
+    public var text: String {
+        var lines: [String] = []
+        if let remembered {
+            var line = "guard: on; Immich's own scan was \(remembered.enabled ? "on ('\(Terminal.printable(remembered.cronExpression))')" : "off") before"
+            if let onCalendar { line += "; guarded scan at OnCalendar=\(onCalendar)" } else if let everySeconds { line += "; guarded scan every \(BootUnits.systemdDuration(.seconds(everySeconds)))" }
+            lines.append(line)
+        } else {
+            lines.append("guard: off (turn it on with: extlib-net immich guard enable)")
+        }
+        if let immichScanEnabled {
+            lines.append("Immich's scheduled scan: \(immichScanEnabled ? "on" : "off")\(on && immichScanEnabled ? " -- WARNING: it would scan libraries whose share is away; run extlib-net immich guard enable again" : "")")
+        }
+        if immichWatchEnabled == true { lines.append("Immich's folder watching: on (it does not work on network shares; turn it off)") }
+        if let immichProblem { lines.append("Immich: \(immichProblem)") }
+        for file in files { lines.append("  \(file.path): \(file.state)") }
+        for (id, outage) in outages.sorted(by: { $0.key < $1.key }) {
+            lines.append("outage: library \(id) since \(outage.since) (shares: \(outage.shares.joined(separator: ", ")))")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,214 @@
+import Dispatch
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Core
+import System
+import Formats
+import Discovery
+import Credentials
+
+/// mount, unmount and status over several definitions, under `/run/extlib-net.lock` so a boot-time run
+/// and a user's run never mount twice.
+public struct MountService: Sendable {
+    public let mounter: Mounter
+    public let store: MountStore
+
+    public init(mounter: Mounter) {
+        self.mounter = mounter
+        self.store = MountStore(root: mounter.root, logger: mounter.logger)
+    }
+
+    var root: SystemRoot { mounter.root }
+    public var lockPath: String { root.path(SystemRoot.Known.runDirectory + "/extlib-net.lock") }
+    var stateDirectory: String { root.path(SystemRoot.Known.runDirectory + "/extlib-net") }
+
+    /// Holds the lock for the life of the returned object; waits at most `timeout` for another run (a
+    /// boot-time mount, a heal timer) to finish, and tells `waiting` who that is.
+    public func lock(timeout: Duration = FileLock.defaultTimeout, waiting: (LockHolder?) -> Void = { _ in }) throws(LockError) -> FileLock {
+        do {
+            // /run is reached without following a link; the lock file itself is opened O_NOFOLLOW.
+            try SecureFile.ensureDirectory(root.path(SystemRoot.Known.runDirectory), below: root.prefix)
+            return try FileLock(path: lockPath, timeout: timeout, waiting: waiting)
+        } catch {
+            throw LockError(underlying: error)
+        }
+    }
+
+    /// The named definitions (an unknown one is a usage error naming it), or all of them.
+    public func definitions(named names: [String], all: Bool) throws(MountStoreError) -> [MountDefinition] {
+        let file = try store.load()
+        if all { return file.definitions }
+        return try names.map { name throws(MountStoreError) in
+            guard let definition = file.definition(named: name) else { throw .notFound(name: name, path: store.path) }
+            return definition
+        }
+    }
+
+    /// Adds a definition, first checking that its account exists: a typo would otherwise surface only at
+    /// mount time, at boot. Returns the mount's target.
+    public func add(_ definition: MountDefinition) throws -> String {
+        if let credentials = definition.credentials {
+            _ = try CredentialStore(root: root, logger: mounter.logger).credential(named: credentials)
+        }
+        try store.add(definition)
+        forget(definition.name)  // an old definition of that name, removed by a hand edit, left its state
+        return mounter.target(of: definition)
+    }
+
+    /// Removes a definition; refused while its share is mounted (the folder is never touched).
+    @discardableResult
+    public func remove(named name: String) throws(MountStoreError) -> MountDefinition {
+        let definition = try store.definition(named: name)
+        if mounter.state(of: definition).isMounted { throw .mounted(name: name, target: mounter.target(of: definition)) }
+        try store.remove(named: name)
+        forget(name)
+        return definition
+    }
+
+    /// Mounts each definition, all at once (the mounter bounds how many helpers run); `wait` bounds the
+    /// whole batch, however many shares there are. Results in the order given.
+    public func mount(_ definitions: [MountDefinition], wait: Duration, events: @escaping @Sendable (MountEvent) -> Void) -> [Result<MountedShare, MountError>] {
+        let end = ContinuousClock.now + wait
+        return concurrentMap(definitions, limit: max(1, definitions.count)) { definition in
+            events(.started(name: definition.name))
+            let result = self.mounter.mount(definition, wait: max(.zero, end - .now)) { events(.attemptFailed(name: definition.name, line: $0)) }
+            self.record(definition.name, result)
+            events(.finished(name: definition.name, result))
+            return result
+        }
+    }
+
+    /// Unmounts with umount(8) under a deadline: unmounting a hard NFS mount of a dead server can block
+    /// forever, which `--lazy` (MNT_DETACH) avoids. A lazy unmount detaches at once, so it is given 3 s,
+    /// and the mount table, not umount's end, says whether it worked; `--no-canonicalize` keeps umount
+    /// from resolving the path, which on a dead mount waits on the server (our targets are canonical).
+    public func unmount(_ definition: MountDefinition, lazy: Bool, timeout: Duration = .seconds(10)) -> Result<Bool, MountError> {
+        let target = mounter.target(of: definition)
+        // Whatever is at the target (ours or not) is what the user asks to unmount.
+        guard mounter.mountTable.entry(at: target) != nil else { clearPending(definition.name); return .success(false) }
+        let result: ProcessResult
+        do {
+            result = try mounter.runner.run(MountHelper.umount, (lazy ? ["--lazy", "--no-canonicalize"] : []) + ["--", target], secret: nil,
+                                            until: .after(lazy ? min(timeout, .seconds(3)) : timeout))
+        } catch {
+            return .failure(.failed(MountFailure(.permanent, "\(error); install util-linux")))
+        }
+        // An unmount is on purpose: heal no longer mounts a share whose last mount had failed.
+        if result.status == 0 { clearPending(definition.name); return .success(true) }
+        // A lazy unmount of a hung CIFS mount detaches at once, but umount itself then waits minutes on the
+        // dead server (measured in the VM): what counts is that the mount is gone.
+        if lazy, mounter.mountTable.entry(at: target) == nil { clearPending(definition.name); return .success(true) }
+        if result.timedOut {
+            return .failure(.failed(MountFailure(.transient, "umount did not finish within \(formatSeconds(timeout.seconds)) (is the server hung?); try --lazy")))
+        }
+        let message = result.messages.split(separator: "\n").first.map(String.init) ?? "umount exited with \(result.status)"
+        let busy = message.contains("busy") ? "; close what uses it, or use --lazy" : ""
+        return .failure(.failed(MountFailure(.permanent, message + busy)))
+    }
+
+    public struct Status: Sendable {
+        public let definition: MountDefinition
+        public let target: String
+        public let mounted: Bool
+        /// `nil` when not mounted.
+        public let health: FileSystemHealth?
+        public var healthy: Bool? { health.map(\.isHealthy) }
+        public let serverReachable: Bool
+        public let lastError: String?
+    }
+
+    /// Checks every definition at once; each check is bounded, so this returns within a few seconds
+    /// even when servers hang.
+    public func status(_ definitions: [MountDefinition]) -> [Status] {
+        let table = mounter.mountTable.current()
+        // Every definition at once, and per definition the statfs child and the server probe at once:
+        // with a dead link the answer comes after the longest single deadline, not their sum.
+        return concurrentMap(definitions, limit: definitions.count) { definition in
+            let target = self.mounter.target(of: definition)
+            let mounted = self.mounter.state(of: definition, in: table).isMounted
+            let checks = concurrentMap([0, 1], limit: 2) { which -> (FileSystemHealth?, Bool) in
+                which == 0 ? (mounted ? self.mounter.health(target) : nil, false) : (nil, self.reachable(definition))
+            }
+            return Status(definition: definition, target: target, mounted: mounted, health: checks[0].0,
+                          serverReachable: checks[1].1, lastError: self.lastError(definition.name))
+        }
+    }
+
+    func reachable(_ definition: MountDefinition) -> Bool {
+        guard let host = try? HostName.parse(definition.url.host),
+            let resolved = try? HostResolver(root: root, logger: mounter.logger).resolve(host, until: .after(mounter.probeTimeout))
+        else { return false }
+        return TCPProbe.probe([Endpoint(resolved.preferredAddress, Mounter.port(of: definition))], until: .after(mounter.probeTimeout)) == [.open]
+    }
+
+    /// The last mount error per definition lives in /run (forgotten at reboot, like the mounts). A mount
+    /// that failed because the server was away or the network failed also leaves the definition pending:
+    /// `heal` tries it again (the boot unit gave up on a NAS that came late), until it mounts or the user
+    /// unmounts it. A failure a retry cannot cure (a wrong password, no such share) does not: retrying it
+    /// every heal interval would only knock on the NAS (and may trip its block of failed logins).
+    package func record(_ name: String, _ result: Result<MountedShare, MountError>) {
+        switch result {
+        case .success: forget(name)
+        case .failure(let error):
+            recordError(name, error.description)
+            if Self.retryCures(error) { markPending(name) } else { clearPending(name) }
+        }
+    }
+
+    package static func retryCures(_ error: MountError) -> Bool {
+        guard case .failed(let failure) = error else { return false }
+        return failure.kind == .transient || failure.kind == .unreachable
+    }
+
+    private func statePath(_ name: String, _ suffix: String) -> String { stateDirectory + "/\(name).\(suffix)" }
+
+    func forget(_ name: String) {
+        _ = try? SecureFile.remove(statePath(name, "error"), below: root.prefix)
+        clearPending(name)
+    }
+
+    package func markPending(_ name: String) {
+        writeState(name, "pending", "a mount failed while the server was away; heal tries it again\n", what: "the pending mount")
+    }
+
+    func clearPending(_ name: String) { _ = try? SecureFile.remove(statePath(name, "pending"), below: root.prefix) }
+
+    /// The last mount of `name` failed, and it has not been unmounted on purpose since (see `record`).
+    public func isPending(_ name: String) -> Bool { (try? SecureFile.readPrivate(statePath(name, "pending"))) != nil }
+
+    package func recordError(_ name: String, _ message: String) { writeState(name, "error", message, what: "the last error") }
+
+    /// One state file of `name` in /run/extlib-net (0700), written 0600; a failure is logged, never thrown:
+    /// the mount's outcome matters more than its record.
+    private func writeState(_ name: String, _ suffix: String, _ text: String, what: String) {
+        do {
+            try SecureFile.ensureDirectory(root.path(SystemRoot.Known.runDirectory), below: root.prefix)
+            try SecureFile.ensurePrivateDirectory(stateDirectory, below: root.prefix)
+            try SecureFile.writePrivate(Array(text.utf8), to: statePath(name, suffix), below: root.prefix)
+        } catch {
+            mounter.logger.warning("cannot record \(what)", metadata: ["name": "\(name)", "error": "\(error)"])
+        }
+    }
+
+    func lastError(_ name: String) -> String? {
+        guard let bytes = try? SecureFile.readPrivate(statePath(name, "error")) else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// The mount lock could not be taken.
+public struct LockError: ReportableError, Equatable {
+    public let underlying: SecureFileError
+    public var exitStatus: ExitStatus { .system }
+    public var description: String {
+        if case .busy = underlying.code { return underlying.description }
+        let hint = underlying.exitStatus == .system ? " (run extlib-net as root)" : ""
+        return "cannot take the lock \(underlying.path)\(hint): \(underlying)"
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The layers are targets, and SwiftPM refuses only cycles: this keeps every arrow pointing down.
+@Suite struct LayerTests {
+    static let root = #filePath.components(separatedBy: "/Tests/")[0]
+
+    struct Manifest: Decodable {
+        struct Target: Decodable {
+            let name: String
+            let dependencies: [Dependency]
+        }
+        /// `{"byName": ["Core", null]}`, `{"target": ["Core", null]}` or `{"product": ["Logging", "swift-log", ...]}`.
+        struct Dependency: Decodable {
+            let target: String?
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.singleValueContainer()
+                let cases = try container.decode([String: [JSONScalar]].self)
+                if let name = cases["byName"]?.first?.text ?? cases["target"]?.first?.text {
+                    target = name
+                } else {
+                    target = nil
+                }
+            }
+        }
+        let targets: [Target]
+    }
+
+    enum JSONScalar: Decodable {
+        case text(String), other
+        var text: String? { if case .text(let value) = self { return value } else { return nil } }
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let value = try? container.decode(String.self) { self = .text(value) } else { self = .other }
+        }
+    }
+
+    static func ranks() throws -> [String: Int] {
+        let text = try String(contentsOfFile: root + "/Tests/layers.txt", encoding: .utf8)
+        var ranks: [String: Int] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            let fields = line.split(separator: " ")
+            guard fields.count == 2, let rank = Int(fields[1]) else { continue }
+            ranks[String(fields[0])] = rank
+        }
+        return ranks
+    }
+
+    /// The arrows, and where each points up or sideways.
+    static func violations(targets: [Manifest.Target], ranks: [String: Int]) -> [String] {
+        var found: [String] = []
+        for target in targets {
+            guard let rank = ranks[target.name] else {
+                found.append("\(target.name) has no rank in Tests/layers.txt")
+                continue
+            }
+            for dependency in target.dependencies.compactMap(\.target) {
+                guard let below = ranks[dependency] else {
+                    found.append("\(dependency) (used by \(target.name)) has no rank in Tests/layers.txt")
+                    continue
+                }
+                if below >= rank { found.append("\(target.name) (rank \(rank)) depends on \(dependency) (rank \(below))") }
+            }
+        }
+        return found
+    }
+
+    @Test func everyArrowPointsDown() async throws {
+        // A scratch path of its own: `swift test` holds the lock on .build.
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("extlib-net-layers-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let outcome = try await Child.run("/usr/bin/env", ["swift", "package", "--package-path", Self.root, "--scratch-path", scratch, "dump-package"],
+                                          timeout: .seconds(120))
+        #expect(!outcome.timedOut && outcome.status == 0, "swift package dump-package: \(outcome.error)")
+        let manifest = try JSONDecoder().decode(Manifest.self, from: Data(outcome.output.utf8))
+        let library = manifest.targets.filter { !$0.name.hasPrefix("fuzz-") && $0.name != "FuzzSupport" }
+        #expect(library.count >= 14, "dump-package listed \(library.map(\.name))")
+        let violations = Self.violations(targets: library, ranks: try Self.ranks())
+        #expect(violations.isEmpty, "\(violations.joined(separator: "\n"))")
+    }
+
+    /// The check itself can fail: an arrow up, one sideways and an unranked target are all found.
+    @Test func theCheckFindsArrowsThatDoNotPointDown() throws {
+        func target(_ name: String, _ dependencies: [String]) throws -> Manifest.Target {
+            let json = #"{"name": "\#(name)", "dependencies": ["# + dependencies.map { #"{"byName": ["\#($0)", null]}"# }.joined(separator: ",") + "]}"
+            return try JSONDecoder().decode(Manifest.Target.self, from: Data(json.utf8))
+        }
+        let ranks = ["System": 1, "Formats": 2, "Health": 6, "Boot": 6]
+        #expect(Self.violations(targets: [try target("Formats", ["System"])], ranks: ranks).isEmpty)
+        #expect(Self.violations(targets: [try target("System", ["Formats"])], ranks: ranks) == ["System (rank 1) depends on Formats (rank 2)"])
+        #expect(Self.violations(targets: [try target("Health", ["Boot"])], ranks: ranks) == ["Health (rank 6) depends on Boot (rank 6)"])
+        #expect(Self.violations(targets: [try target("New", [])], ranks: ranks) == ["New has no rank in Tests/layers.txt"])
+    }
+}
