@@ -14,8 +14,9 @@ public struct BootError: ReportableError, Equatable {
     public enum Code: Equatable, Sendable {
         /// Reading, writing or removing a unit file failed.
         case file(SecureFileError)
-        /// A file at one of our paths was not written by `boot enable`; it is never overwritten.
-        case foreign(path: String)
+        /// A file at one of our paths was not written by `writer` (`boot enable`, `immich guard enable`); it
+        /// is never overwritten.
+        case foreign(path: String, writer: String = "boot enable")
         case systemctlMissing
         case systemctlFailed(command: String, status: Int32, output: String, timedOut: Bool)
         /// A value a unit file cannot carry (a binary path with a line break): what it is, the value, why.
@@ -43,8 +44,8 @@ public struct BootError: ReportableError, Equatable {
         switch code {
         case .file(let error):
             return error.description
-        case .foreign(let path):
-            return "\(path) exists and was not written by extlib-net boot enable; move it away (or remove it) and run boot enable again"
+        case .foreign(let path, let writer):
+            return "\(path) exists and was not written by extlib-net \(writer); move it away (or remove it) and run extlib-net \(writer) again"
         case .unrepresentable(let what, let value, let reason):
             return "\(what) '\(Terminal.printable(value))' cannot be written into a systemd unit file: \(reason); nothing was written"
         case .systemctlMissing:
@@ -190,7 +191,7 @@ public struct BootInstaller: Sendable {
             }
             do {
                 try SecureFile.ensureDirectory(SecureFile.parentDirectory(of: path), below: root.prefix)
-                try SecureFile.writeAtomically(Array(file.contents.utf8), to: path, mode: 0o644, below: root.prefix)
+                try writeUnit(file.contents, to: path)
             } catch {
                 throw BootError(.file(error))
             }
@@ -329,6 +330,11 @@ public struct BootInstaller: Sendable {
         return text.hasPrefix(header + "\n") ? .ours(text) : .foreign
     }
 
+    /// One unit file, 0644, atomically, without following a link below the root.
+    func writeUnit(_ contents: String, to path: String) throws(SecureFileError) {
+        try SecureFile.writeAtomically(Array(contents.utf8), to: path, mode: 0o644, below: root.prefix)
+    }
+
     fileprivate func remove(_ paths: [String], into report: inout BootReport) throws(BootError) {
         for path in paths {
             let full = root.path(path)
@@ -388,15 +394,19 @@ extension BootInstaller {
     /// Writes `files` (each beginning with `header`; a file without it at one of the paths, or an
     /// `executable` that others could replace, stops this before anything is written), then unless
     /// `reload` is false runs daemon-reload and enables `enabling`.
-    public func install(_ files: [BootFile], running executable: String, header: String, enabling: [String], reload: Bool) throws(BootError) -> BootReport {
+    /// All or nothing: a write that fails (a full disk) puts back what the earlier writes replaced and
+    /// removes what they created, so no unit is left that the guard's record does not know of.
+    public func install(_ files: [BootFile], running executable: String, header: String, enabling: [String], reload: Bool,
+                        writer: String = "immich guard enable") throws(BootError) -> BootReport {
         try Self.checkExecutable(executable)
         var report = BootReport()
         var current: [String: Existing] = [:]
         for file in files {
             let found = try existing(file.path, header: header)
-            if case .foreign = found { throw BootError(.foreign(path: root.path(file.path))) }
+            if case .foreign = found { throw BootError(.foreign(path: root.path(file.path), writer: writer)) }
             current[file.path] = found
         }
+        var written: [(path: String, before: Existing)] = []
         for file in files {
             let path = root.path(file.path)
             if case .ours(let text) = current[file.path], text == file.contents {
@@ -406,8 +416,10 @@ extension BootInstaller {
             report.changes.append(current[file.path] == .absent ? .created(path) : .updated(path))
             do {
                 try SecureFile.ensureDirectory(SecureFile.parentDirectory(of: path), below: root.prefix)
-                try SecureFile.writeAtomically(Array(file.contents.utf8), to: path, mode: 0o644, below: root.prefix)
+                try writeUnit(file.contents, to: path)
+                written.append((path, current[file.path] ?? .absent))
             } catch {
+                undo(written)
                 throw BootError(.file(error))
             }
         }
@@ -417,6 +429,21 @@ extension BootInstaller {
         }
         record(&report, runSystemctl((live ? ["enable", "--now"] : ["enable"]) + enabling))
         return report
+    }
+
+    /// Puts back what `install` replaced and removes what it created, newest first; best effort, since it
+    /// runs after a failure (each step is logged when it fails).
+    private func undo(_ written: [(path: String, before: Existing)]) {
+        for (path, before) in written.reversed() {
+            do {
+                switch before {
+                case .ours(let text): try writeUnit(text, to: path)
+                default: try SecureFile.remove(path, below: root.prefix)
+                }
+            } catch {
+                logger.warning("cannot undo a unit file write", metadata: ["path": "\(path)", "error": "\(error)"])
+            }
+        }
     }
 
     /// Disables `disabling` (unless `reload` is false), then removes those of `paths` that begin with

@@ -35,6 +35,11 @@ public struct ImmichError: ReportableError, Equatable {
     /// The URL of a not-running error (for matching), else "".
     var url: String { if case .notRunning(let url) = code { return url } else { return "" } }
     var isTimeout: Bool { if case .timedOut = code { return true } else { return false } }
+    /// 502, 503 or 504: a proxy in front of Immich (the snap's HAProxy) with no server behind it yet.
+    var isProxyUnavailable: Bool {
+        if case .rejected(let status, _, _) = code { return [502, 503, 504].contains(status) }
+        return false
+    }
 
     public var exitStatus: ExitStatus {
         switch code {

@@ -61,6 +61,8 @@ public struct GuardStatusReport: Encodable, Sendable {
     }
 
     public let on: Bool
+    /// "enable" or "disable" when the last one did not finish (the command that completes it), else nil.
+    public let unfinished: String?
     public let remembered: LibraryScanSettings?
     public let onCalendar: String?
     public let everySeconds: Int64?
@@ -72,6 +74,11 @@ public struct GuardStatusReport: Encodable, Sendable {
 
     public init(_ state: ImmichService.GuardState) {
         on = state.isOn
+        switch state.settings?.phase {
+        case .enabling?: unfinished = "enable"
+        case .disabling?: unfinished = "disable"
+        default: unfinished = nil
+        }
         remembered = state.settings?.remembered
         onCalendar = state.settings?.onCalendar
         everySeconds = state.settings?.everySeconds
@@ -84,7 +91,10 @@ public struct GuardStatusReport: Encodable, Sendable {
 
     public var text: String {
         var lines: [String] = []
-        if let remembered {
+        if let unfinished, let remembered {
+            lines.append("guard: the last 'immich guard \(unfinished)' did not finish; Immich's own scan was \(remembered.enabled ? "on ('\(Terminal.printable(remembered.cronExpression))')" : "off") before. "
+                + "Run extlib-net immich guard \(unfinished) to finish\(unfinished == "enable" ? " (or guard disable to give Immich its schedule back)" : "")")
+        } else if let remembered {
             var line = "guard: on; Immich's own scan was \(remembered.enabled ? "on ('\(Terminal.printable(remembered.cronExpression))')" : "off") before"
             if let onCalendar { line += "; guarded scan at OnCalendar=\(onCalendar)" } else if let everySeconds { line += "; guarded scan every \(BootUnits.systemdDuration(.seconds(everySeconds)))" }
             lines.append(line)

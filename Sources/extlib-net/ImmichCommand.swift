@@ -219,10 +219,9 @@ extension ImmichCommand {
 
         func run() throws {
             let service = try ImmichCommand.service(global, timeout: timeout.seconds)
-            // No extlib-net mount or unmount in between the checks and the scan requests.
-            let lock = try service.mounts.lock(waiting: announceLockWait)
-            defer { withExtendedLifetime(lock) {} }
-            let outcomes = try service.scan(libraries)
+            // No extlib-net mount or unmount between a library's checks and its scan request; the lock is
+            // held per library, not for the whole run.
+            let outcomes = try service.scan(libraries, lockingEach: announceLockWait)
             var statuses: [ExitStatus] = []
             for outcome in outcomes {
                 switch outcome {
@@ -304,7 +303,10 @@ struct GuardCommand: ParsableCommand {
         @Flag(name: .customLong("no-reload"), help: "Only write the units: run no systemctl.") var noReload = false
 
         func validate() throws {
-            if let every, DurationText.parse(every) == nil { throw ValidationError("--every must be a duration such as 24h or 6h, not '\(every)'") }
+            if let every {
+                guard let duration = DurationText.parse(every) else { throw ValidationError("--every must be a duration such as 24h or 6h, not '\(every)'") }
+                guard duration >= .seconds(60), duration <= .seconds(366 * 86_400) else { throw ValidationError("--every must be between 1min and 366d") }
+            }
         }
 
         func run() throws {

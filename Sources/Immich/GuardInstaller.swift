@@ -1,0 +1,202 @@
+import Logging
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Core
+import System
+import Mounting
+import Health
+import Boot
+
+extension ImmichService {
+    // MARK: the guard
+
+    public struct GuardReport: Sendable {
+        public var settings: GuardSettings
+        public var units: BootReport
+        public var wasOn: Bool
+        public var calendarChecked: Bool
+        public var watchWarning: Bool { settings.remembered.watchEnabled }
+    }
+
+    /// Switches Immich's own scheduled scan off (changing nothing else in its config), remembers how it
+    /// was, and installs a timer running the guarded scan on Immich's schedule (or every `every`).
+    /// Journaled (see `GuardSettings`): the record is written before Immich changes, and a failure either
+    /// undoes what this run did (Immich's schedule read back to check) or leaves the record saying so, with
+    /// the command that completes it in the error.
+    public func enableGuard(every: Duration?, executable: String, reload: Bool) throws -> GuardReport {
+        // Before Immich's settings or the guard file change: the timer would run this binary as root.
+        try BootInstaller.checkExecutable(executable)
+        if let every, every < .seconds(60) || every > .seconds(366 * 86_400) { throw GuardError(.everyOutOfRange) }
+        let api = try api()
+        let config = try api.systemConfig()
+        let current = try LibraryScanSettings(config: config)
+        let previous = try guardFile.load()
+        // A record of any phase holds Immich's own settings from before the guard changed them, not the
+        // "off" the guard made.
+        let remembered = previous?.remembered ?? current
+        var settings = GuardSettings(remembered: remembered, onCalendar: nil, everySeconds: nil, phase: .enabling)
+        var checked = false
+        if let every {
+            settings.everySeconds = Int64(every.seconds)
+        } else if remembered.enabled {
+            let calendar = try CronSchedule.onCalendar(remembered.cronExpression)
+            let (problem, ran) = installer(reload: reload).checkCalendar(calendar)
+            if let problem {
+                throw CronSchedule.Unconvertible(expression: remembered.cronExpression, reason: "systemd-analyze calendar '\(calendar)' refused it: \(Terminal.printable(problem))")
+            }
+            checked = ran
+            settings.onCalendar = calendar
+        }
+        let files = GuardUnits.files(settings, executable: executable)
+        // A file of someone else's at one of the paths stops this before Immich or the record changes.
+        if let foreign = try installer(reload: reload).states(of: files, header: GuardUnits.header).first(where: { $0.state == .foreign }) {
+            throw BootError(.foreign(path: foreign.path, writer: "immich guard enable"))
+        }
+        // The journal first: whatever fails after this, the record knows what to give back.
+        try guardFile.save(settings)
+        if current.enabled {
+            guard let off = config.replacing(["library", "scan", "enabled"], with: .bool(false)) else {
+                throw ImmichError(.badAnswer(route: "GET /api/system-config", "no library.scan.enabled"))
+            }
+            do {
+                try apply(off, api: api) { !$0.enabled }
+            } catch {
+                throw unwindEnable(previous: previous, remembered: remembered, api: api, after: error)
+            }
+        }
+        var units: BootReport
+        do {
+            units = try installer(reload: reload).install(files, running: executable, header: GuardUnits.header, enabling: GuardUnits.unitsToEnable(settings), reload: reload)
+        } catch {
+            // install put back what it wrote; Immich's schedule goes back too (unless the guard was on).
+            throw unwindEnable(previous: previous, remembered: remembered, api: api, after: error)
+        }
+        if !settings.hasTimer {
+            // Asked for before with a timer: that timer goes.
+            let gone = try installer(reload: reload).uninstall([GuardUnits.servicePath, GuardUnits.timerPath], header: GuardUnits.header, disabling: [GuardUnits.timerName], reload: reload)
+            units.changes += gone.changes
+            units.commands += gone.commands
+            if units.systemctlFailure == nil { units.systemctlFailure = gone.systemctlFailure }
+        }
+        settings.phase = .on
+        do {
+            try guardFile.save(settings)
+        } catch {
+            throw GuardError(.unfinished(step: "Immich's scheduled scan is off and the guard's units are installed", cause: "recording that the guard is on failed: \(error)", next: "extlib-net immich guard enable"))
+        }
+        return GuardReport(settings: settings, units: units, wasOn: previous?.phase == .on, calendarChecked: checked)
+    }
+
+    /// After a failed enable: a guard that was on stays on as it was. Otherwise Immich gets its remembered
+    /// schedule back, read back to check, and only then the record goes. The error to throw says which
+    /// command completes what is left.
+    private func unwindEnable(previous: GuardSettings?, remembered: LibraryScanSettings, api: ImmichAPI, after error: any Error) -> any Error {
+        if let previous, previous.phase == .on {
+            do { try guardFile.save(previous) } catch {
+                return GuardError(.unfinished(step: "immich guard enable failed", cause: "the guard's record could not be put back: \(error)", next: "extlib-net immich guard enable"))
+            }
+            return error
+        }
+        do {
+            try restore(remembered, api: api)
+        } catch let restoreError {
+            logger.warning("cannot give Immich its scan schedule back", metadata: ["error": "\(restoreError)"])
+            return GuardError(.unfinished(step: "immich guard enable failed: \(error)", cause: "Immich's scheduled scan could not be given back: \(restoreError)", next: "extlib-net immich guard enable (to finish turning the guard on) or extlib-net immich guard disable (to give Immich its schedule back)"))
+        }
+        guardFile.remove()
+        return error
+    }
+
+    /// PUTs `config` and settles a lost answer (a proxy's 502, a timeout after Immich applied it) by reading
+    /// Immich's config again: applied when `isApplied` holds for what Immich has now.
+    func apply(_ config: JSONValue, api: ImmichAPI, isApplied: (LibraryScanSettings) -> Bool) throws {
+        do {
+            try api.putSystemConfig(config)
+        } catch let error as ImmichError {
+            guard case .configReadOnly = error.code else {
+                guard let now = try? LibraryScanSettings(config: api.systemConfig()), isApplied(now) else { throw error }
+                logger.notice("the answer to PUT /api/system-config was lost, but Immich has the change", metadata: ["error": "\(error)"])
+                return
+            }
+            throw error
+        }
+    }
+
+    /// Gives Immich its own `remembered` schedule back (nothing else in its config changes) and reads it
+    /// back: throws unless Immich has it.
+    func restore(_ remembered: LibraryScanSettings, api: ImmichAPI) throws {
+        let config = try api.systemConfig()
+        guard let restored = config.replacing(["library", "scan", "enabled"], with: .bool(remembered.enabled))?
+            .replacing(["library", "scan", "cronExpression"], with: .string(remembered.cronExpression))
+        else { throw ImmichError(.badAnswer(route: "GET /api/system-config", "no library.scan settings")) }
+        let matches = { (now: LibraryScanSettings) in now.enabled == remembered.enabled && now.cronExpression == remembered.cronExpression }
+        if restored != config { try apply(restored, api: api, isApplied: matches) }
+        let now = try LibraryScanSettings(config: api.systemConfig())
+        guard matches(now) else { throw GuardError(.notRestored(wanted: remembered, found: now)) }
+    }
+
+    /// Restores exactly the remembered scan settings (read back to check), then removes the units, then the
+    /// record. A failure leaves the record (phase `disabling`): running this again completes it.
+    public func disableGuard(reload: Bool) throws -> GuardReport? {
+        guard var settings = try guardFile.load() else {
+            let units = try installer(reload: reload).uninstall(GuardUnits.allPaths, header: GuardUnits.header, disabling: [GuardUnits.timerName, GuardUnits.recoverName], reload: reload)
+            return units.changedNothing ? nil : GuardReport(settings: GuardSettings(remembered: LibraryScanSettings(enabled: true, cronExpression: "", watchEnabled: false), onCalendar: nil, everySeconds: nil), units: units, wasOn: false, calendarChecked: false)
+        }
+        let api = try api()
+        if settings.phase != .disabling {
+            settings.phase = .disabling
+            try guardFile.save(settings)
+        }
+        do {
+            try restore(settings.remembered, api: api)
+        } catch {
+            throw GuardError(.unfinished(step: "immich guard disable did not finish", cause: "Immich's scheduled scan could not be given back: \(error)", next: "extlib-net immich guard disable again once Immich answers"))
+        }
+        let units = try installer(reload: reload).uninstall(GuardUnits.allPaths, header: GuardUnits.header, disabling: [GuardUnits.timerName, GuardUnits.recoverName], reload: reload)
+        guardFile.remove()
+        return GuardReport(settings: settings, units: units, wasOn: true, calendarChecked: false)
+    }
+
+    public struct GuardState: Sendable {
+        public let settings: GuardSettings?
+        /// Immich's `library.scan.enabled` now; nil when Immich could not be asked.
+        public let immichScanEnabled: Bool?
+        public let immichWatchEnabled: Bool?
+        public let immichProblem: String?
+        public let files: [BootFileState]
+        public let outages: [String: Outage]
+
+        public var isOn: Bool { settings?.phase == .on }
+    }
+
+    public func guardState(executable: String) throws -> GuardState {
+        let settings = try guardFile.load()
+        var enabled: Bool?
+        var watch: Bool?
+        var problem: String?
+        do {
+            let current = try LibraryScanSettings(config: try api().systemConfig())
+            enabled = current.enabled
+            watch = current.watchEnabled
+        } catch {
+            problem = "\(error)"
+        }
+        let files = try settings.map { try installer(reload: false).states(of: GuardUnits.files($0, executable: executable), header: GuardUnits.header) } ?? []
+        return GuardState(settings: settings, immichScanEnabled: enabled, immichWatchEnabled: watch, immichProblem: problem,
+                          files: files, outages: (try? outageFile.load()) ?? [:])
+    }
+}
+
+extension CronSchedule.Unconvertible: ReportableError {
+    public var exitStatus: ExitStatus { .usage }
+}

@@ -1,0 +1,161 @@
+import Logging
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Core
+import Formats
+import System
+import Mounting
+import Health
+import Boot
+
+extension ImmichService {
+    // MARK: scan
+
+    public enum ScanOutcome: Sendable {
+        case scanned(ImmichLibrary, recovered: Bool)
+        case skipped(Decision)
+        case failed(ImmichLibrary, ImmichError)
+    }
+
+    /// Scans the libraries (names or ids; all when empty) whose shares are there, skips the others with
+    /// the reason. An outage is told to the admins once, when it starts, and once when it ends.
+    /// `api`: a client the caller already has (one HTTP client per command, not one per step).
+    /// `lockingEach`: take the mount lock around each library's check and scan only, telling this who holds
+    /// it when it must wait (`immich scan`; a slow Immich must not keep the heal timer out for the whole
+    /// run). Without it the caller holds the lock already (mount, heal) or needs none.
+    public func scan(_ wanted: [String], using client: ImmichAPI? = nil, lockingEach waiting: ((LockHolder?) -> Void)? = nil) throws -> [ScanOutcome] {
+        let api = try client ?? api()
+        if guardIsOn { reassertGuard(api) }
+        let definitions = try mounts.definitions(named: [], all: true)
+        let all = try api.libraries()
+        let libraries = try wanted.isEmpty ? all : wanted.map { name throws(ImmichError) in try find(name, in: all) }
+        var outages = (try? outageFile.load()) ?? [:]
+        var outcomes: [ScanOutcome] = []
+        for library in libraries {
+            // No mount or unmount between this library's check and its scan request.
+            let lock = try waiting.map { waiting throws(LockError) in try mounts.lock(waiting: waiting) }
+            defer { withExtendedLifetime(lock) {} }
+            // An unknown count counts as "holds assets": the safe side.
+            let decision = decide(library, definitions: definitions) { (try? api.statistics(library.id).total).map { $0 < 0 ? -1 : $0 } ?? -1 }
+            guard decision.scan else {
+                if outages[library.id] == nil {
+                    let shares = Array(Set(decision.problems.compactMap(\.problem.share))).sorted()
+                    outages[library.id] = Outage(since: Timestamp.utcNow(), shares: shares)
+                    notifyAdmins(api, title: "Library '\(library.name)' not scanned: its share is away",
+                                 description: "extlib-net skipped the scan so Immich does not move its photos to the trash: "
+                                    + decision.problems.map(\.problem.description).joined(separator: "; ")
+                                    + ". It is scanned again once the share is back.", level: .warning)
+                }
+                outcomes.append(.skipped(decision))
+                continue
+            }
+            switch Result(catching: { () throws(ImmichError) in try api.scan(library.id) }) {
+            case .success:
+                let recovered = outages.removeValue(forKey: library.id) != nil
+                if recovered {
+                    notifyAdmins(api, title: "Library '\(library.name)' is back", description: "Its share is mounted again and the library was rescanned; assets taken offline come back.", level: .success)
+                }
+                outcomes.append(.scanned(library, recovered: recovered))
+            case .failure(let error):
+                outcomes.append(.failed(library, error))
+            }
+        }
+        try saveOutages(outages)
+        return outcomes
+    }
+
+    /// Immich's own schedule switched back on while the guard is on (the web UI, a restored database):
+    /// switched off again, changing nothing else, and the admins are told.
+    func reassertGuard(_ api: ImmichAPI) {
+        guard let config = try? api.systemConfig(), let current = try? LibraryScanSettings(config: config), current.enabled,
+            let off = config.replacing(["library", "scan", "enabled"], with: .bool(false))
+        else { return }
+        do {
+            try api.putSystemConfig(off)
+            notifyAdmins(api, title: "Immich's scheduled library scan was switched on again",
+                         description: "extlib-net's guard switched it off again: a scheduled scan while a NAS is away moves its photos to the trash. The guarded scan runs on the schedule instead; to give Immich its own schedule back, run extlib-net immich guard disable.",
+                         level: .warning)
+            logger.warning("Immich's scheduled scan was on again; switched it off")
+        } catch {
+            logger.warning("Immich's scheduled scan is on again and could not be switched off", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func saveOutages(_ outages: [String: Outage]) throws {
+        if outages.isEmpty { outageFile.remove() } else { try outageFile.save(outages) }
+    }
+
+    func notifyAdmins(_ api: ImmichAPI, title: String, description: String, level: ImmichAPI.NoticeLevel) {
+        do {
+            for admin in try api.adminUsers() where admin.isAdmin == true {
+                try api.notify(admin.id, title: title, description: description, level: level)
+            }
+        } catch {
+            logger.warning("could not post a notice in Immich", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: when a share comes back
+
+    /// After `mount` or `heal` brought `names` (back) up, while the guard is on: rescans their libraries
+    /// when Immich holds offline assets there or the share was away at a scheduled scan. Never throws:
+    /// the mount succeeded whatever happens here; the lines say what was done.
+    public func afterMount(_ names: [String], using client: ImmichAPI? = nil) -> [String] {
+        guard !names.isEmpty, guardIsOn else { return [] }
+        do {
+            let api = try client ?? api()
+            let definitions = try mounts.definitions(named: [], all: true)
+            let back = definitions.filter { names.contains($0.name) }
+            let outages = (try? outageFile.load()) ?? [:]
+            let me = try api.me()
+            var wanted: [String] = []
+            for library in try api.libraries() where library.importPaths.contains(where: { path in back.contains { provider(of: path, in: [$0]) != nil } }) {
+                // Immich's search sees only the key's user's assets: another owner's library, or an
+                // error, is "maybe offline", and a rescan that passes the guard does no harm.
+                let offline = library.ownerId == me.id ? ((try? api.offlineAssets(in: library.id, limit: 1)) ?? 1) : 1
+                if offline > 0 || outages[library.id] != nil { wanted.append(library.id) }
+            }
+            guard !wanted.isEmpty else { return [] }
+            return try scan(wanted, using: api).map { outcome in
+                switch outcome {
+                case .scanned(let library, _): return "immich: '\(Terminal.printable(library.name))' rescanned: its assets come back"
+                case .skipped(let decision):
+                    return "immich: '\(Terminal.printable(decision.library.name))' not rescanned yet: " + decision.problems.map(\.problem.description).joined(separator: "; ")
+                case .failed(let library, let error): return "immich: rescanning '\(Terminal.printable(library.name))' failed: \(error)"
+                }
+            }
+        } catch let error as ImmichError where error.code == .notRunning(url: error.url) || error.isTimeout {
+            return ["immich: Immich is not answering, so the libraries of \(names.joined(separator: ", ")) are not rescanned yet; run extlib-net immich recover once it runs (at boot, \(GuardUnits.recoverName) does)"]
+        } catch {
+            return ["immich: could not rescan the libraries of \(names.joined(separator: ", ")): \(error)"]
+        }
+    }
+
+    /// `immich recover`: waits (bounded) for Immich to answer, then rescans the libraries of every share
+    /// that is mounted and had an outage or holds offline assets: what a boot needs, where the shares
+    /// mount before Immich starts.
+    public func recover(wait: Duration, clock: any RetryClock = SystemRetryClock()) throws -> [String] {
+        guard guardIsOn else { return [] }
+        let api = try api()
+        let end = clock.now + wait
+        while true {
+            let answered = Result { () throws(ImmichError) in try api.ping() }
+            guard case .failure(let error) = answered else { break }
+            // HAProxy answers 502/503/504 while immich-server starts: as good as a refused connection.
+            guard error.exitStatus == .unreachable || error.isProxyUnavailable, clock.now < end else { throw error }
+            clock.sleep(for: min(.seconds(2), end - clock.now))
+        }
+        let definitions = try mounts.definitions(named: [], all: true)
+        return afterMount(definitions.filter { mounts.mounter.state(of: $0).isMounted }.map(\.name), using: api)
+    }
+}

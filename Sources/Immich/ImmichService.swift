@@ -1,0 +1,69 @@
+import Logging
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Core
+import System
+import Mounting
+import Health
+import Boot
+
+/// Everything `extlib-net immich` does: the connection, linking definitions to external libraries, and the
+/// guard that keeps Immich from scanning a library whose share is away.
+public struct ImmichService: Sendable {
+    public let mounts: MountService
+    public let logger: Logger
+    public var timeout: Duration = .seconds(10)
+    public var runner: any ProcessRunner = SystemProcessRunner()
+    /// The snap's mount namespace: where Immich scans. When it is there, a share must be mounted in it
+    /// too (a host mount that did not reach the snap looks like an empty folder to Immich).
+    public var snapNamespace: String?
+
+    public init(mounts: MountService, logger: Logger) {
+        self.mounts = mounts
+        self.logger = logger
+        snapNamespace = mounts.mounter.root.path(Doctor.snapNamespace)
+    }
+
+    var root: SystemRoot { mounts.mounter.root }
+    public var connections: ImmichConnectionStore { ImmichConnectionStore(root: root) }
+    var guardFile: PrivateJSONFile<GuardSettings> { PrivateJSONFile(path: root.path(SystemRoot.Known.immichGuardFile), below: root.prefix) }
+    var outageFile: PrivateJSONFile<[String: Outage]> { PrivateJSONFile(path: root.path(SystemRoot.Known.stateDirectory + "/immich-outages"), below: root.prefix) }
+    public var guardPath: String { guardFile.path }
+    /// The guard is on: its record is there, readable, and says the last enable finished. While an enable
+    /// or disable is unfinished, scans do not switch Immich's schedule off again and no rescan runs.
+    package var guardIsOn: Bool {
+        guard let settings = try? guardFile.load() else { return false }
+        return settings.phase == .on
+    }
+
+    public func api() throws -> ImmichAPI {
+        ImmichAPI(connection: try connections.required(), timeout: timeout, logger: logger)
+    }
+
+    // MARK: login
+
+    /// Checks the key (its user must be an admin) and only then stores it with the URL.
+    public func login(url: ImmichURL, key: Secret) throws -> ImmichUser {
+        let connection = ImmichConnection(url: url, apiKey: key)
+        let me = try ImmichAPI(connection: connection, timeout: timeout, logger: logger).me()
+        guard me.isAdmin == true else { throw ImmichError(.notAdmin(me.email)) }
+        try connections.save(connection)
+        return me
+    }
+
+    public func logout() throws -> Bool { try connections.remove() }
+
+    func installer(reload: Bool) -> BootInstaller {
+        BootInstaller(root: root, logger: logger, runner: runner)
+    }
+}

@@ -1,0 +1,176 @@
+import Core
+import Immich
+import Foundation
+import TestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `immich guard enable|disable` are journaled: whatever fails, Immich's own schedule is never lost and
+/// one of the two commands completes what is left. Failures are real: a tmpfs out of inodes for a unit
+/// write that fails half-way, and the stand-in's proxy answers (a 502 after Immich applied a change, a
+/// 503 in front of it).
+@Suite(.serialized) struct GuardJournalTests {
+    static let threeAM = "0 3 * * *"
+
+    /// Immich with its own schedule at 03:00, logged in.
+    static func immich() async throws -> StandIn {
+        let immich = try StandIn()
+        try await immich.login()
+        var config = try immich.config()
+        var library = try #require(config["library"] as? [String: Any])
+        var scan = try #require(library["scan"] as? [String: Any])
+        scan["cronExpression"] = threeAM
+        scan["enabled"] = true
+        library["scan"] = scan
+        config["library"] = library
+        let body = String(decoding: try JSONSerialization.data(withJSONObject: config), as: UTF8.self)
+        let put = try Child.runBlocking("/usr/bin/curl", ["-sf", "-X", "PUT", "-H", "x-api-key: \(immich.adminKey)", "-H", "Content-Type: application/json",
+                                                          "-d", body, immich.url + "/api/system-config"], timeout: .seconds(10))
+        #expect(put.status == 0)
+        return immich
+    }
+
+    static func schedule(_ immich: StandIn) throws -> (enabled: Bool?, cron: String?) {
+        let scan = (try immich.config()["library"] as? [String: Any])?["scan"] as? [String: Any]
+        return (scan?["enabled"] as? Bool, scan?["cronExpression"] as? String)
+    }
+
+    static func faults(_ immich: StandIn, _ json: String) throws {
+        let outcome = try Child.runBlocking("/usr/bin/curl", ["-sf", "-X", "POST", "-H", "Content-Type: application/json", "-d", json, immich.url + "/_standin/faults"],
+                                            timeout: .seconds(10))
+        #expect(outcome.status == 0, "the stand-in took the faults: \(outcome.error)")
+    }
+
+    /// The unit folder on a tmpfs with room for two files: the third unit's write fails with ENOSPC.
+    static func fullUnitFolder(_ immich: StandIn) throws -> String {
+        let folder = immich.scratch.path + "/etc/systemd/system"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let outcome = try Child.runBlocking("/bin/mount", ["-t", "tmpfs", "-o", "nr_inodes=3,size=1m,mode=0755", "tmpfs", folder], timeout: .seconds(10))
+        try #require(outcome.status == 0, "mount tmpfs: \(outcome.error)")
+        return folder
+    }
+
+    static func release(_ folder: String) { _ = try? Child.runBlocking("/bin/umount", ["-l", folder], timeout: .seconds(10)) }
+
+    var recordPath: (StandIn) -> String = { $0.scratch.path + "/etc/extlib-net/immich-guard" }
+
+    /// The PUT that switches Immich's schedule off is applied, but a proxy answers 502: enable reads the
+    /// config again, sees it applied, and finishes; so does disable.
+    @Test func aLostAnswerIsSettledByReadingTheConfigAgain() async throws {
+        let immich = try await Self.immich()
+        defer { immich.remove() }
+        try Self.faults(immich, #"[{"method": "PUT", "path": "/api/system-config", "status": 502, "mode": "apply-then-fail", "count": 1}]"#)
+        let enable = try await immich.run(["immich", "guard", "enable", "--no-reload"])
+        #expect(enable.status == 0, "\(enable.error)")
+        #expect(try Self.schedule(immich).enabled == false)
+        let status = try await immich.run(["immich", "guard", "status", "--json"])
+        #expect(try status.json()["on"] as? Bool == true)
+        #expect(try status.json()["unfinished"] is NSNull)
+
+        try Self.faults(immich, #"[{"method": "PUT", "path": "/api/system-config", "status": 504, "mode": "apply-then-fail", "count": 1}]"#)
+        let disable = try await immich.run(["immich", "guard", "disable", "--no-reload"])
+        #expect(disable.status == 0, "\(disable.error)")
+        #expect(try Self.schedule(immich) == (true, Self.threeAM))
+        #expect(!FileManager.default.fileExists(atPath: recordPath(immich)))
+    }
+
+    /// A PUT a proxy refused changed nothing: enable fails, and leaves no record and no unit.
+    @Test func aRefusedSwitchLeavesEverythingAsItWas() async throws {
+        let immich = try await Self.immich()
+        defer { immich.remove() }
+        try Self.faults(immich, #"[{"method": "PUT", "path": "/api/system-config", "status": 502, "mode": "refuse", "count": 1}]"#)
+        let enable = try await immich.run(["immich", "guard", "enable", "--no-reload"])
+        #expect(enable.status != 0)
+        #expect(enable.error.contains("502"), "\(enable.error)")
+        #expect(try Self.schedule(immich) == (true, Self.threeAM))
+        #expect(!FileManager.default.fileExists(atPath: recordPath(immich)))
+        #expect(!FileManager.default.fileExists(atPath: immich.scratch.path + GuardUnits.timerPath))
+    }
+
+    /// Disk full after Immich's schedule was switched off: the units written are removed again, Immich
+    /// gets '0 3 * * *' back (read back to check), and the record goes. Before, the service and timer
+    /// stayed behind while guard status said off.
+    @Test func aUnitWriteThatFailsGivesImmichItsScheduleBack() async throws {
+        let immich = try await Self.immich()
+        defer { immich.remove() }
+        let folder = try Self.fullUnitFolder(immich)
+        defer { Self.release(folder) }
+        let enable = try await immich.run(["immich", "guard", "enable", "--no-reload"])
+        #expect(enable.status != 0)
+        #expect(enable.error.contains("No space left") || enable.error.contains("space"), "\(enable.error)")
+        #expect(try Self.schedule(immich) == (true, Self.threeAM), "Immich's own schedule is back")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).isEmpty, "no unit left behind")
+        #expect(!FileManager.default.fileExists(atPath: recordPath(immich)))
+    }
+
+    /// Disk full, and then Immich does not take its schedule back (503): the record stays, says which
+    /// command finishes, and `guard disable` later gives Immich exactly '0 3 * * *' back. Before, the
+    /// record was deleted and Immich's cron lost for good.
+    @Test func aFailedRestoreKeepsTheRecordAndDisableFinishes() async throws {
+        let immich = try await Self.immich()
+        defer { immich.remove() }
+        let folder = try Self.fullUnitFolder(immich)
+        defer { Self.release(folder) }
+        try Self.faults(immich, #"[{"method": "PUT", "path": "/api/system-config", "status": 503, "mode": "refuse", "count": 5, "after": 1}]"#)
+        let enable = try await immich.run(["immich", "guard", "enable", "--no-reload"])
+        #expect(enable.status != 0)
+        #expect(enable.error.contains("guard disable") && enable.error.contains("guard enable"), "names the commands that finish: \(enable.error)")
+        #expect(!enable.error.contains("boot enable"), "\(enable.error)")
+        #expect(try Self.schedule(immich).enabled == false, "the restore was refused")
+        #expect(FileManager.default.fileExists(atPath: recordPath(immich)), "the record keeps Immich's schedule")
+        let status = try await immich.run(["immich", "guard", "status", "--json"])
+        let json = try status.json()
+        #expect(json["on"] as? Bool == false)
+        #expect(json["unfinished"] as? String == "enable")
+        #expect((json["remembered"] as? [String: Any])?["cronExpression"] as? String == Self.threeAM)
+        let text = try await immich.run(["immich", "guard", "status"])
+        #expect(text.output.contains("did not finish"), "\(text.output)")
+
+        try Self.faults(immich, "[]")
+        Self.release(folder)
+        let disable = try await immich.run(["immich", "guard", "disable", "--no-reload"])
+        #expect(disable.status == 0, "\(disable.error)")
+        #expect(try Self.schedule(immich) == (true, Self.threeAM))
+        #expect(!FileManager.default.fileExists(atPath: recordPath(immich)))
+    }
+
+    /// A disable whose restore is refused keeps the record (phase disabling) and the units; running it
+    /// again finishes.
+    @Test func aDisableThatFailsIsFinishedByRunningItAgain() async throws {
+        let immich = try await Self.immich()
+        defer { immich.remove() }
+        #expect(try await immich.run(["immich", "guard", "enable", "--no-reload"]).status == 0)
+        try Self.faults(immich, #"[{"method": "PUT", "path": "/api/system-config", "status": 503, "mode": "refuse", "count": 1}]"#)
+        let first = try await immich.run(["immich", "guard", "disable", "--no-reload"])
+        #expect(first.status != 0)
+        #expect(first.error.contains("guard disable again"), "\(first.error)")
+        #expect(FileManager.default.fileExists(atPath: recordPath(immich)))
+        #expect(FileManager.default.fileExists(atPath: immich.scratch.path + GuardUnits.timerPath), "the guarded scan keeps running meanwhile")
+        let status = try await immich.run(["immich", "guard", "status", "--json"])
+        #expect(try status.json()["unfinished"] as? String == "disable")
+        let again = try await immich.run(["immich", "guard", "disable", "--no-reload"])
+        #expect(again.status == 0, "\(again.error)")
+        #expect(try Self.schedule(immich) == (true, Self.threeAM))
+        #expect(!FileManager.default.fileExists(atPath: immich.scratch.path + GuardUnits.timerPath))
+    }
+
+    /// HAProxy answers 503 while immich-server starts: recover waits through it within --wait.
+    @Test func recoverWaitsThroughAProxysUnavailableAnswers() async throws {
+        let immich = try await Self.immich()
+        defer { immich.remove() }
+        #expect(try await immich.run(["immich", "guard", "enable", "--no-reload"]).status == 0)
+        try Self.faults(immich, #"[{"method": "GET", "path": "/api/server/ping", "status": 503, "mode": "refuse", "count": 2}]"#)
+        let recover = try await immich.run(["immich", "recover", "--wait", "30s"])
+        #expect(recover.status == 0, "\(recover.error)")
+        #expect(recover.output.contains("nothing to rescan"), "\(recover.output)")
+        let pings = try #require(try immich.dump()["requests"] as? [[String: Any]]).filter { ($0["path"] as? String) == "/api/server/ping" }
+        #expect(pings.count >= 1)
+        // Beyond --wait it still gives up, with the proxy's answer.
+        try Self.faults(immich, #"[{"method": "GET", "path": "/api/server/ping", "status": 503, "mode": "refuse", "count": 100}]"#)
+        let late = try await immich.run(["immich", "recover", "--wait", "3s"])
+        #expect(late.status != 0)
+        #expect(late.error.contains("503"), "\(late.error)")
+    }
+}
