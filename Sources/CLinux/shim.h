@@ -5,8 +5,21 @@
 #include <errno.h>
 #include <linux/capability.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+/* Marks the process not dumpable: no core file, even through a piped core_pattern (Ubuntu's apport),
+ * which RLIMIT_CORE does not stop, and no ptrace attach by other processes of the same user. prctl is
+ * variadic, so Swift cannot call it. */
+static inline int extlib_net_set_not_dumpable(void) {
+    return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+/* Whether the process is dumpable (1) or not (0); -1 on failure. */
+static inline int extlib_net_is_dumpable(void) {
+    return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+}
 
 /* glibc 2.34 and later. */
 extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);

@@ -41,7 +41,10 @@ extension ImmichService {
         let libraries = try wanted.isEmpty ? all : wanted.map { name throws(ImmichError) in try find(name, in: all) }
         var outages = (try? outageFile.load()) ?? [:]
         var outcomes: [ScanOutcome] = []
-        for library in libraries {
+        for (index, library) in libraries.enumerated() {
+            // Between two libraries, a moment for a heal or mount that waits on the lock: FileLock looks
+            // every 50 ms, and this run would otherwise take it back within microseconds every time.
+            if waiting != nil, index > 0 { usleep(FileLock.handoverPause) }
             // No mount or unmount between this library's check and its scan request.
             let lock = try waiting.map { waiting throws(LockError) in try mounts.lock(waiting: waiting) }
             defer { withExtendedLifetime(lock) {} }

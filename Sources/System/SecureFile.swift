@@ -333,6 +333,11 @@ public final class FileLock {
     private let fd: Int32
 
     public static let defaultTimeout: Duration = .seconds(60)
+    /// How often a waiter tries again, in microseconds.
+    static let retryInterval: useconds_t = 50_000
+    /// What a holder that releases and takes the lock again in a loop pauses in between, in microseconds:
+    /// three of a waiter's tries, so the waiter gets its turn.
+    public static let handoverPause: useconds_t = 3 * retryInterval
 
     /// Takes the lock on `path` (a directory or file; created 0600 if missing), waiting at most `timeout`.
     /// When it is busy, `waiting` hears once who holds it, so a caller can say so instead of hanging silently.
@@ -359,7 +364,7 @@ public final class FileLock {
                 close(fd)
                 throw SecureFileError(path: path, code: .busy(holder: holder, waited: timeout))
             }
-            usleep(50_000)
+            usleep(Self.retryInterval)
         }
         self.fd = fd
     }

@@ -27,6 +27,8 @@ struct ExtlibNetCommand: ParsableCommand {
     /// Runs the command line. The one place where an error becomes its message and exit status
     /// (ExitStatus): library errors say what is wrong and what to do, usage errors exit 1 as in mount(8).
     static func runAndExit() -> Never {
+        // Every command: no core dumps, and a signal puts the terminal back before it ends the process.
+        ProcessHardening.apply()
         // swift-log allows this once per process; commands only set the level.
         LoggingSystem.bootstrap { EscapingLogHandler.standardError(label: $0) }
         let arguments = globalOptionsAfterSubcommand(Array(CommandLine.arguments.dropFirst()))

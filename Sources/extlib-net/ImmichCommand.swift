@@ -31,9 +31,6 @@ struct ImmichCommand: ParsableCommand {
     )
 
     static func service(_ global: GlobalOptions, timeout: Double) throws -> ImmichService {
-        // This process holds an admin API key: never in a core dump.
-        var none = rlimit(rlim_cur: 0, rlim_max: 0)
-        _ = setrlimit(Int32(RLIMIT_CORE.rawValue), &none)
         var service = ImmichService(mounts: try makeService(global), logger: global.makeLogger())
         service.timeout = .milliseconds(Int64(timeout * 1000))
         return service

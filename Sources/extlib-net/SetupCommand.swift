@@ -63,10 +63,6 @@ struct SetupCommand: ParsableCommand {
                 plain commands: \(SetupFlow.plainCommands.joined(separator: ", "))
                 """)
         }
-        // Passwords and maybe an admin API key pass through this process: never in a core dump.
-        var none = rlimit(rlim_cur: 0, rlim_max: 0)
-        _ = setrlimit(Int32(RLIMIT_CORE.rawValue), &none)
-
         var system = LiveSetupSystem(root: try global.systemRoot(), logger: global.makeLogger())
         system.discoveryTimeout = .milliseconds(Int64(timeout * 1000))
         system.checkTimeout = .milliseconds(Int64(timeout * 1000))
@@ -103,16 +99,16 @@ final class TerminalInteraction: SetupInteraction {
     var interrupted: Bool { interruptFlag.load(ordering: .relaxed) }
 
     /// The first SIGINT only marks the flag (the flow stops at the next question or after the bounded step
-    /// under way); a second one kills at once, where every file write is atomic. The signal may land on any
+    /// under way); a second one ends the process at once (terminal restored, exit 8), where every file
+    /// write is atomic. The signal may land on any
     /// thread, so questions wait for input in slices and look at the flag (see `PasswordInput.prompt`).
     func catchInterrupts() {
         _ = interruptNote.count
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { _ in
             if interruptFlag.exchange(true, ordering: .relaxed) {
-                signal(SIGINT, SIG_DFL)
-                raise(SIGINT)
-                return
+                ProcessHardening.restoreTerminal()
+                _exit(ExitStatus.interrupted.rawValue)
             }
             if !askingFlag.load(ordering: .relaxed) {
                 interruptNote.withUnsafeBytes { _ = Glibc.write(1, $0.baseAddress, $0.count) }

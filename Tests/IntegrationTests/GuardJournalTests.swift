@@ -173,4 +173,41 @@ import Glibc
         #expect(late.status != 0)
         #expect(late.error.contains("503"), "\(late.error)")
     }
+
+    /// A slow Immich (3 s for each scan request, three libraries): `immich scan` holds the mount lock for
+    /// one library's check and scan at a time, so a heal started meanwhile gets in between two libraries
+    /// instead of waiting out the whole run (which held the lock for all of it, about 80 s with 12 libraries
+    /// at 3 s a request, and made the heal timer give up after its 60 s).
+    @Test func aSlowScanRunLetsHealInBetweenLibraries() async throws {
+        let immich = try StandIn()
+        defer { immich.remove() }
+        try await immich.login()
+        let users = try #require(try immich.dump()["users"] as? [[String: Any]])
+        let admin = try #require(users.first { $0["isAdmin"] as? Bool == true }?["id"] as? String)
+        for index in 1...3 {
+            let folder = immich.scratch.path + "/srv/photos\(index)"
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            #expect(FileManager.default.createFile(atPath: folder + "/a.jpg", contents: Data([0xFF, 0xD8])))
+            let body = #"{"ownerId": "\#(admin)", "name": "lib\#(index)", "importPaths": ["/srv/photos\#(index)"]}"#
+            let created = try Child.runBlocking("/usr/bin/curl", ["-sf", "-X", "POST", "-H", "x-api-key: \(immich.adminKey)", "-H", "Content-Type: application/json",
+                                                                  "-d", body, immich.url + "/api/libraries"], timeout: .seconds(10))
+            #expect(created.status == 0, "\(created.error)")
+        }
+        #expect(try await immich.run(["add", "photos", "nfs://127.0.0.1/photos"]).status == 0)
+        try Self.faults(immich, #"[{"method": "POST", "path": "/api/libraries/", "prefix": true, "mode": "delay", "seconds": 3, "count": 3}]"#)
+        let clock = ContinuousClock()
+        let start = clock.now
+        async let scan = immich.run(["immich", "scan", "--all"])
+        try await Task.sleep(for: .seconds(1))
+        let healStart = clock.now
+        let heal = try await immich.run(["heal", "photos"])
+        let healTook = clock.now - healStart
+        let scanned = try await scan
+        let scanTook = clock.now - start
+        #expect(scanned.status == 0, "\(scanned.output) \(scanned.error)")
+        #expect(scanned.output.components(separatedBy: "scan started").count - 1 == 3, "\(scanned.output)")
+        #expect(heal.status == 0, "\(heal.error)")
+        #expect(scanTook >= .seconds(9), "the three scan requests took \(scanTook)")
+        #expect(healTook < .seconds(6), "heal waited \(healTook) for the mount lock")
+    }
 }
