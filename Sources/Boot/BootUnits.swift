@@ -68,7 +68,20 @@ public enum BootUnits {
     /// (absolute, and no line break or other control character: systemd's quoting cannot carry them, and a
     /// line break would start a line of its own, a second `ExecStart=`, say) and the durations (in range).
     public static func check(_ options: BootOptions) throws(BootError) {
-        let path = options.executable
+        try checkExecutablePath(options.executable)
+        guard BootOptions.waitRange.contains(options.wait) else {
+            throw BootError(.unrepresentable(what: "the wait", value: systemdDuration(options.wait), reason: "it is outside 1s to 24h"))
+        }
+        if let interval = options.healEvery, !BootOptions.healIntervalRange.contains(interval) {
+            throw BootError(.unrepresentable(what: "the heal interval", value: systemdDuration(interval), reason: "it is outside 1min to 720h"))
+        }
+    }
+
+    /// Whether `path` can be the first word of an `ExecStart=` line: absolute, and without a line break or
+    /// another control character (which would end the line and start another, `ExecStartPre=...`). Every
+    /// unit that runs this binary (boot's and the guard's) is checked here, through
+    /// `BootInstaller.checkExecutable`.
+    public static func checkExecutablePath(_ path: String) throws(BootError) {
         guard path.hasPrefix("/") else {
             throw BootError(.unrepresentable(what: "the binary's path", value: path, reason: "it is not an absolute path"))
         }
@@ -76,12 +89,6 @@ public enum BootUnits {
             throw BootError(.unrepresentable(
                 what: "the binary's path", value: path,
                 reason: "it contains a line break or another control character, which systemd cannot read back; install extlib-net at a plain path such as /usr/local/sbin/extlib-net"))
-        }
-        guard BootOptions.waitRange.contains(options.wait) else {
-            throw BootError(.unrepresentable(what: "the wait", value: systemdDuration(options.wait), reason: "it is outside 1s to 24h"))
-        }
-        if let interval = options.healEvery, !BootOptions.healIntervalRange.contains(interval) {
-            throw BootError(.unrepresentable(what: "the heal interval", value: systemdDuration(interval), reason: "it is outside 1min to 720h"))
         }
     }
 

@@ -53,6 +53,8 @@ extension BootInstaller {
     /// by others: there only an entry's owner (here root) may rename or remove it. Symlinks are resolved
     /// first, and the real path is checked. Every unit that names a binary is written only after this.
     public static func checkExecutable(_ executable: String) throws(BootError) {
+        // First what a unit file can carry: the trust check below reads the path, the unit writes it.
+        try BootUnits.checkExecutablePath(executable)
         func refuse(_ problem: UntrustedBinary.Problem) -> BootError {
             BootError(.untrustedBinary(UntrustedBinary(binary: executable, problem: problem)))
         }

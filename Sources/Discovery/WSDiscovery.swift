@@ -38,7 +38,6 @@ public enum WSDMessage: Sendable, Equatable {
         public static let addressing = "http://schemas.xmlsoap.org/ws/2004/08/addressing"
         public static let discovery = "http://schemas.xmlsoap.org/ws/2005/04/discovery"
         public static let devices = "http://schemas.xmlsoap.org/ws/2006/02/devprof"
-        public static let metadataExchange = "http://schemas.xmlsoap.org/ws/2004/09/mex"
         public static let pub = "http://schemas.microsoft.com/windows/pub/2005/07"
     }
 

@@ -24,7 +24,6 @@ public struct Healer: Sendable {
         /// Not mounted because its last mount failed, and this try failed too.
         case pendingFailed(MountError)
 
-        public var isFailure: Bool { failureStatus != nil }
 
         /// The exit status this outcome contributes; nil when nothing went wrong.
         public var failureStatus: ExitStatus? {

@@ -93,8 +93,9 @@ public struct ImmichView: Sendable {
         let result: ProcessResult
         do { result = try runner.run(executable, request.arguments, secret: nil, until: .after(timeout)) } catch { return .failure(.child(error.description)) }
         if result.timedOut { return .failure(.timedOut(timeout)) }
-        // The child reports on standard output; its errors are on standard error.
-        return Self.parse(result.standardOutput + result.standardError, status: result.status)
+        // The child reports on standard output only; standard error (a crash, the runtime's complaint)
+        // explains a failure, and is never read as the protocol.
+        return Self.parse(result.standardOutput, status: result.status, errors: result.standardError)
     }
 
     // MARK: the line protocol between child and parent
@@ -103,7 +104,7 @@ public struct ImmichView: Sendable {
     // unlistable ERRNO PATH
     // failed namespace ERRNO PATH | failed capabilities ERRNO
 
-    static func parse(_ text: String, status: Int32) -> Result<Report, Failure> {
+    static func parse(_ text: String, status: Int32, errors: String = "") -> Result<Report, Failure> {
         var report = Report()
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: " ", maxSplits: 4, omittingEmptySubsequences: false)
@@ -127,7 +128,7 @@ public struct ImmichView: Sendable {
             }
         }
         guard status == 0 else {
-            let detail = text.split(separator: "\n").first.map(String.init) ?? "exit status \(status)"
+            let detail = errors.split(separator: "\n").first.map { Terminal.printable(String($0)) } ?? "exit status \(status)"
             return .failure(.child("the check could not run: \(detail)"))
         }
         return .success(report)

@@ -36,8 +36,9 @@ import Testing
         let namespace = temp.path + "/ns.mnt"
         if scene.namespaceExists { FileManager.default.createFile(atPath: namespace, contents: nil) }
         let view = ImmichView(runner: FakeRunner { call in
-            if call.arguments.contains("--mount-point") { return ProcessResult(status: 0, standardError: "visible \(scene.visible ? 1 : 0)\n") }
-            return ProcessResult(status: 0, standardError: scene.files.map { $0 + "\n" }.joined())
+            // The real child writes its protocol to standard output (ImmichView.childMain).
+            if call.arguments.contains("--mount-point") { return ProcessResult(status: 0, standardOutput: "visible \(scene.visible ? 1 : 0)\n", standardError: "") }
+            return ProcessResult(status: 0, standardOutput: scene.files.map { $0 + "\n" }.joined(), standardError: "")
         }, executable: "/x/extlib-net")
         let findings = Doctor(mounter: mounter, view: view, namespace: namespace).examine([definition])
         withExtendedLifetime(temp) {}
@@ -133,5 +134,19 @@ import Testing
             return
         }
         #expect(file == "/x y")
+    }
+
+    /// Only standard output is the protocol: a "visible 1" on standard error (a library's warning, a
+    /// runtime message) is not read as the child's answer, and a failing child's standard error explains it.
+    @Test func onlyStandardOutputIsTheProtocol() {
+        let stderrOnly = ImmichView(runner: FakeRunner { _ in ProcessResult(status: 0, standardOutput: "", standardError: "visible 1\n") })
+        guard case .success(let report) = stderrOnly.look(ImmichView.Request(mountPoint: "/m")) else { Issue.record("no report"); return }
+        #expect(report.visible == nil, "standard error was read as the protocol")
+        let stdout = ImmichView(runner: FakeRunner { _ in ProcessResult(status: 0, standardOutput: "visible 1\n", standardError: "") })
+        guard case .success(let seen) = stdout.look(ImmichView.Request(mountPoint: "/m")) else { Issue.record("no report"); return }
+        #expect(seen.visible == true)
+        let crashed = ImmichView(runner: FakeRunner { _ in ProcessResult(status: 134, standardOutput: "", standardError: "Fatal error: \u{1B}[2J\n") })
+        guard case .failure(.child(let message)) = crashed.look(ImmichView.Request(mountPoint: "/m")) else { Issue.record("no failure"); return }
+        #expect(message.contains("Fatal error: \\u{1b}[2J"), "\(message)")
     }
 }

@@ -153,7 +153,7 @@ final class FakeHost: ProcessRunner, StatfsProbe, Sendable {
             #expect(was == .timedOut(.seconds(3)))
             #expect(error.description.contains("access denied"))
             #expect(healer.service.lastError("hung")?.contains("the remount failed: mount.nfs: access denied") == true)
-            #expect(outcomes[0].isFailure)
+            #expect(outcomes[0].failureStatus != nil)
         }
     }
 }
@@ -182,7 +182,7 @@ extension HealerTests {
             let failing = healer.heal([late], wait: .zero) { _ in }
             guard case .pendingFailed(let error) = failing[0] else { Issue.record("\(failing)"); return }
             #expect(error.description.contains("timed out"))
-            #expect(failing[0].isFailure && healer.service.isPending("late"))
+            #expect(failing[0].failureStatus != nil && healer.service.isPending("late"))
 
             host.state.withLock { $0.mountResult = ProcessResult(status: 0, standardError: "") }
             let outcomes = healer.heal([late, away, denied], wait: .seconds(5)) { _ in }

@@ -443,13 +443,16 @@ import Testing
     @Test func durationsNeverCrashAndStayWithinTheMaximum() {
         var generator = SeededGenerator(state: 0xD0_0D)
         let alphabet = Array("0123456789.eE+-xpsminh ") + ["9", "9", "9"]
+        var parsed = 0
         for _ in 0..<20_000 {
             let text = Self.randomText(alphabet, length: 30, using: &generator)
             if let duration = DurationText.parse(text) {
+                parsed += 1
                 #expect(duration >= .zero && duration <= DurationText.maximum, "\(text)")
                 _ = BootUnits.systemdDuration(duration)
             }
         }
+        #expect(parsed >= CountedMinimum.durations, "only \(parsed) of 20000 random durations parsed")
     }
 
     @Test func noURLThatPassesValidationCarriesAnOptionSeparator() {

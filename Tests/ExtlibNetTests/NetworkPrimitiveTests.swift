@@ -311,6 +311,8 @@ import Glibc
     @Test func mutatedAnswersNeverCrash() {
         var generator = SeededGenerator(state: 0x5B1_0000)
         let valid = [Self.smb1Response(index: 0), Self.smb2Response]
+        var smb1Answers = 0
+        defer { #expect(smb1Answers >= CountedMinimum.smb1Answers, "only \(smb1Answers) mutated answers read as SMB1 only") }
         for round in 0..<20_000 {
             var bytes = valid[round % 2]
             if round % 5 == 0 {
@@ -322,6 +324,7 @@ import Glibc
                 if round % 7 == 0 { bytes = Array(bytes.prefix(Int.random(in: 0...bytes.count, using: &generator))) }
             }
             if case .success(.smb1Only) = SMBDialectProbe.generation(inResponse: bytes) {
+                smb1Answers += 1
                 #expect(bytes.count >= 39 && bytes[4] == 0xFF && bytes[8] == 0x72 && bytes[37] == 0 && bytes[38] == 0, "\(bytes)")
             }
         }

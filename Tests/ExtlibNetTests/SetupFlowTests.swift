@@ -412,6 +412,8 @@ import Testing
     @Test func selectionAndDecodingSurviveRandomInput() {
         var generator = SeededGenerator(state: 13)
         let valid = ["1", "1 3", "1,2", "2-3", "all"]
+        var selections = 0
+        defer { #expect(selections >= CountedMinimum.selections, "only \(selections) random answers parsed as a selection") }
         for round in 0..<20_000 {
             var bytes: [UInt8]
             if round % 2 == 0 {
@@ -425,6 +427,7 @@ import Testing
             guard case .success(let text) = SetupFlow.decode(bytes) else { continue }
             let count = Int.random(in: 1...5, using: &generator)
             if case .success(let numbers) = SetupFlow.parseSelection(text, count: count) {
+                selections += 1
                 #expect(!numbers.isEmpty && numbers.allSatisfy { (1...count).contains($0) } && Set(numbers).count == numbers.count, "\(bytes)")
             }
         }

@@ -140,6 +140,26 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: root + BootCLITests.serviceFile))
     }
 
+    /// The same binary for the guard's units: before, `immich guard enable` wrote the path as it was, and
+    /// the line break started an `ExecStartPre=` line in both guard services.
+    @Test func theGuardRefusesABinaryPathWithALineBreakBeforeImmichChanges() async throws {
+        let immich = try StandIn()
+        defer { immich.remove() }
+        try await immich.login()
+        let directory = immich.scratch.path + "/bin\nExecStartPre=/bin/evil"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let binary = directory + "/extlib-net"
+        if link(CLI.executable, binary) != 0 { try FileManager.default.copyItem(atPath: CLI.executable, toPath: binary) }
+        let before = try immich.config()
+        let outcome = try await Child.run(binary, ["immich", "guard", "enable", "--no-reload", "--root", immich.scratch.path], environment: [:], input: "", timeout: CLI.limit)
+        #expect(outcome.status == ExitStatus.configuration.rawValue, "\(outcome.error)")
+        #expect(outcome.error.contains("cannot be written into a systemd unit file"), "\(outcome.error)")
+        #expect(!FileManager.default.fileExists(atPath: immich.scratch.path + GuardUnits.servicePath))
+        #expect(!FileManager.default.fileExists(atPath: immich.scratch.path + GuardUnits.recoverPath))
+        #expect(!FileManager.default.fileExists(atPath: immich.scratch.path + "/etc/extlib-net/immich-guard"))
+        #expect(NSDictionary(dictionary: try immich.config()).isEqual(to: before), "Immich unchanged")
+    }
+
     @Test func aLinkedDropInFolderLeavesNothingHalfMade() async throws {
         let scratch = try ScratchRoot()
         defer { scratch.remove() }
