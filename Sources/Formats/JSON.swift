@@ -10,7 +10,39 @@ public indirect enum JSON: Sendable, Equatable {
     case array([JSON])
     case object([(String, JSON)])
 
-    public static func == (lhs: JSON, rhs: JSON) -> Bool { lhs.serialized() == rhs.serialized() }
+    /// Objects compare by their members, whatever their order (a key appears once); numbers as written.
+    public static func == (lhs: JSON, rhs: JSON) -> Bool {
+        switch (lhs, rhs) {
+        case (.null, .null): return true
+        case (.bool(let a), .bool(let b)): return a == b
+        case (.integer(let a), .integer(let b)): return a == b
+        case (.number(let a), .number(let b)): return a == b
+        case (.string(let a), .string(let b)): return a == b
+        case (.array(let a), .array(let b)): return a == b
+        case (.object(let a), .object(let b)):
+            guard a.count == b.count else { return false }
+            let other = Dictionary(b, uniquingKeysWith: { first, _ in first })
+            return a.allSatisfy { key, value in other[key] == value }
+        default: return false
+        }
+    }
+
+    /// The member `key` of an object; nil for anything else.
+    public subscript(key: String) -> JSON? {
+        if case .object(let members) = self { return members.first { $0.0 == key }?.1 }
+        return nil
+    }
+
+    /// A copy with the value at `path` replaced, every other member kept in its place; nil when the path
+    /// does not lead through objects.
+    public func replacing(_ path: [String], with value: JSON) -> JSON? {
+        guard let first = path.first else { return value }
+        guard case .object(var members) = self, let index = members.firstIndex(where: { $0.0 == first }),
+            let replaced = members[index].1.replacing(Array(path.dropFirst()), with: value)
+        else { return nil }
+        members[index].1 = replaced
+        return .object(members)
+    }
 
     public static func optional(_ text: String?) -> JSON { text.map(JSON.string) ?? .null }
 
@@ -63,5 +95,46 @@ public indirect enum JSON: Sendable, Equatable {
             }
         }
         out += "\""
+    }
+}
+
+/// JSON as an HTTP body or answer (Immich's whole system config is read, changed in one place and put back):
+/// decoded objects keep their keys sorted, so the order is the same every run.
+extension JSON: Codable {
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null }
+        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
+        else if let value = try? container.decode(Int64.self) { self = .integer(value) }
+        else if let value = try? container.decode(Double.self) { self = .number(value) }
+        else if let value = try? container.decode(String.self) { self = .string(value) }
+        else if let value = try? container.decode([JSON].self) { self = .array(value) }
+        else { self = .object(try container.decode([String: JSON].self).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }) }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .object(let members):
+            var container = encoder.container(keyedBy: Key.self)
+            for (key, value) in members { try container.encode(value, forKey: Key(stringValue: key)) }
+        default:
+            var container = encoder.singleValueContainer()
+            switch self {
+            case .null: try container.encodeNil()
+            case .bool(let value): try container.encode(value)
+            case .integer(let value): try container.encode(value)
+            case .number(let value): try container.encode(value)
+            case .string(let value): try container.encode(value)
+            case .array(let value): try container.encode(value)
+            case .object: break
+            }
+        }
     }
 }

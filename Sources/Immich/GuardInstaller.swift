@@ -12,6 +12,7 @@ import Glibc
 import Musl
 #endif
 import Core
+import Formats
 import System
 import Mounting
 import Health
@@ -119,7 +120,7 @@ extension ImmichService {
 
     /// PUTs `config` and settles a lost answer (a proxy's 502, a timeout after Immich applied it) by reading
     /// Immich's config again: applied when `isApplied` holds for what Immich has now.
-    func apply(_ config: JSONValue, api: ImmichAPI, isApplied: (LibraryScanSettings) -> Bool) throws {
+    func apply(_ config: JSON, api: ImmichAPI, isApplied: (LibraryScanSettings) -> Bool) throws {
         do {
             try api.putSystemConfig(config)
         } catch let error as ImmichError {

@@ -41,54 +41,6 @@ public struct LibraryStatistics: Codable, Sendable, Equatable {
     public let total: Int
 }
 
-/// Any JSON value: the system config must go back exactly as it came, but for the one field we change.
-public enum JSONValue: Codable, Sendable, Equatable {
-    case null
-    case bool(Bool)
-    case integer(Int64)
-    case number(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
-        else if let value = try? container.decode(Int64.self) { self = .integer(value) }
-        else if let value = try? container.decode(Double.self) { self = .number(value) }
-        else if let value = try? container.decode(String.self) { self = .string(value) }
-        else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
-        else { self = .object(try container.decode([String: JSONValue].self)) }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch self {
-        case .null: try container.encodeNil()
-        case .bool(let value): try container.encode(value)
-        case .integer(let value): try container.encode(value)
-        case .number(let value): try container.encode(value)
-        case .string(let value): try container.encode(value)
-        case .array(let value): try container.encode(value)
-        case .object(let value): try container.encode(value)
-        }
-    }
-
-    public subscript(key: String) -> JSONValue? {
-        if case .object(let members) = self { return members[key] }
-        return nil
-    }
-
-    /// A copy with the value at `path` replaced; nil when the path does not lead through objects.
-    public func replacing(_ path: [String], with value: JSONValue) -> JSONValue? {
-        guard let first = path.first else { return value }
-        guard case .object(var members) = self, let child = members[first], let replaced = child.replacing(Array(path.dropFirst()), with: value) else { return nil }
-        members[first] = replaced
-        return .object(members)
-    }
-}
-
 /// The library scan settings inside Immich's system config.
 public struct LibraryScanSettings: Codable, Sendable, Equatable {
     public var enabled: Bool
@@ -101,7 +53,7 @@ public struct LibraryScanSettings: Codable, Sendable, Equatable {
         self.watchEnabled = watchEnabled
     }
 
-    init(config: JSONValue) throws(ImmichError) {
+    init(config: JSON) throws(ImmichError) {
         guard case .bool(let enabled)? = config["library"]?["scan"]?["enabled"],
             case .string(let cron)? = config["library"]?["scan"]?["cronExpression"]
         else { throw ImmichError(.badAnswer(route: "GET /api/system-config", "no library.scan settings")) }
@@ -204,11 +156,11 @@ public final class ImmichAPI: @unchecked Sendable {
         return min(total, limit)
     }
 
-    public func systemConfig() throws(ImmichError) -> JSONValue { try call(.GET, "/api/system-config") }
+    public func systemConfig() throws(ImmichError) -> JSON { try call(.GET, "/api/system-config") }
 
-    public func putSystemConfig(_ config: JSONValue) throws(ImmichError) {
+    public func putSystemConfig(_ config: JSON) throws(ImmichError) {
         do {
-            let _: JSONValue = try call(.PUT, "/api/system-config", body: config)
+            let _: JSON = try call(.PUT, "/api/system-config", body: config)
         } catch {
             if case .rejected(_, let message, _) = error.code, message.contains("IMMICH_CONFIG_FILE") { throw ImmichError(.configReadOnly) }
             throw error
@@ -219,7 +171,7 @@ public final class ImmichAPI: @unchecked Sendable {
 
     public func notify(_ userID: String, title: String, description: String, level: NoticeLevel) throws(ImmichError) {
         struct Body: Encodable { let userId: String; let title: String; let description: String; let level: String; let type = "SystemMessage" }
-        let _: JSONValue = try call(.POST, "/api/admin/notifications", body: Body(userId: userID, title: title, description: description, level: level.rawValue))
+        let _: JSON = try call(.POST, "/api/admin/notifications", body: Body(userId: userID, title: title, description: description, level: level.rawValue))
     }
 
     // MARK: transport
@@ -302,7 +254,7 @@ public final class ImmichAPI: @unchecked Sendable {
 
     /// Immich's error bodies: `{"message": "..." or [...], "error": ..., "statusCode": N}`.
     static func message(in bytes: [UInt8]) -> String {
-        struct Body: Decodable { let message: JSONValue? }
+        struct Body: Decodable { let message: JSON? }
         guard let body = try? JSONDecoder().decode(Body.self, from: Data(bytes)) else { return "no message" }
         switch body.message {
         case .string(let text)?: return text

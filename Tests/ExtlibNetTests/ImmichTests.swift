@@ -120,7 +120,7 @@ import Testing
     /// The guard changes exactly one field of the whole config it puts back.
     @Test func replacingChangesOnlyThatField() throws {
         let text = #"{"ffmpeg":{"crf":23,"preset":"ultrafast","accel":"disabled"},"library":{"scan":{"enabled":true,"cronExpression":"0 0 * * *"},"watch":{"enabled":false}},"trash":{"enabled":true,"days":30},"x":[1,2.5,null,"s"]}"#
-        let config = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        let config = try JSONDecoder().decode(JSON.self, from: Data(text.utf8))
         let off = try #require(config.replacing(["library", "scan", "enabled"], with: .bool(false)))
         #expect(off["library"]?["scan"]?["enabled"] == .bool(false))
         #expect(off["library"]?["scan"]?["cronExpression"] == .string("0 0 * * *"))
@@ -129,7 +129,7 @@ import Testing
         #expect(off["x"] == config["x"])
         #expect(off.replacing(["library", "scan", "enabled"], with: .bool(true)) == config)
         #expect(config.replacing(["nope", "x"], with: .null) == nil)
-        let roundTrip = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(config))
+        let roundTrip = try JSONDecoder().decode(JSON.self, from: JSONEncoder().encode(config))
         #expect(roundTrip == config)
         let settings = try LibraryScanSettings(config: config)
         #expect(settings == LibraryScanSettings(enabled: true, cronExpression: "0 0 * * *", watchEnabled: false))

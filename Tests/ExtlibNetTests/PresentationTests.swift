@@ -112,6 +112,13 @@ func makeReport(
     @Test func jsonEscapes() {
         #expect(JSON.string("a\"b\\c\n\u{1}").serialized() == #""a\"b\\c\n\u0001""#)
         #expect(JSON.object([("z", .null), ("a", .bool(true)), ("n", .number(445))]).serialized() == #"{"z":null,"a":true,"n":445}"#)
+        // One JSON type for output and for Immich's config: objects equal whatever their order, a
+        // replacement keeps every other member in its place.
+        #expect(JSON.object([("a", .integer(1)), ("b", .integer(2))]) == JSON.object([("b", .integer(2)), ("a", .integer(1))]))
+        #expect(JSON.object([("a", .integer(1))]) != JSON.object([("a", .integer(1)), ("b", .null)]))
+        let replaced = JSON.object([("z", .integer(1)), ("a", .object([("k", .bool(true))]))]).replacing(["a", "k"], with: .bool(false))
+        #expect(replaced?.serialized() == #"{"z":1,"a":{"k":false}}"#)
+        #expect(JSON.object([("a", .integer(1))]).replacing(["missing"], with: .null) == nil)
     }
 
     private struct Inner: Encodable { let z: Int; let a: [String?] }
