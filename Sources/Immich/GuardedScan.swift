@@ -110,11 +110,21 @@ extension ImmichService {
 
     // MARK: when a share comes back
 
+    /// What `afterMount` did for shares that came back: values, rendered by `RescanPresentation`.
+    public enum Rescan: Sendable {
+        /// The guard is off, nothing came back, or no library needed a rescan.
+        case nothingToDo
+        case scanned([ScanOutcome])
+        /// Immich did not answer: `immich recover` (the boot unit) does it later.
+        case immichAway(shares: [String])
+        case failed(shares: [String], String)
+    }
+
     /// After `mount` or `heal` brought `names` (back) up, while the guard is on: rescans their libraries
     /// when Immich holds offline assets there or the share was away at a scheduled scan. Never throws:
-    /// the mount succeeded whatever happens here; the lines say what was done.
-    public func afterMount(_ names: [String], using client: ImmichAPI? = nil) -> [String] {
-        guard !names.isEmpty, guardIsOn else { return [] }
+    /// the mount succeeded whatever happens here.
+    public func afterMount(_ names: [String], using client: ImmichAPI? = nil) -> Rescan {
+        guard !names.isEmpty, guardIsOn else { return .nothingToDo }
         do {
             let api = try client ?? api()
             let definitions = try mounts.definitions(named: [], all: true)
@@ -128,27 +138,20 @@ extension ImmichService {
                 let offline = library.ownerId == me.id ? ((try? api.offlineAssets(in: library.id, limit: 1)) ?? 1) : 1
                 if offline > 0 || outages[library.id] != nil { wanted.append(library.id) }
             }
-            guard !wanted.isEmpty else { return [] }
-            return try scan(wanted, using: api).map { outcome in
-                switch outcome {
-                case .scanned(let library, _): return "immich: '\(Terminal.printable(library.name))' rescanned: its assets come back"
-                case .skipped(let decision):
-                    return "immich: '\(Terminal.printable(decision.library.name))' not rescanned yet: " + decision.problems.map(\.problem.description).joined(separator: "; ")
-                case .failed(let library, let error): return "immich: rescanning '\(Terminal.printable(library.name))' failed: \(error)"
-                }
-            }
+            guard !wanted.isEmpty else { return .nothingToDo }
+            return .scanned(try scan(wanted, using: api))
         } catch let error as ImmichError where error.code == .notRunning(url: error.url) || error.isTimeout {
-            return ["immich: Immich is not answering, so the libraries of \(names.joined(separator: ", ")) are not rescanned yet; run extlib-net immich recover once it runs (at boot, \(GuardUnits.recoverName) does)"]
+            return .immichAway(shares: names)
         } catch {
-            return ["immich: could not rescan the libraries of \(names.joined(separator: ", ")): \(error)"]
+            return .failed(shares: names, "\(error)")
         }
     }
 
     /// `immich recover`: waits (bounded) for Immich to answer, then rescans the libraries of every share
     /// that is mounted and had an outage or holds offline assets: what a boot needs, where the shares
     /// mount before Immich starts.
-    public func recover(wait: Duration, clock: any RetryClock = SystemRetryClock()) throws -> [String] {
-        guard guardIsOn else { return [] }
+    public func recover(wait: Duration, clock: any RetryClock = SystemRetryClock()) throws -> Rescan {
+        guard guardIsOn else { return .nothingToDo }
         let api = try api()
         let end = clock.now + wait
         while true {

@@ -113,3 +113,26 @@ public struct GuardStatusReport: Encodable, Sendable {
         return lines.joined(separator: "\n") + "\n"
     }
 }
+
+/// The one rendering of a rescan after shares came back, for `mount`, `heal` and `immich recover`.
+public enum RescanPresentation {
+    public static func lines(_ rescan: ImmichService.Rescan) -> [String] {
+        switch rescan {
+        case .nothingToDo:
+            return []
+        case .scanned(let outcomes):
+            return outcomes.map { outcome in
+                switch outcome {
+                case .scanned(let library, _): return "immich: '\(Terminal.printable(library.name))' rescanned: its assets come back"
+                case .skipped(let decision):
+                    return "immich: '\(Terminal.printable(decision.library.name))' not rescanned yet: " + decision.problems.map(\.problem.description).joined(separator: "; ")
+                case .failed(let library, let error): return "immich: rescanning '\(Terminal.printable(library.name))' failed: \(error)"
+                }
+            }
+        case .immichAway(let shares):
+            return ["immich: Immich is not answering, so the libraries of \(shares.joined(separator: ", ")) are not rescanned yet; run extlib-net immich recover once it runs (at boot, \(GuardUnits.recoverName) does)"]
+        case .failed(let shares, let reason):
+            return ["immich: could not rescan the libraries of \(shares.joined(separator: ", ")): \(reason)"]
+        }
+    }
+}

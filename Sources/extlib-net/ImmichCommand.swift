@@ -235,9 +235,7 @@ extension ImmichCommand {
             if outcomes.isEmpty { StandardStream.output.write("Immich has no external libraries\n") }
             // A real failure (Immich refused, went away) wins over a skip, which is the guard doing its job.
             let failures = statuses.filter { $0 != .skipped }
-            if !failures.isEmpty {
-                throw CommandFailure(failures.count == outcomes.count && Set(failures).count == 1 ? failures[0] : .someFailed)
-            }
+            if !failures.isEmpty { throw CommandFailure(ExitStatus.batch(failures, of: outcomes.count, allFailed: .someFailed)) }
             if !statuses.isEmpty { throw CommandFailure(.skipped) }
         }
     }
@@ -266,7 +264,7 @@ extension ImmichCommand {
 
         func run() throws {
             let service = try ImmichCommand.service(global, timeout: timeout.seconds)
-            let lines = try service.recover(wait: DurationText.parse(wait)!)
+            let lines = RescanPresentation.lines(try service.recover(wait: DurationText.parse(wait)!))
             for line in lines { StandardStream.output.write(line + "\n") }
             if lines.isEmpty { StandardStream.output.write("nothing to rescan\n") }
         }

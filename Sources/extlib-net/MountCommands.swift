@@ -45,6 +45,13 @@ func announceLockWait(_ holder: LockHolder?) {
     StandardStream.error.write("extlib-net: waiting for \(who) to finish (it holds the mount lock; at most \(formatSeconds(FileLock.defaultTimeout.seconds)))\n")
 }
 
+/// Shares that came back (mount, heal) while the guard is on: their libraries are rescanned, which never
+/// fails the command; what was done goes to standard error.
+func rescanLibraries(of names: [String], _ service: MountService) {
+    let rescan = ImmichService(mounts: service, logger: service.mounter.logger).afterMount(names)
+    for line in RescanPresentation.lines(rescan) { StandardStream.error.write(line + "\n") }
+}
+
 func makeService(_ global: GlobalOptions) throws -> MountService {
     MountService(mounter: Mounter(root: try global.systemRoot(), logger: global.makeLogger()))
 }
@@ -102,7 +109,7 @@ struct Mount: ParsableCommand {
         }
         // A share that came back while the guard is on: its library is rescanned (never fails the mount).
         let back = zip(definitions, results).compactMap { definition, result in (try? result.get()).flatMap { $0.wasMounted ? nil : definition.name } }
-        for line in ImmichService(mounts: service, logger: service.mounter.logger).afterMount(back) { StandardStream.error.write(line + "\n") }
+        rescanLibraries(of: back, service)
         let status = ExitStatus.batch(failed, of: definitions.count)
         if status != .success { throw CommandFailure(status) }
     }
@@ -222,7 +229,7 @@ struct Heal: ParsableCommand {
             default: return nil
             }
         }
-        for line in ImmichService(mounts: service, logger: service.mounter.logger).afterMount(healed) { StandardStream.error.write(line + "\n") }
+        rescanLibraries(of: healed, service)
         let status = ExitStatus.batch(outcomes.compactMap(\.failureStatus), of: outcomes.count)
         if status != .success { throw CommandFailure(status) }
     }

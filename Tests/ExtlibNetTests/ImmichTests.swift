@@ -315,3 +315,19 @@ import Testing
         #expect(throws: ImmichError(.snapMissing)) { try SnapAPIKey.read(runner: empty, snap: nil) }
     }
 }
+
+/// afterMount returns values; mount, heal and immich recover render them through one presentation.
+@Suite struct RescanPresentationTests {
+    @Test func eachOutcomeHasItsLine() {
+        #expect(RescanPresentation.lines(.nothingToDo).isEmpty)
+        #expect(RescanPresentation.lines(.immichAway(shares: ["photos"])) == [
+            "immich: Immich is not answering, so the libraries of photos are not rescanned yet; run extlib-net immich recover once it runs (at boot, \(GuardUnits.recoverName) does)",
+        ])
+        let library = ImmichLibrary(id: "1", ownerId: "o", name: "Fo\u{202E}tos", importPaths: ["/p"], exclusionPatterns: [])
+        let lines = RescanPresentation.lines(.scanned([.scanned(library, recovered: true), .failed(library, ImmichError(.unauthorized))]))
+        #expect(lines.count == 2)
+        #expect(lines[0] == "immich: 'Fo\\u{202e}tos' rescanned: its assets come back")
+        #expect(lines[1].hasPrefix("immich: rescanning 'Fo\\u{202e}tos' failed: "))
+        #expect(RescanPresentation.lines(.failed(shares: ["a", "b"], "boom")) == ["immich: could not rescan the libraries of a, b: boom"])
+    }
+}
