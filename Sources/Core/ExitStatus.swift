@@ -47,6 +47,12 @@ public enum ExitStatus: Int32, Sendable, CaseIterable, Codable {
 
     /// The status of a batch from its failures' statuses: success when none failed, some-failed when
     /// some did, and when all failed their common status (a bad file stays 16), else `allFailed`.
+    /// The one rule for an error's exit status: its own when it is a `ReportableError`, else 2 (a system
+    /// error: something the tool did not expect went wrong, not the user's input).
+    public static func of(_ error: any Error) -> ExitStatus {
+        (error as? any ReportableError)?.exitStatus ?? .system
+    }
+
     public static func batch(_ failures: [ExitStatus], of total: Int, allFailed: ExitStatus = .mountFailure) -> ExitStatus {
         if failures.isEmpty { return .success }
         guard failures.count == total else { return .someFailed }

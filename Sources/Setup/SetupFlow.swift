@@ -72,7 +72,7 @@ public final class SetupFlow {
         } catch let error as any ReportableError {
             return Outcome(status: error.exitStatus, message: error.description, written: written)
         } catch {
-            return Outcome(status: .system, message: "\(error)", written: written)
+            return Outcome(status: ExitStatus.of(error), message: "\(error)", written: written)
         }
     }
 
@@ -404,7 +404,7 @@ public final class SetupFlow {
         } catch {
             // Not fatal: the shares are mounted now; boot can be enabled later with the plain command.
             ui.say("boot enable failed: \(error)")
-            statuses.append((error as? any ReportableError)?.exitStatus ?? .system)
+            statuses.append(ExitStatus.of(error))
         }
         try checkpoint()
     }
@@ -427,7 +427,7 @@ public final class SetupFlow {
             } catch {
                 ui.say("immich login failed: \(error)")
                 ui.say("  with a key of your own: \(plain(["immich", "login", "--api-key-stdin"])) < keyfile")
-                statuses.append((error as? any ReportableError)?.exitStatus ?? .system)
+                statuses.append(ExitStatus.of(error))
                 return []
             }
             try checkpoint()
@@ -442,7 +442,7 @@ public final class SetupFlow {
                 linked.insert(definition.name)
             } catch {
                 ui.say("immich link failed: \(error)")
-                statuses.append((error as? any ReportableError)?.exitStatus ?? .system)
+                statuses.append(ExitStatus.of(error))
             }
             try checkpoint()
         }
@@ -455,7 +455,7 @@ public final class SetupFlow {
                     record("Immich scan guard")
                 } catch {
                     ui.say("immich guard enable failed: \(error)")
-                    statuses.append((error as? any ReportableError)?.exitStatus ?? .system)
+                    statuses.append(ExitStatus.of(error))
                 }
                 try checkpoint()
             }

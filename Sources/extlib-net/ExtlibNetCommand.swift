@@ -33,8 +33,13 @@ struct ExtlibNetCommand: ParsableCommand {
         LoggingSystem.bootstrap { EscapingLogHandler.standardError(label: $0) }
         let arguments = globalOptionsAfterSubcommand(Array(CommandLine.arguments.dropFirst()))
         if listsShares(arguments) { Discovery.prepare() }
+        var command: any ParsableCommand
         do {
-            var command = try parseAsRoot(arguments)
+            command = try parseAsRoot(arguments)
+        } catch {
+            exitForParser(error)
+        }
+        do {
             try command.run()
             finish(ExitStatus.success.rawValue)
         } catch let error as any ReportableError {
@@ -42,18 +47,31 @@ struct ExtlibNetCommand: ParsableCommand {
             if !message.isEmpty { StandardStream.error.write("extlib-net: \(message)\n") }
             finish(error.exitStatus.rawValue)
         } catch {
-            let code = exitCode(for: error)
-            if code == .validationFailure {
-                StandardStream.error.write(fullMessage(for: error) + "\n")
-                finish(ExitStatus.usage.rawValue)
+            // argument-parser's own (help asked for by a command's default run, a ValidationError thrown in
+            // run, ExitCode): as the parser would. Anything else is not one of ours: the same fallback as
+            // everywhere (ExitStatus.of), with its text escaped.
+            if error is ValidationError || error is ExitCode || error is CleanExit || exitCode(for: error) != .failure {
+                exitForParser(error)
             }
-            // --help, --version, completion scripts and argument-parser's other exits: printed as it
-            // would (success to standard output), but ended with finish, not exit(3), which would wait
-            // for the loader's lock behind the early libsmbclient load of `discover --help`.
-            let message = fullMessage(for: error)
-            if !message.isEmpty { (code == .success ? StandardStream.output : StandardStream.error).write(message + "\n") }
-            finish(code.rawValue)
+            StandardStream.error.write("extlib-net: \(Terminal.printable(String(describing: error)))\n")
+            finish(ExitStatus.of(error).rawValue)
         }
+    }
+
+    /// argument-parser's own exits (help, version, completion scripts, a refused argument): printed as it
+    /// would, with our usage status for a refusal.
+    static func exitForParser(_ error: any Error) -> Never {
+        let code = exitCode(for: error)
+        if code == .validationFailure {
+            StandardStream.error.write(fullMessage(for: error) + "\n")
+            finish(ExitStatus.usage.rawValue)
+        }
+        // --help, --version, completion scripts and argument-parser's other exits: printed as it
+        // would (success to standard output), but ended with finish, not exit(3), which would wait
+        // for the loader's lock behind the early libsmbclient load of `discover --help`.
+        let message = fullMessage(for: error)
+        if !message.isEmpty { (code == .success ? StandardStream.output : StandardStream.error).write(message + "\n") }
+        finish(code.rawValue)
     }
 }
 

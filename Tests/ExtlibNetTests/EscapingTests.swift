@@ -90,3 +90,19 @@ import Testing
         #expect(metadata?["host"] == "nas\\u{202e}x")
     }
 }
+
+/// One fallback exit status for an error that is not ours: 2 (system) in main and in setup alike (main
+/// exited 1 and setup 2 before).
+@Suite struct ExitStatusFallbackTests {
+    struct Unexpected: Error {}
+    struct Ours: ReportableError {
+        var exitStatus: Core.ExitStatus { .refused }
+        var description: String { "refused" }
+    }
+
+    @Test func anUnexpectedErrorIsASystemError() {
+        #expect(Core.ExitStatus.of(Unexpected()) == .system)
+        #expect(Core.ExitStatus.of(Ours()) == .refused)
+        #expect(Core.ExitStatus.of(CommandFailure(.skipped)) == .skipped)
+    }
+}
