@@ -33,3 +33,35 @@ extension BootFileState: Encodable {
         try container.encode(state.rawValue, forKey: .state)
     }
 }
+
+/// The one rendering of what a unit install or removal did, for `boot enable|disable`, `immich guard
+/// enable|disable` and setup.
+public enum BootReportPresentation {
+    public struct Lines: Equatable, Sendable {
+        /// What was written, removed and run (standard output).
+        public var done: [String] = []
+        /// Files left alone (standard error, as warnings).
+        public var warnings: [String] = []
+    }
+
+    /// `writer`: the command whose files these are, named in the warning about a file it did not write.
+    /// A systemctl run that failed is left out: its failure is the error the command ends with.
+    public static func lines(_ report: BootReport, writer: String) -> Lines {
+        var lines = Lines()
+        for change in report.changes {
+            switch change {
+            case .created(let path): lines.done.append("wrote \(path)")
+            case .updated(let path): lines.done.append("updated \(path)")
+            case .removed(let path): lines.done.append("removed \(path)")
+            case .unchanged: break
+            case .keptForeign(let path): lines.warnings.append("left \(path) alone: it was not written by extlib-net \(writer)")
+            }
+        }
+        var failed: String?
+        if case .systemctlFailed(let command, _, _, _)? = report.systemctlFailure?.code { failed = command }
+        for command in report.commands where command.joined(separator: " ") != failed {
+            lines.done.append("ran \(command.joined(separator: " "))")
+        }
+        return lines
+    }
+}

@@ -191,18 +191,8 @@ public struct LiveSetupSystem: SetupSystem {
     }
 
     static func lines(_ report: BootReport) -> [String] {
-        var lines: [String] = []
-        for change in report.changes {
-            switch change {
-            case .created(let path): lines.append("wrote \(path)")
-            case .updated(let path): lines.append("updated \(path)")
-            case .removed(let path): lines.append("removed \(path)")
-            case .keptForeign(let path): lines.append("left \(path) alone: it was not written by extlib-net boot enable")
-            case .unchanged: break
-            }
-        }
-        lines += report.commands.map { "ran \($0.joined(separator: " "))" }
-        return lines
+        let lines = BootReportPresentation.lines(report, writer: "boot enable")
+        return lines.done + lines.warnings
     }
 
     public func immichAnswers() -> Bool {

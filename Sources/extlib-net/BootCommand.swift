@@ -35,25 +35,10 @@ struct BootCommand: ParsableCommand {
         BootInstaller(root: try global.systemRoot(), logger: global.makeLogger())
     }
 
-    static func printChanges(_ report: BootReport) {
-        for change in report.changes {
-            switch change {
-            case .created(let path): StandardStream.output.write("wrote \(path)\n")
-            case .updated(let path): StandardStream.output.write("updated \(path)\n")
-            case .removed(let path): StandardStream.output.write("removed \(path)\n")
-            case .unchanged: break
-            case .keptForeign(let path):
-                StandardStream.error.write("extlib-net: warning: left \(path) alone: it was not written by extlib-net boot enable\n")
-            }
-        }
-        for command in report.commands where report.systemctlFailure == nil || command.joined(separator: " ") != failedCommand(report) {
-            StandardStream.output.write("ran \(command.joined(separator: " "))\n")
-        }
-    }
-
-    static func failedCommand(_ report: BootReport) -> String? {
-        if case .systemctlFailed(let command, _, _, _)? = report.systemctlFailure?.code { return command }
-        return nil
+    static func printChanges(_ report: BootReport, writer: String = "boot enable") {
+        let lines = BootReportPresentation.lines(report, writer: writer)
+        for line in lines.done { StandardStream.output.write(line + "\n") }
+        for line in lines.warnings { StandardStream.error.write("extlib-net: warning: \(line)\n") }
     }
 
     /// After the files were handled: systemctl's failure, where to go from here, and the exit status.

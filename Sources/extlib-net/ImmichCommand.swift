@@ -308,7 +308,7 @@ struct GuardCommand: ParsableCommand {
             let service = try ImmichCommand.service(global, timeout: timeout.seconds)
             let executable = try SelfExecutable.forUnits()
             let report = try service.enableGuard(every: every.flatMap(DurationText.parse), executable: executable, reload: !noReload)
-            BootCommand.printChanges(report.units)
+            BootCommand.printChanges(report.units, writer: "immich guard enable")
             let remembered = report.settings.remembered
             StandardStream.output.write("guard on: Immich's own scheduled scan is off (it was \(remembered.enabled ? "on, '\(Terminal.printable(remembered.cronExpression))'" : "off")); remembered in \(service.guardPath)\n")
             if let calendar = report.settings.onCalendar {
@@ -337,7 +337,7 @@ struct GuardCommand: ParsableCommand {
                 StandardStream.output.write("the guard is not on, nothing to do\n")
                 return
             }
-            BootCommand.printChanges(report.units)
+            BootCommand.printChanges(report.units, writer: "immich guard enable")
             if report.wasOn {
                 let remembered = report.settings.remembered
                 StandardStream.output.write("guard off: Immich's scheduled scan is \(remembered.enabled ? "on again, '\(Terminal.printable(remembered.cronExpression))'" : "off, as it was")\n")

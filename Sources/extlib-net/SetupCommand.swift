@@ -99,7 +99,7 @@ final class TerminalInteraction: SetupInteraction {
     var interrupted: Bool { interruptFlag.load(ordering: .relaxed) }
 
     /// The first SIGINT only marks the flag (the flow stops at the next question or after the bounded step
-    /// under way); a second one ends the process at once (terminal restored, exit 8), where every file
+    /// under way); a second one ends it at once by SIGINT (the terminal put back first), where every file
     /// write is atomic. The signal may land on any
     /// thread, so questions wait for input in slices and look at the flag (see `PasswordInput.prompt`).
     func catchInterrupts() {
@@ -108,7 +108,9 @@ final class TerminalInteraction: SetupInteraction {
         action.__sigaction_handler.sa_handler = { _ in
             if interruptFlag.exchange(true, ordering: .relaxed) {
                 ProcessHardening.restoreTerminal()
-                _exit(ExitStatus.interrupted.rawValue)
+                signal(SIGINT, SIG_DFL)
+                raise(SIGINT)
+                return
             }
             if !askingFlag.load(ordering: .relaxed) {
                 interruptNote.withUnsafeBytes { _ = Glibc.write(1, $0.baseAddress, $0.count) }

@@ -2,16 +2,10 @@ import Foundation
 import Logging
 import TestSupport
 import Testing
-@testable import Core
 @testable import System
 @testable import Formats
-@testable import Discovery
-@testable import Credentials
-@testable import Mounting
-@testable import Health
 @testable import Boot
 @testable import Immich
-@testable import Setup
 
 /// A temporary root with `/etc/systemd/system`, as every systemd host has.
 struct BootRoot {
@@ -515,5 +509,20 @@ func runCapturingOutput(_ executable: String, _ arguments: [String], environment
             try installer(root).install(guardFiles, running: buildFolderExtlibNet, header: GuardUnits.header, enabling: [GuardUnits.timerName], reload: true)
         }
         #expect(try root.snapshot() == before)
+    }
+}
+
+/// One rendering of a unit report for boot, the guard and setup; the warning names the command whose
+/// files they are (the guard's said "boot enable").
+@Suite struct BootReportPresentationTests {
+    @Test func linesNameTheirWriterAndLeaveTheFailedRunToTheError() {
+        var report = BootReport()
+        report.changes = [.created("/a"), .updated("/b"), .removed("/c"), .unchanged("/d"), .keptForeign("/e")]
+        report.commands = [["systemctl", "daemon-reload"], ["systemctl", "enable", "x.timer"]]
+        report.systemctlFailure = BootError(.systemctlFailed(command: "systemctl enable x.timer", status: 1, output: "", timedOut: false))
+        let lines = BootReportPresentation.lines(report, writer: "immich guard enable")
+        #expect(lines.done == ["wrote /a", "updated /b", "removed /c", "ran systemctl daemon-reload"])
+        #expect(lines.warnings == ["left /e alone: it was not written by extlib-net immich guard enable"])
+        #expect(BootReportPresentation.lines(report, writer: "boot enable").warnings == ["left /e alone: it was not written by extlib-net boot enable"])
     }
 }

@@ -3,16 +3,8 @@ import Logging
 import Synchronization
 import Testing
 import TestSupport
-@testable import Core
 @testable import System
-@testable import Formats
-@testable import Discovery
-@testable import Credentials
 @testable import Mounting
-@testable import Health
-@testable import Boot
-@testable import Immich
-@testable import Setup
 
 /// Nothing waits without a deadline: the mount lock, and a batch of shares that never answer.
 @Suite struct BoundedWaitTests {

@@ -1,16 +1,9 @@
 import Foundation
 import PropertyBased
 import Testing
-@testable import Core
 @testable import System
 @testable import Formats
-@testable import Discovery
 @testable import Credentials
-@testable import Mounting
-@testable import Health
-@testable import Boot
-@testable import Immich
-@testable import Setup
 
 /// Characters that break naive formats: separators, quotes, shell and comment characters, spaces,
 /// brackets, backslashes, tabs and non-ASCII letters.

@@ -1,15 +1,8 @@
 import Foundation
 import Testing
-@testable import Core
 @testable import System
-@testable import Formats
-@testable import Discovery
-@testable import Credentials
 @testable import Mounting
 @testable import Health
-@testable import Boot
-@testable import Immich
-@testable import Setup
 
 @Suite struct DoctorTests {
     /// The child's answers, by request: visibility, and the sampled files as protocol lines.

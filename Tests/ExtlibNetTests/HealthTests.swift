@@ -2,16 +2,9 @@ import Foundation
 import Synchronization
 import SystemPackage
 import Testing
-@testable import Core
 @testable import System
-@testable import Formats
-@testable import Discovery
-@testable import Credentials
 @testable import Mounting
 @testable import Health
-@testable import Boot
-@testable import Immich
-@testable import Setup
 
 @Suite struct HealthTests {
     @Test func forkedStatfsReportsTheErrno() {

@@ -1,14 +1,7 @@
 import Testing
-@testable import Core
 @testable import System
 @testable import Formats
-@testable import Discovery
-@testable import Credentials
 @testable import Mounting
-@testable import Health
-@testable import Boot
-@testable import Immich
-@testable import Setup
 
 @Suite struct HostNameTests {
     @Test(arguments: ["nas", "nas.local", "nas.example.lan.", "my-nas_2", "NAS.LOCAL"])

@@ -1,15 +1,10 @@
 import Foundation
 import Testing
-@testable import Core
 @testable import System
 @testable import Formats
 @testable import Discovery
-@testable import Credentials
 @testable import Mounting
-@testable import Health
 @testable import Boot
-@testable import Immich
-@testable import Setup
 
 /// Text that would reach a mount helper's arguments or the kernel's option string.
 @Suite struct MountTextTests {

@@ -1,16 +1,10 @@
 import Foundation
 import Logging
 import Testing
-@testable import Core
 @testable import System
 @testable import Formats
-@testable import Discovery
-@testable import Credentials
 @testable import Mounting
-@testable import Health
-@testable import Boot
 @testable import Immich
-@testable import Setup
 
 @Suite struct CronScheduleTests {
     @Test(arguments: [

@@ -1,15 +1,8 @@
 import Foundation
 import Testing
-@testable import Core
 @testable import System
 @testable import Formats
 @testable import Discovery
-@testable import Credentials
-@testable import Mounting
-@testable import Health
-@testable import Boot
-@testable import Immich
-@testable import Setup
 
 /// Seeded random bytes and mutations of a valid input, for every parser of what LAN hosts send.
 enum Mutations {

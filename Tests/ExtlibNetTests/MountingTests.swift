@@ -1,15 +1,9 @@
 import Foundation
 import Testing
-@testable import Core
 @testable import System
 @testable import Formats
 @testable import Discovery
-@testable import Credentials
 @testable import Mounting
-@testable import Health
-@testable import Boot
-@testable import Immich
-@testable import Setup
 
 @Suite struct MountInfoTests {
     @Test func parsesNetworkMountsWithEscapes() {

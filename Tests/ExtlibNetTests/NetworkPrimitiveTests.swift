@@ -2,16 +2,8 @@ import Dispatch
 import Foundation
 import TestSupport
 import Testing
-@testable import Core
 @testable import System
-@testable import Formats
 @testable import Discovery
-@testable import Credentials
-@testable import Mounting
-@testable import Health
-@testable import Boot
-@testable import Immich
-@testable import Setup
 
 #if canImport(Glibc)
 import Glibc

@@ -4,11 +4,6 @@ import Testing
 @testable import Formats
 @testable import Discovery
 @testable import Credentials
-@testable import Mounting
-@testable import Health
-@testable import Boot
-@testable import Immich
-@testable import Setup
 
 /// A report as the network would have produced it, for presentation and status tests.
 func makeReport(

@@ -1,14 +1,11 @@
 import Foundation
 import Testing
-@testable import Core
 @testable import System
 @testable import Formats
 @testable import Discovery
 @testable import Credentials
 @testable import Mounting
 @testable import Health
-@testable import Boot
-@testable import Immich
 @testable import Setup
 
 /// The guided setup's logic with a scripted user (the terminal is the fake) and recorded services. The

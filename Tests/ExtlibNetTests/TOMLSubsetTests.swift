@@ -1,14 +1,6 @@
 import Testing
-@testable import Core
-@testable import System
 @testable import Formats
-@testable import Discovery
-@testable import Credentials
 @testable import Mounting
-@testable import Health
-@testable import Boot
-@testable import Immich
-@testable import Setup
 
 /// The mounts.toml reader: what a hand edit may plausibly contain is read as TOML reads it, the rest of
 /// TOML is refused with its line, and no input makes it crash.

@@ -1,14 +1,5 @@
 import Foundation
 import Core
-import System
-import Formats
-import Discovery
-import Credentials
-import Mounting
-import Health
-import Boot
-import Immich
-import Setup
 import Testing
 
 /// Everything that proves a deadline: hung servers (SIGSTOP), a hung protocol beside a live one, an

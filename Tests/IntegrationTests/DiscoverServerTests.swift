@@ -1,14 +1,5 @@
 import Foundation
 import Core
-import System
-import Formats
-import Discovery
-import Credentials
-import Mounting
-import Health
-import Boot
-import Immich
-import Setup
 import Testing
 
 /// `extlib-net discover` against real smbd, rpcbind and nfs-ganesha in network namespaces of the

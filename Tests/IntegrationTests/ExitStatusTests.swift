@@ -1,13 +1,4 @@
 import Core
-import System
-import Formats
-import Discovery
-import Credentials
-import Mounting
-import Health
-import Boot
-import Immich
-import Setup
 import Foundation
 import Testing
 

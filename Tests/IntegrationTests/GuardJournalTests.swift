@@ -1,4 +1,3 @@
-import Core
 import Immich
 import Foundation
 import TestSupport
@@ -18,17 +17,7 @@ import Glibc
     static func immich() async throws -> StandIn {
         let immich = try StandIn()
         try await immich.login()
-        var config = try immich.config()
-        var library = try #require(config["library"] as? [String: Any])
-        var scan = try #require(library["scan"] as? [String: Any])
-        scan["cronExpression"] = threeAM
-        scan["enabled"] = true
-        library["scan"] = scan
-        config["library"] = library
-        let body = String(decoding: try JSONSerialization.data(withJSONObject: config), as: UTF8.self)
-        let put = try Child.runBlocking("/usr/bin/curl", ["-sf", "-X", "PUT", "-H", "x-api-key: \(immich.adminKey)", "-H", "Content-Type: application/json",
-                                                          "-d", body, immich.url + "/api/system-config"], timeout: .seconds(10))
-        #expect(put.status == 0)
+        try immich.setScanSchedule(enabled: true, cron: threeAM)
         return immich
     }
 

@@ -1,15 +1,6 @@
 import Foundation
 import TestSupport
 import Core
-import System
-import Formats
-import Discovery
-import Credentials
-import Mounting
-import Health
-import Boot
-import Immich
-import Setup
 import Testing
 
 /// The doctor's child process and heal / doctor end to end on the host, under a scratch --root: real

@@ -1,13 +1,5 @@
 import Core
-import System
-import Formats
-import Discovery
-import Credentials
-import Mounting
-import Health
-import Boot
 import Immich
-import Setup
 import Foundation
 import TestSupport
 import Testing
@@ -72,6 +64,22 @@ final class StandIn: @unchecked Sendable {
     }
 
     func config() throws -> [String: Any] { try #require(try dump()["config"] as? [String: Any]) }
+
+    /// Immich's own scan schedule changed as an admin would in the web UI (PUT /api/system-config with the
+    /// whole config); the cron expression only when given.
+    func setScanSchedule(enabled: Bool, cron: String? = nil) throws {
+        var config = try self.config()
+        var library = try #require(config["library"] as? [String: Any])
+        var scan = try #require(library["scan"] as? [String: Any])
+        scan["enabled"] = enabled
+        if let cron { scan["cronExpression"] = cron }
+        library["scan"] = scan
+        config["library"] = library
+        let body = String(decoding: try JSONSerialization.data(withJSONObject: config), as: UTF8.self)
+        let put = try Child.runBlocking("/usr/bin/curl", ["-sf", "-X", "PUT", "-H", "x-api-key: \(adminKey)", "-H", "Content-Type: application/json",
+                                                          "-d", body, url + "/api/system-config"], timeout: .seconds(10))
+        #expect(put.status == 0, "PUT /api/system-config: \(put.error)")
+    }
 
     func libraries() throws -> [[String: Any]] { try #require(try dump()["libraries"] as? [[String: Any]]) }
 
@@ -194,16 +202,7 @@ final class StandIn: @unchecked Sendable {
         #expect(recover.output.contains("nothing to rescan"))
 
         // Someone switches Immich's own schedule back on (the web UI): the next guarded scan switches it off again.
-        var on = try immich.config()
-        var onLibrary = try #require(on["library"] as? [String: Any])
-        var onScan = try #require(onLibrary["scan"] as? [String: Any])
-        onScan["enabled"] = true
-        onLibrary["scan"] = onScan
-        on["library"] = onLibrary
-        let body = String(decoding: try JSONSerialization.data(withJSONObject: on), as: UTF8.self)
-        let put = try Child.runBlocking("/usr/bin/curl", ["-sf", "-X", "PUT", "-H", "x-api-key: \(immich.adminKey)", "-H", "Content-Type: application/json",
-                                                          "-d", body, immich.url + "/api/system-config"], timeout: .seconds(10))
-        #expect(put.status == 0)
+        try immich.setScanSchedule(enabled: true)
         #expect(try await immich.run(["immich", "scan", "--all"]).status == 0)
         #expect(((try immich.config()["library"] as? [String: Any])?["scan"] as? [String: Any])?["enabled"] as? Bool == false, "switched off again")
         let notices = try #require(try immich.dump()["notifications"] as? [[String: Any]])

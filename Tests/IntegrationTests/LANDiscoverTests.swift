@@ -1,14 +1,6 @@
 import Foundation
 import Core
-import System
-import Formats
 import Discovery
-import Credentials
-import Mounting
-import Health
-import Boot
-import Immich
-import Setup
 import Testing
 
 /// `extlib-net discover` without HOST on the test bed's LAN of namespaces (Tests/testbed): real

@@ -1,12 +1,8 @@
 import Core
 import System
 import Formats
-import Discovery
-import Credentials
 import Mounting
-import Health
 import Boot
-import Immich
 import Setup
 import Foundation
 import TestSupport

@@ -1,4 +1,3 @@
-import Core
 import System
 import Foundation
 #if canImport(Glibc)

@@ -1,5 +1,3 @@
-import Core
-import System
 import Foundation
 #if canImport(Glibc)
 import Glibc

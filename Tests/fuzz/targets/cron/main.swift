@@ -1,14 +1,5 @@
 // Immich's scan schedule (a cron expression from its API) turned into a systemd OnCalendar= value.
-@testable import Core
-@testable import System
-@testable import Formats
-@testable import Discovery
-@testable import Credentials
-@testable import Mounting
-@testable import Health
-@testable import Boot
 @testable import Immich
-@testable import Setup
 import FuzzSupport
 
 fuzz { bytes in

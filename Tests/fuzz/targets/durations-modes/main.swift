@@ -1,15 +1,7 @@
 // Durations (--wait, --heal-every, the unit header) and octal modes (--file-mode, mounts.toml): any text
 // gives a value in range or nil, never a trap in the arithmetic.
-@testable import Core
-@testable import System
 @testable import Formats
-@testable import Discovery
-@testable import Credentials
 @testable import Mounting
-@testable import Health
-@testable import Boot
-@testable import Immich
-@testable import Setup
 import FuzzSupport
 
 fuzz { bytes in

@@ -1,14 +1,5 @@
 // An HTTP response from a host that answered WS-Discovery (its metadata), and avahi-daemon's socket lines.
-@testable import Core
-@testable import System
-@testable import Formats
 @testable import Discovery
-@testable import Credentials
-@testable import Mounting
-@testable import Health
-@testable import Boot
-@testable import Immich
-@testable import Setup
 import FuzzSupport
 
 fuzz { bytes in

@@ -1,15 +1,7 @@
 // mounts.toml: the TOML reader on any bytes, and the definitions on top of it for valid UTF-8 (what
 // MountStore hands it). What it accepts must also survive being written and read again.
-@testable import Core
-@testable import System
 @testable import Formats
-@testable import Discovery
-@testable import Credentials
 @testable import Mounting
-@testable import Health
-@testable import Boot
-@testable import Immich
-@testable import Setup
 import FuzzSupport
 
 fuzz { bytes in

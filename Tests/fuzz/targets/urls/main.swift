@@ -1,16 +1,8 @@
 // smb:// and nfs:// URLs from the command line or mounts.toml: what parses prints back to the same URL,
 // and what passes validation never puts an option separator or a control character into the source
 // the mount helper gets.
-@testable import Core
 @testable import System
-@testable import Formats
-@testable import Discovery
-@testable import Credentials
 @testable import Mounting
-@testable import Health
-@testable import Boot
-@testable import Immich
-@testable import Setup
 import FuzzSupport
 
 let address = IPAddress("192.0.2.7")!
