@@ -1,21 +1,10 @@
-import Logging
-
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-import Core
 import System
-import Mounting
-import Health
-import Boot
 
 /// What `immich guard enable` remembers: Immich's own scan settings before it switched them off, the
 /// schedule the guarded scan runs on instead, and how far enable or disable got. Immich's

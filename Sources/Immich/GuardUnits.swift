@@ -1,20 +1,4 @@
-import Logging
-
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-import Core
 import System
-import Mounting
-import Health
 import Boot
 
 /// The units of the guarded scan: a timer on Immich's schedule and the service it starts.

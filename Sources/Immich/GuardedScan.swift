@@ -1,22 +1,14 @@
 import Logging
 
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import Core
-import Formats
+
 import System
+import Formats
 import Mounting
-import Health
-import Boot
 
 extension ImmichService {
     // MARK: scan

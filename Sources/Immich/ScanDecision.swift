@@ -1,21 +1,13 @@
-import Logging
-
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+
 import Core
 import System
 import Mounting
 import Health
-import Boot
 
 extension ImmichService {
     // MARK: the scan decision
