@@ -23,8 +23,9 @@ let package = Package(
         // System libraries: a modulemap and a shim header each, nothing else.
         // No pkgConfig here: its --libs would link libsmbclient, which is dlopen'ed instead.
         .systemLibrary(name: "CSMBClient"),
-        // setns and capabilities for the doctor's child, closefrom for spawned children (no library to link).
-        .systemLibrary(name: "CLinux"),
+        // setns and capabilities for the doctor's child, closefrom for spawned children, not dumpable, and
+        // the signal handler that puts the terminal back (plain C: a handler must not run Swift's runtime).
+        .target(name: "CLinux"),
         .systemLibrary(
             name: "CNFS",
             pkgConfig: "libnfs",

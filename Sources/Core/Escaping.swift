@@ -23,15 +23,15 @@ public enum Terminal {
         return out
     }
 
-    /// Whether `text` would reach a terminal unchanged.
-    public static func isPrintable(_ text: String) -> Bool {
-        !text.unicodeScalars.contains { needsEscape($0.value) || $0 == "\n" || $0 == "\r" || $0 == "\t" }
-    }
-
     static func needsEscape(_ value: UInt32) -> Bool {
-        value < 0x20 || (0x7F...0x9F).contains(value)
-            || value == 0x061C || value == 0x200E || value == 0x200F // arabic letter mark, LRM, RLM
-            || (0x202A...0x202E).contains(value) || (0x2066...0x2069).contains(value) // embeddings, overrides, isolates
-            || value == 0x2028 || value == 0x2029 // line and paragraph separators
+        if value < 0x20 || (0x7F...0x9F).contains(value) { return true }
+        guard value >= 0xA0, let scalar = Unicode.Scalar(value) else { return false }
+        switch scalar.properties.generalCategory {
+        // Format characters: bidi marks, embeddings, overrides and isolates, zero-width spaces and joiners,
+        // the soft hyphen, tag characters; line and paragraph separators; private use (a font may draw
+        // anything there). Each can make two names look alike or reorder what the user reads.
+        case .format, .lineSeparator, .paragraphSeparator, .privateUse: return true
+        default: return false
+        }
     }
 }

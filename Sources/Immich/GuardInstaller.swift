@@ -24,6 +24,8 @@ extension ImmichService {
         // Before Immich's settings or the guard file change: the timer would run this binary as root.
         try BootInstaller.checkExecutable(executable)
         if let every, every < .seconds(60) || every > .seconds(366 * 86_400) { throw GuardError(.everyOutOfRange) }
+        let lock = try guardLock()
+        defer { withExtendedLifetime(lock) {} }
         let api = try api()
         let config = try api.systemConfig()
         let current = try LibraryScanSettings(config: config)
@@ -58,7 +60,7 @@ extension ImmichService {
             do {
                 try apply(off, api: api) { !$0.enabled }
             } catch {
-                throw unwindEnable(previous: previous, remembered: remembered, api: api, after: error)
+                throw unwindEnable(previous: previous, remembered: remembered, api: api, reload: reload, after: error)
             }
         }
         var units: BootReport
@@ -66,7 +68,7 @@ extension ImmichService {
             units = try installer(reload: reload).install(files, running: executable, header: GuardUnits.header, enabling: GuardUnits.unitsToEnable(settings), reload: reload)
         } catch {
             // install put back what it wrote; Immich's schedule goes back too (unless the guard was on).
-            throw unwindEnable(previous: previous, remembered: remembered, api: api, after: error)
+            throw unwindEnable(previous: previous, remembered: remembered, api: api, reload: reload, after: error)
         }
         if !settings.hasTimer {
             // Asked for before with a timer: that timer goes.
@@ -87,7 +89,7 @@ extension ImmichService {
     /// After a failed enable: a guard that was on stays on as it was. Otherwise Immich gets its remembered
     /// schedule back, read back to check, and only then the record goes. The error to throw says which
     /// command completes what is left.
-    private func unwindEnable(previous: GuardSettings?, remembered: LibraryScanSettings, api: ImmichAPI, after error: any Error) -> any Error {
+    private func unwindEnable(previous: GuardSettings?, remembered: LibraryScanSettings, api: ImmichAPI, reload: Bool, after error: any Error) -> any Error {
         if let previous, previous.phase == .on {
             do { try guardFile.save(previous) } catch {
                 return GuardError(.unfinished(step: "immich guard enable failed", cause: "the guard's record could not be put back: \(error)", next: "extlib-net immich guard enable"))
@@ -96,9 +98,13 @@ extension ImmichService {
         }
         do {
             try restore(remembered, api: api)
+            // An earlier unfinished enable or disable may have left units: they go with the record.
+            if previous != nil {
+                _ = try installer(reload: reload).uninstall(GuardUnits.allPaths, header: GuardUnits.header, disabling: [GuardUnits.timerName, GuardUnits.recoverName], reload: reload)
+            }
         } catch let restoreError {
             logger.warning("cannot give Immich its scan schedule back", metadata: ["error": "\(restoreError)"])
-            return GuardError(.unfinished(step: "immich guard enable failed: \(error)", cause: "Immich's scheduled scan could not be given back: \(restoreError)", next: "extlib-net immich guard enable (to finish turning the guard on) or extlib-net immich guard disable (to give Immich its schedule back)"))
+            return GuardError(.unfinished(step: "immich guard enable failed: \(error)", cause: "Immich's scheduled scan could not be given back, or the guard's units removed: \(restoreError)", next: "extlib-net immich guard enable (to finish turning the guard on) or extlib-net immich guard disable (to give Immich its schedule back)"))
         }
         guardFile.remove()
         return error
@@ -109,7 +115,7 @@ extension ImmichService {
     func apply(_ config: JSON, api: ImmichAPI, isApplied: (LibraryScanSettings) -> Bool) throws {
         do {
             try api.putSystemConfig(config)
-        } catch let error as ImmichError {
+        } catch {
             guard case .configReadOnly = error.code else {
                 guard let now = try? LibraryScanSettings(config: api.systemConfig()), isApplied(now) else { throw error }
                 logger.notice("the answer to PUT /api/system-config was lost, but Immich has the change", metadata: ["error": "\(error)"])
@@ -135,6 +141,8 @@ extension ImmichService {
     /// Restores exactly the remembered scan settings (read back to check), then removes the units, then the
     /// record. A failure leaves the record (phase `disabling`): running this again completes it.
     public func disableGuard(reload: Bool) throws -> GuardReport? {
+        let lock = try guardLock()
+        defer { withExtendedLifetime(lock) {} }
         guard var settings = try guardFile.load() else {
             let units = try installer(reload: reload).uninstall(GuardUnits.allPaths, header: GuardUnits.header, disabling: [GuardUnits.timerName, GuardUnits.recoverName], reload: reload)
             return units.changedNothing ? nil : GuardReport(settings: GuardSettings(remembered: LibraryScanSettings(enabled: true, cronExpression: "", watchEnabled: false), onCalendar: nil, everySeconds: nil), units: units, wasOn: false, calendarChecked: false)

@@ -43,7 +43,13 @@ public struct GuardSettings: Codable, Sendable, Equatable {
         remembered = try container.decode(LibraryScanSettings.self, forKey: .remembered)
         onCalendar = try container.decodeIfPresent(String.self, forKey: .onCalendar)
         everySeconds = try container.decodeIfPresent(Int64.self, forKey: .everySeconds)
-        phase = try container.decodeIfPresent(Phase.self, forKey: .phase) ?? .on
+        // No phase: 0.3.0 wrote the record once the guard was on. A phase this version does not know (a
+        // newer one, a hand edit): unfinished, which either command completes.
+        if let text = try container.decodeIfPresent(String.self, forKey: .phase) {
+            phase = Phase(rawValue: text) ?? .enabling
+        } else {
+            phase = .on
+        }
     }
 
     /// Whether the guard runs scans on a timer (Immich's schedule was on, or `--every` was given).

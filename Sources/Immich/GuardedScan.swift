@@ -33,37 +33,44 @@ extension ImmichService {
         let libraries = try wanted.isEmpty ? all : wanted.map { name throws(ImmichError) in try find(name, in: all) }
         var outages = (try? outageFile.load()) ?? [:]
         var outcomes: [ScanOutcome] = []
-        for (index, library) in libraries.enumerated() {
-            // Between two libraries, a moment for a heal or mount that waits on the lock: FileLock looks
-            // every 50 ms, and this run would otherwise take it back within microseconds every time.
-            if waiting != nil, index > 0 { usleep(FileLock.handoverPause) }
-            // No mount or unmount between this library's check and its scan request.
-            let lock = try waiting.map { waiting throws(LockError) in try mounts.lock(waiting: waiting) }
-            defer { withExtendedLifetime(lock) {} }
-            // An unknown count counts as "holds assets": the safe side.
-            let decision = decide(library, definitions: definitions) { (try? api.statistics(library.id).total).map { $0 < 0 ? -1 : $0 } ?? -1 }
-            guard decision.scan else {
-                if outages[library.id] == nil {
-                    let shares = Array(Set(decision.problems.compactMap(\.problem.share))).sorted()
-                    outages[library.id] = Outage(since: Timestamp.utcNow(), shares: shares)
-                    notifyAdmins(api, title: "Library '\(library.name)' not scanned: its share is away",
-                                 description: "extlib-net skipped the scan so Immich does not move its photos to the trash: "
-                                    + decision.problems.map(\.problem.description).joined(separator: "; ")
-                                    + ". It is scanned again once the share is back.", level: .warning)
+        // The outages learnt so far are kept even when the run stops half-way (the mount lock stayed busy,
+        // Immich went away): their notices were sent and must not be sent again.
+        do {
+            for (index, library) in libraries.enumerated() {
+                // Between two libraries, a moment for a heal or mount that waits on the lock: FileLock looks
+                // every 50 ms, and this run would otherwise take it back within microseconds every time.
+                if waiting != nil, index > 0 { usleep(FileLock.handoverPause) }
+                // No mount or unmount between this library's check and its scan request.
+                let lock = try waiting.map { waiting throws(LockError) in try mounts.lock(waiting: waiting) }
+                defer { withExtendedLifetime(lock) {} }
+                // An unknown count counts as "holds assets": the safe side.
+                let decision = decide(library, definitions: definitions) { (try? api.statistics(library.id).total).map { $0 < 0 ? -1 : $0 } ?? -1 }
+                guard decision.scan else {
+                    if outages[library.id] == nil {
+                        let shares = Array(Set(decision.problems.compactMap(\.problem.share))).sorted()
+                        outages[library.id] = Outage(since: Timestamp.utcNow(), shares: shares)
+                        notifyAdmins(api, title: "Library '\(library.name)' not scanned: its share is away",
+                                     description: "extlib-net skipped the scan so Immich does not move its photos to the trash: "
+                                        + decision.problems.map(\.problem.description).joined(separator: "; ")
+                                        + ". It is scanned again once the share is back.", level: .warning)
+                    }
+                    outcomes.append(.skipped(decision))
+                    continue
                 }
-                outcomes.append(.skipped(decision))
-                continue
-            }
-            switch Result(catching: { () throws(ImmichError) in try api.scan(library.id) }) {
-            case .success:
-                let recovered = outages.removeValue(forKey: library.id) != nil
-                if recovered {
-                    notifyAdmins(api, title: "Library '\(library.name)' is back", description: "Its share is mounted again and the library was rescanned; assets taken offline come back.", level: .success)
+                switch Result(catching: { () throws(ImmichError) in try api.scan(library.id) }) {
+                case .success:
+                    let recovered = outages.removeValue(forKey: library.id) != nil
+                    if recovered {
+                        notifyAdmins(api, title: "Library '\(library.name)' is back", description: "Its share is mounted again and the library was rescanned; assets taken offline come back.", level: .success)
+                    }
+                    outcomes.append(.scanned(library, recovered: recovered))
+                case .failure(let error):
+                    outcomes.append(.failed(library, error))
                 }
-                outcomes.append(.scanned(library, recovered: recovered))
-            case .failure(let error):
-                outcomes.append(.failed(library, error))
             }
+        } catch {
+            try? saveOutages(outages)
+            throw error
         }
         try saveOutages(outages)
         return outcomes
@@ -72,7 +79,11 @@ extension ImmichService {
     /// Immich's own schedule switched back on while the guard is on (the web UI, a restored database):
     /// switched off again, changing nothing else, and the admins are told.
     func reassertGuard(_ api: ImmichAPI) {
-        guard let config = try? api.systemConfig(), let current = try? LibraryScanSettings(config: config), current.enabled,
+        // Never while a guard enable or disable runs (it holds the guard lock), and only if the guard is still
+        // on once the lock is ours: a disable that gave Immich its schedule back is not undone.
+        guard let lock = try? guardLock(timeout: .zero) else { return }
+        defer { withExtendedLifetime(lock) {} }
+        guard guardIsOn, let config = try? api.systemConfig(), let current = try? LibraryScanSettings(config: config), current.enabled,
             let off = config.replacing(["library", "scan", "enabled"], with: .bool(false))
         else { return }
         do {

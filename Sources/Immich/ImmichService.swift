@@ -34,6 +34,16 @@ public struct ImmichService: Sendable {
         return settings.phase == .on
     }
 
+    /// Serializes whatever changes Immich's scan settings for the guard: `guard enable`, `guard disable`
+    /// and a scan switching Immich's schedule off again, which would otherwise undo a disable that ran
+    /// between its read and its write.
+    public var guardLockPath: String { root.path(SystemRoot.Known.runDirectory + "/extlib-net-guard.lock") }
+
+    func guardLock(timeout: Duration = FileLock.defaultTimeout) throws -> FileLock {
+        try SecureFile.ensureDirectory(root.path(SystemRoot.Known.runDirectory), below: root.prefix)
+        return try FileLock(path: guardLockPath, timeout: timeout)
+    }
+
     public func api() throws -> ImmichAPI {
         ImmichAPI(connection: try connections.required(), timeout: timeout, logger: logger)
     }

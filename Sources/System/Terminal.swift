@@ -1,3 +1,4 @@
+import CLinux
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -68,11 +69,14 @@ public enum PasswordInput {
         var quiet = saved
         quiet.c_lflag &= ~tcflag_t(ECHO)
         // Echo off (dropping stale type-ahead) before the prompt shows: input typed in answer to the
-        // prompt then can neither be echoed nor discarded by a later flush.
+        // prompt then can neither be echoed nor discarded by a later flush. A signal meanwhile puts
+        // `saved` back (ProcessHardening).
+        extlib_net_terminal_will_change(&saved)
         tcsetattr(0, TCSAFLUSH, &quiet)
         StandardStream.error.write(text)
         defer {
             tcsetattr(0, TCSANOW, &saved)
+            extlib_net_terminal_restored()
             StandardStream.error.write("\n")
         }
         var bytes: [UInt8] = []

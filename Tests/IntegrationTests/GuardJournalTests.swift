@@ -199,4 +199,39 @@ import Glibc
         #expect(scanTook >= .seconds(9), "the three scan requests took \(scanTook)")
         #expect(healTook < .seconds(6), "heal waited \(healTook) for the mount lock")
     }
+
+    /// A scan that finds Immich's schedule switched on again switches it off only while no guard enable or
+    /// disable runs (they hold the guard lock): otherwise a scan could undo a disable that ran between its
+    /// read and its write, leaving Immich without its schedule and without a record.
+    @Test func aScanDoesNotSwitchTheScheduleOffWhileTheGuardLockIsHeld() async throws {
+        let immich = try await Self.immich()
+        defer { immich.remove() }
+        #expect(try await immich.run(["immich", "guard", "enable", "--no-reload"]).status == 0)
+        try immich.setScanSchedule(enabled: true)
+        let holder = try Child.start("/usr/bin/flock", ["-x", immich.scratch.path + "/run/extlib-net-guard.lock", "sleep", "30"], capture: .none)
+        defer { holder.signal(SIGTERM); _ = holder.wait(timeout: .seconds(10)) }
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await immich.run(["immich", "scan", "--all"]).status == 0)
+        #expect(try Self.schedule(immich).enabled == true, "switched off while the lock was held")
+        holder.signal(SIGTERM)
+        _ = holder.wait(timeout: .seconds(10))
+        #expect(try await immich.run(["immich", "scan", "--all"]).status == 0)
+        #expect(try Self.schedule(immich).enabled == false, "switched off again once the lock was free")
+    }
+
+    /// A record with a phase this version does not know (a newer one, a hand edit) reads as unfinished:
+    /// guard disable completes it.
+    @Test func anUnknownPhaseIsFinishedByDisable() async throws {
+        let immich = try await Self.immich()
+        defer { immich.remove() }
+        #expect(try await immich.run(["immich", "guard", "enable", "--no-reload"]).status == 0)
+        let text = try String(contentsOfFile: recordPath(immich), encoding: .utf8).replacingOccurrences(of: "\"on\"", with: "\"paused\"")
+        #expect(text.contains("paused"))
+        try text.write(toFile: recordPath(immich), atomically: true, encoding: .utf8)
+        chmod(recordPath(immich), 0o600)
+        let status = try await immich.run(["immich", "guard", "status", "--json"])
+        #expect(try status.json()["unfinished"] as? String == "enable", "\(status.output) \(status.error)")
+        #expect(try await immich.run(["immich", "guard", "disable", "--no-reload"]).status == 0)
+        #expect(try Self.schedule(immich) == (true, Self.threeAM))
+    }
 }

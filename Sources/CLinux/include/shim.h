@@ -1,9 +1,12 @@
 #ifndef EXTLIB_NET_CLINUX_SHIM_H
 #define EXTLIB_NET_CLINUX_SHIM_H
-/* Linux calls Swift's Glibc module does not offer: setns and posix_spawn_file_actions_addclosefrom_np
+/* Linux calls Swift's Glibc module does not offer (and, in shim.c, the signal handler): setns and posix_spawn_file_actions_addclosefrom_np
  * are only declared with _GNU_SOURCE, and capget/capset and syscall are variadic or absent. */
 #include <errno.h>
 #include <linux/capability.h>
+#include <signal.h>
+#include <string.h>
+#include <termios.h>
 #include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -16,10 +19,17 @@ static inline int extlib_net_set_not_dumpable(void) {
     return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
-/* Whether the process is dumpable (1) or not (0); -1 on failure. */
-static inline int extlib_net_is_dumpable(void) {
-    return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
-}
+/* The terminal a password prompt changed, put back by every signal that ends the process (shim.c: plain
+ * C state and a C handler, so a signal runs nothing of Swift's runtime). */
+/* Call with the settings in force just before the echo goes off. */
+void extlib_net_terminal_will_change(const struct termios *saved);
+/* Call once the settings are back. */
+void extlib_net_terminal_restored(void);
+/* Puts the terminal back if a prompt changed it and this process is in the foreground. Async-signal-safe. */
+void extlib_net_restore_terminal(void);
+/* SIGINT exits with `interrupted_status`; SIGTERM and SIGHUP end the process by that signal; each puts the
+ * terminal back first. */
+void extlib_net_install_signal_handlers(int interrupted_status);
 
 /* glibc 2.34 and later. */
 extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
