@@ -1,5 +1,11 @@
 import Logging
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 import Core
 import Formats
 import Boot
@@ -112,14 +118,20 @@ extension ImmichService {
 
     /// PUTs `config` and settles a lost answer (a proxy's 502, a timeout after Immich applied it) by reading
     /// Immich's config again: applied when `isApplied` holds for what Immich has now.
+    /// After a timeout Immich may still be applying the PUT: it is read again up to three times, a second
+    /// apart, before the change counts as not made.
     func apply(_ config: JSON, api: ImmichAPI, isApplied: (LibraryScanSettings) -> Bool) throws {
         do {
             try api.putSystemConfig(config)
         } catch {
-            guard case .configReadOnly = error.code else {
-                guard let now = try? LibraryScanSettings(config: api.systemConfig()), isApplied(now) else { throw error }
-                logger.notice("the answer to PUT /api/system-config was lost, but Immich has the change", metadata: ["error": "\(error)"])
-                return
+            if case .configReadOnly = error.code { throw error }
+            let reads = error.isTimeout ? 3 : 1
+            for read in 0..<reads {
+                if read > 0 { usleep(1_000_000) }
+                if let now = try? LibraryScanSettings(config: api.systemConfig()), isApplied(now) {
+                    logger.notice("the answer to PUT /api/system-config was lost, but Immich has the change", metadata: ["error": "\(error)"])
+                    return
+                }
             }
             throw error
         }
@@ -154,6 +166,10 @@ extension ImmichService {
         }
         do {
             try restore(settings.remembered, api: api)
+        } catch let error as ImmichError where error.code == .configReadOnly {
+            let remembered = settings.remembered
+            throw GuardError(.unfinished(step: "immich guard disable did not finish", cause: "Immich runs with IMMICH_CONFIG_FILE, so its settings cannot be changed through the API",
+                                         next: "set library.scan.enabled to \(remembered.enabled) and library.scan.cronExpression to '\(Terminal.printable(remembered.cronExpression))' in that file, restart Immich, then extlib-net immich guard disable again"))
         } catch {
             throw GuardError(.unfinished(step: "immich guard disable did not finish", cause: "Immich's scheduled scan could not be given back: \(error)", next: "extlib-net immich guard disable again once Immich answers"))
         }

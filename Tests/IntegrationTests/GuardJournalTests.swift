@@ -234,4 +234,18 @@ import Glibc
         #expect(try await immich.run(["immich", "guard", "disable", "--no-reload"]).status == 0)
         #expect(try Self.schedule(immich) == (true, Self.threeAM))
     }
+
+    /// Immich restarted with IMMICH_CONFIG_FILE after the guard went on: disable cannot give the schedule
+    /// back through the API, keeps the record, and says what to put in that file.
+    @Test func aReadOnlyConfigSaysWhatToPutInTheFile() async throws {
+        let immich = try await Self.immich()
+        defer { immich.remove() }
+        #expect(try await immich.run(["immich", "guard", "enable", "--no-reload"]).status == 0)
+        immich.stop()
+        try immich.start(["--config-file"])
+        let disable = try await immich.run(["immich", "guard", "disable", "--no-reload"])
+        #expect(disable.status != 0)
+        #expect(disable.error.contains("library.scan.cronExpression to '0 3 * * *'") && disable.error.contains("guard disable again"), "\(disable.error)")
+        #expect(FileManager.default.fileExists(atPath: recordPath(immich)), "the record keeps Immich's schedule")
+    }
 }
