@@ -29,7 +29,7 @@ extension ImmichService {
     public func enableGuard(every: Duration?, executable: String, reload: Bool) throws -> GuardReport {
         // Before Immich's settings or the guard file change: the timer would run this binary as root.
         try BootInstaller.checkExecutable(executable)
-        if let every, every < .seconds(60) || every > .seconds(366 * 86_400) { throw GuardError(.everyOutOfRange) }
+        if let every, !GuardSettings.everyRange.contains(every) { throw GuardError(.everyOutOfRange) }
         let lock = try guardLock()
         defer { withExtendedLifetime(lock) {} }
         let api = try api()
@@ -60,7 +60,7 @@ extension ImmichService {
         // The journal first: whatever fails after this, the record knows what to give back.
         try guardFile.save(settings)
         if current.enabled {
-            guard let off = config.replacing(["library", "scan", "enabled"], with: .bool(false)) else {
+            guard let off = LibraryScanSettings.switchedOff(config) else {
                 throw ImmichError(.badAnswer(route: "GET /api/system-config", "no library.scan.enabled"))
             }
             do {
@@ -106,7 +106,7 @@ extension ImmichService {
             try restore(remembered, api: api)
             // An earlier unfinished enable or disable may have left units: they go with the record.
             if previous != nil {
-                _ = try installer(reload: reload).uninstall(GuardUnits.allPaths, header: GuardUnits.header, disabling: [GuardUnits.timerName, GuardUnits.recoverName], reload: reload)
+                _ = try removeGuardUnits(reload: reload)
             }
         } catch let restoreError {
             logger.warning("cannot give Immich its scan schedule back", metadata: ["error": "\(restoreError)"])
@@ -117,9 +117,9 @@ extension ImmichService {
     }
 
     /// PUTs `config` and settles a lost answer (a proxy's 502, a timeout after Immich applied it) by reading
-    /// Immich's config again: applied when `isApplied` holds for what Immich has now.
-    /// After a timeout Immich may still be applying the PUT: it is read again up to three times, a second
-    /// apart, before the change counts as not made.
+    /// Immich's config again: applied when `isApplied` holds for what Immich has now. After a timeout Immich
+    /// may still be applying the PUT, so it is read up to three times, a second apart, before the change
+    /// counts as not made.
     func apply(_ config: JSON, api: ImmichAPI, isApplied: (LibraryScanSettings) -> Bool) throws {
         do {
             try api.putSystemConfig(config)
@@ -156,7 +156,7 @@ extension ImmichService {
         let lock = try guardLock()
         defer { withExtendedLifetime(lock) {} }
         guard var settings = try guardFile.load() else {
-            let units = try installer(reload: reload).uninstall(GuardUnits.allPaths, header: GuardUnits.header, disabling: [GuardUnits.timerName, GuardUnits.recoverName], reload: reload)
+            let units = try removeGuardUnits(reload: reload)
             return units.changedNothing ? nil : GuardReport(settings: GuardSettings(remembered: LibraryScanSettings(enabled: true, cronExpression: "", watchEnabled: false), onCalendar: nil, everySeconds: nil), units: units, wasOn: false, calendarChecked: false)
         }
         let api = try api()
@@ -173,9 +173,14 @@ extension ImmichService {
         } catch {
             throw GuardError(.unfinished(step: "immich guard disable did not finish", cause: "Immich's scheduled scan could not be given back: \(error)", next: "extlib-net immich guard disable again once Immich answers"))
         }
-        let units = try installer(reload: reload).uninstall(GuardUnits.allPaths, header: GuardUnits.header, disabling: [GuardUnits.timerName, GuardUnits.recoverName], reload: reload)
+        let units = try removeGuardUnits(reload: reload)
         guardFile.remove()
         return GuardReport(settings: settings, units: units, wasOn: true, calendarChecked: false)
+    }
+
+    /// Every unit the guard may have written (timer, scan and recover), disabled and removed.
+    private func removeGuardUnits(reload: Bool) throws -> BootReport {
+        try installer(reload: reload).uninstall(GuardUnits.allPaths, header: GuardUnits.header, disabling: [GuardUnits.timerName, GuardUnits.recoverName], reload: reload)
     }
 
     public struct GuardState: Sendable {

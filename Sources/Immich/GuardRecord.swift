@@ -54,6 +54,9 @@ public struct GuardSettings: Codable, Sendable, Equatable {
 
     /// Whether the guard runs scans on a timer (Immich's schedule was on, or `--every` was given).
     public var hasTimer: Bool { onCalendar != nil || everySeconds != nil }
+
+    /// What `--every` may be: the guarded scan at most once a minute, at least once in 366 days.
+    public static let everyRange: ClosedRange<Duration> = .seconds(60) ... .seconds(366 * 86_400)
 }
 
 /// An outage the admins were told about, per library: one notice when it starts, one when it ends.

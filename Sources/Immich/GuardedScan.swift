@@ -84,7 +84,7 @@ extension ImmichService {
         guard let lock = try? guardLock(timeout: .zero) else { return }
         defer { withExtendedLifetime(lock) {} }
         guard guardIsOn, let config = try? api.systemConfig(), let current = try? LibraryScanSettings(config: config), current.enabled,
-            let off = config.replacing(["library", "scan", "enabled"], with: .bool(false))
+            let off = LibraryScanSettings.switchedOff(config)
         else { return }
         do {
             try api.putSystemConfig(off)

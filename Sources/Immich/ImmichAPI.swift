@@ -53,6 +53,12 @@ public struct LibraryScanSettings: Codable, Sendable, Equatable {
         self.watchEnabled = watchEnabled
     }
 
+    /// `config` with only `library.scan.enabled` false: what the guard puts to Immich. Nil when the config
+    /// has no such field.
+    static func switchedOff(_ config: JSON) -> JSON? {
+        config.replacing(["library", "scan", "enabled"], with: .bool(false))
+    }
+
     init(config: JSON) throws(ImmichError) {
         guard case .bool(let enabled)? = config["library"]?["scan"]?["enabled"],
             case .string(let cron)? = config["library"]?["scan"]?["cronExpression"]

@@ -300,7 +300,7 @@ struct GuardCommand: ParsableCommand {
         func validate() throws {
             if let every {
                 guard let duration = DurationText.parse(every) else { throw ValidationError("--every must be a duration such as 24h or 6h, not '\(every)'") }
-                guard duration >= .seconds(60), duration <= .seconds(366 * 86_400) else { throw ValidationError("--every must be between 1min and 366d") }
+                guard GuardSettings.everyRange.contains(duration) else { throw ValidationError("--every must be between 1min and 366d") }
             }
         }
 
