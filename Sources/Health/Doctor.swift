@@ -16,18 +16,46 @@ public struct DoctorFinding: Sendable, Equatable {
     }
     /// "immich-distribution" for the snap, else a mount definition's name.
     public let subject: String
-    public let check: String
+    public let check: DoctorCheck
     public let verdict: Verdict
     public let detail: String
     /// What to do about it (failures and warnings).
     public let fix: String?
 
-    public init(_ subject: String, _ check: String, _ verdict: Verdict, _ detail: String, fix: String? = nil) {
+    public init(_ subject: String, _ check: DoctorCheck, _ verdict: Verdict, _ detail: String, fix: String? = nil) {
         self.subject = subject
         self.check = check
         self.verdict = verdict
         self.detail = detail
         self.fix = fix
+    }
+}
+
+/// What a finding is about. The raw value is the text `doctor` prints and its JSON's `check`, documented in
+/// the README; code compares the case, never the text.
+public enum DoctorCheck: String, Sendable, CaseIterable {
+    case snapInstalled = "snap installed"
+    case servicesKnown = "services known"
+    case mediaFolder = "media folder"
+    case location
+    case mounted
+    case healthy
+    case visibleInSnap = "visible in the snap"
+    case readableByImmich = "readable by Immich"
+    case ownerRule = "owner rule"
+    case folderWatching = "folder watching"
+    case apiConnection = "API connection"
+    case linkedInImmich = "linked in Immich"
+    case scanGuard = "scan guard"
+}
+
+/// The one text form of a finding, for `doctor` and for setup's closing check.
+public enum DoctorPresentation {
+    /// The finding, then its fix when it did not pass.
+    public static func lines(_ finding: DoctorFinding) -> [String] {
+        let line = "[\(finding.verdict.rawValue.uppercased())] \(finding.subject): \(finding.check.rawValue): \(finding.detail)"
+        guard let fix = finding.fix, finding.verdict != .pass else { return [line] }
+        return [line, "       fix: \(fix)"]
     }
 }
 
@@ -55,7 +83,7 @@ public struct Doctor: Sendable {
         findings += mediaFolderFindings()
         findings += concurrentMap(definitions, limit: 4) { examine($0) }.flatMap { $0 }
         findings.append(DoctorFinding(
-            Self.snapName, "folder watching", .note,
+            Self.snapName, .folderWatching, .note,
             "Immich's folder watching (inotify) does not see changes made on a network share by other machines",
             fix: "let Immich rescan: Administration > External Libraries > Scan settings (a scheduled scan), or scan a library by hand"))
         return findings
@@ -68,15 +96,15 @@ public struct Doctor: Sendable {
 
     func snapFindings() -> [DoctorFinding] {
         guard exists("/snap/\(Self.snapName)/current") else {
-            return [DoctorFinding(Self.snapName, "snap installed", .fail,
+            return [DoctorFinding(Self.snapName, .snapInstalled, .fail,
                                   "the Immich Distribution snap is not installed (/snap/\(Self.snapName) is missing); the other checks run without it",
                                   fix: "sudo snap install \(Self.snapName)")]
         }
-        var findings = [DoctorFinding(Self.snapName, "snap installed", .pass, "/snap/\(Self.snapName)/current exists")]
+        var findings = [DoctorFinding(Self.snapName, .snapInstalled, .pass, "/snap/\(Self.snapName)/current exists")]
         if exists(SystemRoot.Known.systemdUnitDirectory + "/" + Self.serverService) {
-            findings.append(DoctorFinding(Self.snapName, "services known", .pass, "\(Self.serverService) is installed"))
+            findings.append(DoctorFinding(Self.snapName, .servicesKnown, .pass, "\(Self.serverService) is installed"))
         } else {
-            findings.append(DoctorFinding(Self.snapName, "services known", .fail, "\(Self.serverService) is not in \(SystemRoot.Known.systemdUnitDirectory)",
+            findings.append(DoctorFinding(Self.snapName, .servicesKnown, .fail, "\(Self.serverService) is not in \(SystemRoot.Known.systemdUnitDirectory)",
                                           fix: "reinstall or refresh the snap: sudo snap refresh \(Self.snapName)"))
         }
         return findings
@@ -88,7 +116,7 @@ public struct Doctor: Sendable {
         let inside = mounter.mountTable.current().filter { $0.mountPoint == media || $0.mountPoint.hasPrefix(media + "/") }
         guard !inside.isEmpty else { return [] }
         return inside.map {
-            DoctorFinding(Self.snapName, "media folder", .fail, "\($0.source) is mounted at \($0.mountPoint), inside Immich's own media folder",
+            DoctorFinding(Self.snapName, .mediaFolder, .fail, "\($0.source) is mounted at \($0.mountPoint), inside Immich's own media folder",
                           fix: "unmount it (umount \(shellQuoted($0.mountPoint))) and add the share with extlib-net add instead")
         }
     }
@@ -101,48 +129,48 @@ public struct Doctor: Sendable {
 
         let base = definition.effectiveSandbox.path
         if immichPath.hasPrefix(base + "/"), !immichPath.hasPrefix(SandboxBase.var.path + "/" + MountTarget.immichMedia + "/") {
-            findings.append(DoctorFinding(name, "location", .pass, "\(immichPath) is under \(base)"))
+            findings.append(DoctorFinding(name, .location, .pass, "\(immichPath) is under \(base)"))
         } else {
-            findings.append(DoctorFinding(name, "location", .fail, "\(immichPath) is not a folder the snap can read, or is inside its media folder",
+            findings.append(DoctorFinding(name, .location, .fail, "\(immichPath) is not a folder the snap can read, or is inside its media folder",
                                           fix: "extlib-net remove \(name), then add it again with another name"))
             return findings
         }
 
         guard let entry = mounter.mountTable.entry(at: target), Mounter.matches(entry, definition) else {
-            findings.append(DoctorFinding(name, "mounted", .fail, "nothing from \(definition.url) is mounted at \(target)",
+            findings.append(DoctorFinding(name, .mounted, .fail, "nothing from \(definition.url) is mounted at \(target)",
                                           fix: "extlib-net mount \(shellQuoted(name))"))
             return findings
         }
-        findings.append(DoctorFinding(name, "mounted", .pass, "\(entry.source) (\(entry.fileSystemType)) at \(target)"))
+        findings.append(DoctorFinding(name, .mounted, .pass, "\(entry.source) (\(entry.fileSystemType)) at \(target)"))
 
         let health = mounter.health(target)
         guard health.isHealthy else {
-            findings.append(DoctorFinding(name, "healthy", .fail, health.description, fix: health.isStale ? "extlib-net heal \(shellQuoted(name))" : "extlib-net status; check the server"))
+            findings.append(DoctorFinding(name, .healthy, .fail, health.description, fix: health.isStale ? "extlib-net heal \(shellQuoted(name))" : "extlib-net status; check the server"))
             return findings
         }
-        findings.append(DoctorFinding(name, "healthy", .pass, "statfs answered"))
+        findings.append(DoctorFinding(name, .healthy, .pass, "statfs answered"))
 
         let namespaceExists = access(namespace, F_OK) == 0
         if namespaceExists {
             switch view.look(ImmichView.Request(namespace: namespace, mountPoint: target)) {
             case .success(let report) where report.visible == true:
-                findings.append(DoctorFinding(name, "visible in the snap", .pass, "mounted inside the snap's mount namespace (\(namespace))"))
+                findings.append(DoctorFinding(name, .visibleInSnap, .pass, "mounted inside the snap's mount namespace (\(namespace))"))
             case .success:
                 findings.append(DoctorFinding(
-                    name, "visible in the snap", .fail, "the snap's mount namespace (\(namespace)) does not see the mount",
+                    name, .visibleInSnap, .fail, "the snap's mount namespace (\(namespace)) does not see the mount",
                     fix: "sudo snap stop \(Self.snapName) && sudo /usr/lib/snapd/snap-discard-ns \(Self.snapName) && sudo snap start \(Self.snapName)"))
             case .failure(let failure):
-                findings.append(DoctorFinding(name, "visible in the snap", .fail, failure.description, fix: "run extlib-net doctor as root"))
+                findings.append(DoctorFinding(name, .visibleInSnap, .fail, failure.description, fix: "run extlib-net doctor as root"))
             }
         } else {
-            findings.append(DoctorFinding(name, "visible in the snap", .skip, "no snap mount namespace at \(namespace) (snap not installed or never started)"))
+            findings.append(DoctorFinding(name, .visibleInSnap, .skip, "no snap mount namespace at \(namespace) (snap not installed or never started)"))
         }
 
         // Read as Immich: inside the snap's namespace when there is one, without DAC override.
         let request = ImmichView.Request(namespace: namespaceExists ? namespace : nil, sample: target)
         switch view.look(request) {
         case .failure(let failure):
-            findings.append(DoctorFinding(name, "readable by Immich", .fail, failure.description, fix: "extlib-net status \(name); extlib-net heal \(name)"))
+            findings.append(DoctorFinding(name, .readableByImmich, .fail, failure.description, fix: "extlib-net status \(name); extlib-net heal \(name)"))
         case .success(let report):
             findings += readFindings(definition, report)
         }
@@ -157,17 +185,17 @@ public struct Doctor: Sendable {
             ? "the mount options set the owner and mode: extlib-net remove \(name), then add it again without --uid/--gid/--file-mode (files then appear root-owned, mode 0755)"
             : "make the files readable for everyone on the NAS (chmod -R o+rX), or export them squashed to one owner"
         if let folder = report.unlistable.first {
-            findings.append(DoctorFinding(name, "readable by Immich", .fail, "Immich cannot list \(folder.path): \(folder.error)", fix: ownershipFix))
+            findings.append(DoctorFinding(name, .readableByImmich, .fail, "Immich cannot list \(folder.path): \(folder.error)", fix: ownershipFix))
         } else if report.files.isEmpty {
-            findings.append(DoctorFinding(name, "readable by Immich", .warn, "no files found: Immich would import an empty library",
+            findings.append(DoctorFinding(name, .readableByImmich, .warn, "no files found: Immich would import an empty library",
                                           fix: "check the share and path (extlib-net discover \(shellQuoted(definition.url.host))); an empty folder may also mean the NAS side is empty"))
         } else if let first = unreadable.first {
             findings.append(DoctorFinding(
-                name, "readable by Immich", .fail,
+                name, .readableByImmich, .fail,
                 "\(unreadable.count) of \(report.files.count) sampled files cannot be read without root's override of file permissions (\(first.path): \(first.error!), owner \(first.owner), mode \(String(first.mode, radix: 8)))",
                 fix: ownershipFix))
         } else {
-            findings.append(DoctorFinding(name, "readable by Immich", .pass, "read \(report.files.count) sampled files the way Immich does (without CAP_DAC_OVERRIDE)"))
+            findings.append(DoctorFinding(name, .readableByImmich, .pass, "read \(report.files.count) sampled files the way Immich does (without CAP_DAC_OVERRIDE)"))
         }
 
         // snapd's AppArmor rules for /root/snap/<snap>/** are owner-qualified.
@@ -176,11 +204,11 @@ public struct Doctor: Sendable {
             if let first = foreign.first {
                 let fix = definition.isSMB ? ownershipFix : "extlib-net remove \(name), then add it again with --sandbox var (no owner rule there)"
                 findings.append(DoctorFinding(
-                    name, "owner rule", .fail,
+                    name, .ownerRule, .fail,
                     "\(foreign.count) of \(report.files.count) sampled files are not owned by root (\(first.path): owner \(first.owner)); under \(SandboxBase.root.path) the snap's AppArmor rules only allow files Immich (root) owns",
                     fix: fix))
             } else {
-                findings.append(DoctorFinding(name, "owner rule", .pass, "sampled files appear owned by root, as the AppArmor owner rule under \(SandboxBase.root.path) requires"))
+                findings.append(DoctorFinding(name, .ownerRule, .pass, "sampled files appear owned by root, as the AppArmor owner rule under \(SandboxBase.root.path) requires"))
             }
         }
         return findings
@@ -193,7 +221,7 @@ extension DoctorFinding: Encodable {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(subject, forKey: .subject)
-        try container.encode(check, forKey: .check)
+        try container.encode(check.rawValue, forKey: .check)
         try container.encode(verdict.rawValue, forKey: .verdict)
         try container.encode(detail, forKey: .detail)
         try container.encode(fix, forKey: .fix)

@@ -13,10 +13,10 @@ extension ImmichService {
         do {
             connection = try connections.load()
         } catch {
-            return [DoctorFinding(subject, "API connection", .fail, "\(error)", fix: "extlib-net immich login --from-snap")]
+            return [DoctorFinding(subject, .apiConnection, .fail, "\(error)", fix: "extlib-net immich login --from-snap")]
         }
         guard let connection else {
-            return [DoctorFinding(subject, "API connection", .warn, "extlib-net is not connected to Immich's API, so it cannot guard the libraries' scans",
+            return [DoctorFinding(subject, .apiConnection, .warn, "extlib-net is not connected to Immich's API, so it cannot guard the libraries' scans",
                                   fix: "extlib-net immich login --from-snap, then extlib-net immich guard enable")]
         }
         let api = ImmichAPI(connection: connection, timeout: timeout, logger: logger)
@@ -26,37 +26,37 @@ extension ImmichService {
             let me = try api.me()
             guard me.isAdmin == true else { throw ImmichError(.notAdmin(me.email)) }
             libraries = try api.libraries()
-            findings.append(DoctorFinding(subject, "API connection", .pass, "Immich at \(connection.url) answers the stored key (\(Terminal.printable(me.email)), an admin)"))
+            findings.append(DoctorFinding(subject, .apiConnection, .pass, "Immich at \(connection.url) answers the stored key (\(Terminal.printable(me.email)), an admin)"))
         } catch {
-            return [DoctorFinding(subject, "API connection", .fail, "\(error)", fix: "start Immich (snap start immich-distribution) or log in again: extlib-net immich login --from-snap")]
+            return [DoctorFinding(subject, .apiConnection, .fail, "\(error)", fix: "start Immich (snap start immich-distribution) or log in again: extlib-net immich login --from-snap")]
         }
         for definition in definitions {
             let path = importPath(of: definition)
             if let library = libraries.first(where: { $0.importPaths.contains { provider(of: $0, in: [definition]) != nil } }) {
-                findings.append(DoctorFinding(definition.name, "linked in Immich", .pass, "library '\(Terminal.printable(library.name))' imports \(path)"))
+                findings.append(DoctorFinding(definition.name, .linkedInImmich, .pass, "library '\(Terminal.printable(library.name))' imports \(path)"))
             } else {
-                findings.append(DoctorFinding(definition.name, "linked in Immich", .warn, "no Immich library imports \(path)", fix: "extlib-net immich link \(definition.name)"))
+                findings.append(DoctorFinding(definition.name, .linkedInImmich, .warn, "no Immich library imports \(path)", fix: "extlib-net immich link \(definition.name)"))
             }
         }
         let on = guardIsOn
         do {
             let settings = try LibraryScanSettings(config: try api.systemConfig())
             if on, !settings.enabled {
-                findings.append(DoctorFinding(subject, "scan guard", .pass, "Immich's own scheduled scan is off; the guarded scan runs instead"))
+                findings.append(DoctorFinding(subject, .scanGuard, .pass, "Immich's own scheduled scan is off; the guarded scan runs instead"))
             } else if settings.enabled {
-                findings.append(DoctorFinding(subject, "scan guard", .fail,
+                findings.append(DoctorFinding(subject, .scanGuard, .fail,
                     "Immich's own scheduled scan is on ('\(Terminal.printable(settings.cronExpression))'): a scan while a share is away moves its whole library to the trash",
                     fix: "extlib-net immich guard enable"))
             } else {
-                findings.append(DoctorFinding(subject, "scan guard", .warn, "Immich's scheduled scan is off and the guard is not on: new photos on the shares are not imported",
+                findings.append(DoctorFinding(subject, .scanGuard, .warn, "Immich's scheduled scan is off and the guard is not on: new photos on the shares are not imported",
                                               fix: "extlib-net immich guard enable --every 24h"))
             }
             findings.append(settings.watchEnabled
-                ? DoctorFinding(subject, "folder watching", .warn, "Immich's folder watching is on; it does not see changes on network shares",
+                ? DoctorFinding(subject, .folderWatching, .warn, "Immich's folder watching is on; it does not see changes on network shares",
                                 fix: "turn it off: Administration > Settings > External Library > Watch")
-                : DoctorFinding(subject, "folder watching", .pass, "off (it does not work on network shares)"))
+                : DoctorFinding(subject, .folderWatching, .pass, "off (it does not work on network shares)"))
         } catch {
-            findings.append(DoctorFinding(subject, "scan guard", .fail, "\(error)"))
+            findings.append(DoctorFinding(subject, .scanGuard, .fail, "\(error)"))
         }
         return findings
     }

@@ -4,6 +4,7 @@ import Formats
 import Discovery
 import Credentials
 import Mounting
+import Health
 
 /// `extlib-net setup [HOST]`: from "I have a NAS" to a mounted, linked share, one question at a time.
 ///
@@ -471,8 +472,7 @@ public final class SetupFlow {
         try checkpoint()
         let failed = findings.filter { $0.verdict == .fail }
         for finding in findings where finding.verdict == .fail || finding.verdict == .warn {
-            ui.say("[\(finding.verdict.rawValue.uppercased())] \(finding.subject): \(finding.check): \(finding.detail)")
-            if let fix = finding.fix { ui.say("       fix: \(fix)") }
+            DoctorPresentation.lines(finding).forEach(ui.say)
         }
         let warned = findings.filter { $0.verdict == .warn }.count
         ui.say(failed.isEmpty ? "doctor: every check passed\(warned > 0 ? " (\(warned) warning\(warned == 1 ? "" : "s"))" : "")"

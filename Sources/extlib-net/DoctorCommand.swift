@@ -48,10 +48,7 @@ struct DoctorCommand: ParsableCommand {
         if json {
             StandardStream.output.write(Rendering.json(DoctorReport(findings)) + "\n")
         } else {
-            for finding in findings {
-                StandardStream.output.write("[\(finding.verdict.rawValue.uppercased())] \(finding.subject): \(finding.check): \(finding.detail)\n")
-                if let fix = finding.fix, finding.verdict != .pass { StandardStream.output.write("       fix: \(fix)\n") }
-            }
+            for line in findings.flatMap(DoctorPresentation.lines) { StandardStream.output.write(line + "\n") }
         }
         if findings.contains(where: { $0.verdict == .fail }) { throw CommandFailure(.checkFailed) }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Formats
 @testable import System
 @testable import Mounting
 @testable import Health
@@ -41,7 +42,7 @@ import Testing
     func smb() throws -> MountDefinition { MountDefinition(name: "photos", url: try MountURL.parse("smb://nas/photos")) }
     func nfs() throws -> MountDefinition { MountDefinition(name: "photos", url: try MountURL.parse("nfs://nas/volume1/photos")) }
 
-    func finding(_ findings: [DoctorFinding], _ check: String) -> DoctorFinding? {
+    func finding(_ findings: [DoctorFinding], _ check: DoctorCheck) -> DoctorFinding? {
         findings.first { $0.check == check }
     }
 
@@ -49,24 +50,24 @@ import Testing
         var scene = Scene()
         scene.files = ["file 0 755 0 /r/photos/a.jpg", "file 0 755 0 /r/photos/2024/b\\040c.jpg"]
         let findings = try run(try smb(), scene)
-        for check in ["location", "mounted", "healthy", "visible in the snap", "readable by Immich", "owner rule"] {
+        for check in [DoctorCheck.location, .mounted, .healthy, .visibleInSnap, .readableByImmich, .ownerRule] {
             #expect(finding(findings, check)?.verdict == .pass, "\(check): \(String(describing: finding(findings, check)))")
         }
-        #expect(finding(findings, "snap installed")?.verdict == .fail)
-        #expect(finding(findings, "snap installed")?.fix == "sudo snap install immich-distribution")
-        #expect(finding(findings, "folder watching")?.verdict == .note)
+        #expect(finding(findings, .snapInstalled)?.verdict == .fail)
+        #expect(finding(findings, .snapInstalled)?.fix == "sudo snap install immich-distribution")
+        #expect(finding(findings, .folderWatching)?.verdict == .note)
     }
 
     @Test func filesOfAnotherUserMode0600FailWithTheFix() throws {
         var scene = Scene()
         scene.files = ["file 1000 600 13 /r/photos/a.jpg", "file 0 644 0 /r/photos/b.jpg"]
         let findings = try run(try smb(), scene)
-        let readable = try #require(finding(findings, "readable by Immich"))
+        let readable = try #require(finding(findings, .readableByImmich))
         #expect(readable.verdict == .fail)
         #expect(readable.detail.contains("1 of 2 sampled files"))
         #expect(readable.detail.contains("/r/photos/a.jpg: Permission denied"))
         #expect(readable.fix?.contains("without --uid/--gid/--file-mode") == true)
-        let owner = try #require(finding(findings, "owner rule"))
+        let owner = try #require(finding(findings, .ownerRule))
         #expect(owner.verdict == .fail)
         #expect(owner.detail.contains("owner 1000"))
     }
@@ -74,10 +75,10 @@ import Testing
     @Test func nfsUnderVarHasNoOwnerRuleButUnderRootItDoes() throws {
         var scene = Scene()
         scene.files = ["file 1026 644 0 /r/photos/a.jpg"]
-        #expect(finding(try run(try nfs(), scene), "owner rule") == nil)
+        #expect(finding(try run(try nfs(), scene), .ownerRule) == nil)
         var underRoot = try nfs()
         underRoot.sandbox = .root
-        let owner = try #require(finding(try run(underRoot, scene), "owner rule"))
+        let owner = try #require(finding(try run(underRoot, scene), .ownerRule))
         #expect(owner.verdict == .fail)
         #expect(owner.fix?.contains("--sandbox var") == true)
     }
@@ -86,7 +87,7 @@ import Testing
         var scene = Scene()
         scene.visible = false
         scene.files = ["file 0 644 0 /r/photos/a.jpg"]
-        let visible = try #require(finding(try run(try smb(), scene), "visible in the snap"))
+        let visible = try #require(finding(try run(try smb(), scene), .visibleInSnap))
         #expect(visible.verdict == .fail)
         #expect(visible.fix?.contains("snap-discard-ns immich-distribution") == true)
     }
@@ -96,14 +97,14 @@ import Testing
         scene.namespaceExists = false
         scene.files = ["file 0 644 0 /r/photos/a.jpg"]
         let findings = try run(try smb(), scene)
-        #expect(finding(findings, "visible in the snap")?.verdict == .skip)
-        #expect(finding(findings, "readable by Immich")?.verdict == .pass)
+        #expect(finding(findings, .visibleInSnap)?.verdict == .skip)
+        #expect(finding(findings, .readableByImmich)?.verdict == .pass)
     }
 
     @Test func anEmptyMountIsAWarning() throws {
         let findings = try run(try smb(), Scene())
-        #expect(finding(findings, "readable by Immich")?.verdict == .warn)
-        #expect(finding(findings, "readable by Immich")?.detail.contains("empty library") == true)
+        #expect(finding(findings, .readableByImmich)?.verdict == .warn)
+        #expect(finding(findings, .readableByImmich)?.detail.contains("empty library") == true)
     }
 
     @Test func anUnmountedDefinitionSaysHowToMountIt() throws {
@@ -111,9 +112,9 @@ import Testing
         let host = FakeHost()
         let mounter = host.mounter(root: temp.root)
         let findings = Doctor(mounter: mounter, namespace: "/nonexistent").examine([try smb()])
-        #expect(finding(findings, "mounted")?.verdict == .fail)
-        #expect(finding(findings, "mounted")?.fix == "extlib-net mount photos")
-        #expect(finding(findings, "readable by Immich") == nil)
+        #expect(finding(findings, .mounted)?.verdict == .fail)
+        #expect(finding(findings, .mounted)?.fix == "extlib-net mount photos")
+        #expect(finding(findings, .readableByImmich) == nil)
     }
 
     @Test func theLineProtocolRoundTripsHostilePaths() {
@@ -141,5 +142,15 @@ import Testing
         let crashed = ImmichView(runner: FakeRunner { _ in ProcessResult(status: 134, standardOutput: "", standardError: "Fatal error: \u{1B}[2J\n") })
         guard case .failure(.child(let message)) = crashed.look(ImmichView.Request(mountPoint: "/m")) else { Issue.record("no failure"); return }
         #expect(message.contains("Fatal error: \\u{1b}[2J"), "\(message)")
+    }
+
+    /// The check's text is what `doctor` prints and `--json` carries; the code keys findings by the case.
+    @Test func aCheckIsPrintedAndEncodedByItsDocumentedText() throws {
+        let finding = DoctorFinding("photos", .readableByImmich, .fail, "permission denied", fix: "use --uid 0")
+        #expect(DoctorPresentation.lines(finding) == ["[FAIL] photos: readable by Immich: permission denied", "       fix: use --uid 0"])
+        #expect(DoctorPresentation.lines(DoctorFinding("photos", .mounted, .pass, "ok", fix: "unused")) == ["[PASS] photos: mounted: ok"])
+        let json = Rendering.json(DoctorReport([finding]))
+        #expect(json.contains("\"check\" : \"readable by Immich\"") || json.contains("\"check\":\"readable by Immich\""), "\(json)")
+        #expect(Set(DoctorCheck.allCases.map(\.rawValue)).count == DoctorCheck.allCases.count)
     }
 }

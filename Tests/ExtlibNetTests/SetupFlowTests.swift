@@ -162,7 +162,7 @@ import Testing
             return ["guard on"]
         }
         func doctor(_ definitions: [MountDefinition]) -> [DoctorFinding] {
-            doctorFails ? [DoctorFinding("photos", "readable by Immich", .fail, "permission denied", fix: "use --uid 0")] : [DoctorFinding("photos", "mounted", .pass, "ok")]
+            doctorFails ? [DoctorFinding("photos", .readableByImmich, .fail, "permission denied", fix: "use --uid 0")] : [DoctorFinding("photos", .mounted, .pass, "ok")]
         }
         func importPath(of definition: MountDefinition) -> String { "/root/snap/immich-distribution/common/\(definition.name)" }
     }
