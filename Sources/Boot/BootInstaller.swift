@@ -115,8 +115,8 @@ public struct BootState: Sendable, Equatable {
     public let files: [BootFileState]
     /// `systemctl is-enabled` / `is-active` of extlib-net.service; nil when not asked (not the real root,
     /// or no systemctl).
-    public let isEnabled: String?
-    public let isActive: String?
+    public let isEnabled: SystemctlAnswer?
+    public let isActive: SystemctlAnswer?
 
     /// The service file is there and ours.
     public var enabled: Bool { options != nil }
@@ -278,8 +278,8 @@ public struct BootInstaller: Sendable {
             }
             files.append(BootFileState(path: root.path(path), state: state))
         }
-        var isEnabled: String?
-        var isActive: String?
+        var isEnabled: SystemctlAnswer?
+        var isActive: SystemctlAnswer?
         if live, let systemctl {
             isEnabled = query(systemctl, "is-enabled")
             isActive = query(systemctl, "is-active")
@@ -287,13 +287,15 @@ public struct BootInstaller: Sendable {
         return BootState(options: options, files: files, isEnabled: isEnabled, isActive: isActive)
     }
 
-    private func query(_ systemctl: String, _ verb: String) -> String {
+    private func query(_ systemctl: String, _ verb: String) -> SystemctlAnswer {
         let result: ProcessResult
-        do { result = try runner.run(systemctl, [verb, BootUnits.serviceName], secret: nil, until: .after(Self.queryTimeout)) } catch { return "unknown (\(error))" }
-        if result.timedOut { return "unknown (systemctl did not answer)" }
+        do { result = try runner.run(systemctl, [verb, BootUnits.serviceName], secret: nil, until: .after(Self.queryTimeout)) } catch {
+            return .unknown(reason: "\(error)")
+        }
+        if result.timedOut { return .unknown(reason: "systemctl did not answer") }
         // is-enabled / is-active answer on standard output.
         let first = result.standardOutput.split(separator: "\n").first.map(String.init) ?? ""
-        return first.isEmpty ? "unknown (status \(result.status))" : first
+        return SystemctlAnswer(first) ?? .unknown(reason: first.isEmpty ? "status \(result.status)" : "an unexpected answer")
     }
 
     // MARK: files

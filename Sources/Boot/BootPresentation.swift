@@ -7,8 +7,9 @@ extension BootState: Encodable {
         try container.encode(enabled, forKey: .enabled)
         try container.encode(options, forKey: .options)
         try container.encode(files, forKey: .files)
-        try container.encode(isEnabled, forKey: .isEnabled)
-        try container.encode(isActive, forKey: .isActive)
+        // The state word, or null when systemctl gave none (the text output says why).
+        try container.encode(isEnabled?.state, forKey: .isEnabled)
+        try container.encode(isActive?.state, forKey: .isActive)
     }
 }
 

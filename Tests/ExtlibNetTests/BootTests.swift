@@ -357,7 +357,13 @@ struct BootVerifyTests {
 
         let live = try installer(root, runner: runner, live: true).status()
         #expect(runner.calls.map { Array($0.dropFirst()) } == [["is-enabled", "extlib-net.service"], ["is-active", "extlib-net.service"]])
-        #expect(live.isEnabled != nil && live.isActive != nil)
+        // The runner answers nothing on standard output: that is no state, and says why.
+        #expect(live.isEnabled == .unknown(reason: "status 0") && live.isActive == .unknown(reason: "status 0"))
+        #expect(SystemctlAnswer("enabled") == .state("enabled") && SystemctlAnswer("enabled-runtime") == .state("enabled-runtime"))
+        for bad in ["", "Enabled", "unknown (status 3)", "active\u{1B}[2J", String(repeating: "a", count: 33)] {
+            #expect(SystemctlAnswer(bad) == nil, "\(bad.debugDescription)")
+        }
+        #expect(!Rendering.json(live).contains("unknown"), "JSON carries a state word or null, never prose")
     }
 }
 
