@@ -65,7 +65,7 @@ public struct Healer: Sendable {
             let result = mounter.mount(definition, wait: max(.zero, end - .now), progress: progress)
             switch result {
             case .success:
-                service.recordError(definition.name, "was stale (\(health)); healed by a remount at \(Timestamp.now())")
+                service.recordHeal(definition.name, was: health)
                 return .healed(was: health)
             case .failure(let error):
                 service.recordError(definition.name, "was stale (\(health)); the remount failed: \(error)")

@@ -64,30 +64,3 @@ public struct Outage: Codable, Sendable, Equatable {
     public var since: String
     public var shares: [String]
 }
-
-/// A small JSON file, root-only, written atomically (the guard's settings, the outages).
-struct PrivateJSONFile<Value: Codable> {
-    let path: String
-    /// The root: nothing below it is followed when writing.
-    let below: String
-
-    func load() throws -> Value? {
-        guard let bytes = try SecureFile.readPrivate(path) else { return nil }
-        do {
-            return try JSONDecoder().decode(Value.self, from: Data(bytes))
-        } catch {
-            throw ImmichError(.malformedFile(path: path, line: nil))
-        }
-    }
-
-    func save(_ value: Value) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        guard let data = try? encoder.encode(value) else { throw ImmichError(.malformedFile(path: path, line: nil)) }
-        try SecureFile.ensurePrivateDirectory(SecureFile.parentDirectory(of: path), below: below)
-        try SecureFile.writePrivate(Array(data) + [0x0A], to: path, below: below)
-    }
-
-    @discardableResult
-    func remove() -> Bool { (try? SecureFile.remove(path, below: below)) ?? false }
-}

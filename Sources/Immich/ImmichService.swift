@@ -1,6 +1,7 @@
 import Logging
 
 import System
+import Formats
 import Mounting
 import Health
 import Boot
@@ -24,8 +25,14 @@ public struct ImmichService: Sendable {
 
     var root: SystemRoot { mounts.mounter.root }
     public var connections: ImmichConnectionStore { ImmichConnectionStore(root: root) }
-    var guardFile: PrivateJSONFile<GuardSettings> { PrivateJSONFile(path: root.path(SystemRoot.Known.immichGuardFile), below: root.prefix) }
-    var outageFile: PrivateJSONFile<[String: Outage]> { PrivateJSONFile(path: root.path(SystemRoot.Known.stateDirectory + "/immich-outages"), below: root.prefix) }
+    var guardFile: PrivateJSONFile<GuardSettings> {
+        PrivateJSONFile(path: root.path(SystemRoot.Known.immichGuardFile), below: root.prefix,
+                        repair: "it holds Immich's own scan settings: put them back in Immich by hand (Administration > External Libraries), then delete the file and run extlib-net immich guard enable again")
+    }
+    var outageFile: PrivateJSONFile<[String: Outage]> {
+        PrivateJSONFile(path: root.path(SystemRoot.Known.stateDirectory + "/immich-outages"), below: root.prefix,
+                        repair: "delete it (the admins may then be told of a current outage again)")
+    }
     public var guardPath: String { guardFile.path }
     /// The guard is on: its record is there, readable, and says the last enable finished. While an enable
     /// or disable is unfinished, scans do not switch Immich's schedule off again and no rescan runs.

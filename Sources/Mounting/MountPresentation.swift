@@ -1,7 +1,7 @@
 /// `status --json`: one object per definition. `health` says why a mount is unhealthy; both health
 /// keys are null when it is not mounted.
 extension MountService.Status: Encodable {
-    private enum CodingKeys: String, CodingKey { case name, target, mounted, healthy, health, serverReachable, lastError }
+    private enum CodingKeys: String, CodingKey { case name, target, mounted, healthy, health, serverReachable, lastError, lastHeal, pending }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -12,6 +12,8 @@ extension MountService.Status: Encodable {
         try container.encode(health?.description, forKey: .health)
         try container.encode(serverReachable, forKey: .serverReachable)
         try container.encode(lastError, forKey: .lastError)
+        try container.encode(record.lastHeal, forKey: .lastHeal)
+        try container.encode(record.pending, forKey: .pending)
     }
 }
 

@@ -120,7 +120,8 @@ public struct MountService: Sendable {
         public let health: FileSystemHealth?
         public var healthy: Bool? { health.map(\.isHealthy) }
         public let serverReachable: Bool
-        public let lastError: String?
+        public let record: MountRecord
+        public var lastError: String? { record.lastError?.detail }
     }
 
     /// Checks every definition at once; each check is bounded, so this returns within a few seconds
@@ -136,7 +137,7 @@ public struct MountService: Sendable {
                 which == 0 ? (mounted ? self.mounter.health(target) : nil, false) : (nil, self.reachable(definition))
             }
             return Status(definition: definition, target: target, mounted: mounted, health: checks[0].0,
-                          serverReachable: checks[1].1, lastError: self.lastError(definition.name))
+                          serverReachable: checks[1].1, record: self.mountRecord(definition.name))
         }
     }
 
@@ -156,8 +157,8 @@ public struct MountService: Sendable {
         switch result {
         case .success: forget(name)
         case .failure(let error):
-            recordError(name, error.description)
-            if Self.retryCures(error) { markPending(name) } else { clearPending(name) }
+            let cured = Self.retryCures(error)
+            update(name) { $0.lastError = .init(at: Timestamp.now(), detail: error.description); $0.pending = cured }
         }
     }
 
@@ -166,40 +167,63 @@ public struct MountService: Sendable {
         return failure.kind == .transient || failure.kind == .unreachable
     }
 
-    private func statePath(_ name: String, _ suffix: String) -> String { stateDirectory + "/\(name).\(suffix)" }
+    func recordFile(_ name: String) -> PrivateJSONFile<MountRecord> {
+        PrivateJSONFile(path: stateDirectory + "/\(name).json", below: root.prefix,
+                        repair: "delete it; extlib-net writes it again at the next mount")
+    }
+
+    /// The files 0.3.0 wrote (prose): read as pending, and removed with the record.
+    private func legacyPath(_ name: String, _ suffix: String) -> String { stateDirectory + "/\(name).\(suffix)" }
+
+    /// What is known of `name`; an unreadable record counts as none (it is only a record), and is logged.
+    package func mountRecord(_ name: String) -> MountRecord {
+        var record: MountRecord
+        do { record = try recordFile(name).load() ?? MountRecord() } catch {
+            mounter.logger.warning("ignoring a damaged mount record", metadata: ["name": "\(name)", "error": "\(error)"])
+            record = MountRecord()
+        }
+        if !record.pending, (try? SecureFile.readPrivate(legacyPath(name, "pending"))) != nil { record.pending = true }
+        return record
+    }
 
     func forget(_ name: String) {
-        _ = try? SecureFile.remove(statePath(name, "error"), below: root.prefix)
-        clearPending(name)
+        recordFile(name).remove()
+        for suffix in ["error", "pending"] { _ = try? SecureFile.remove(legacyPath(name, suffix), below: root.prefix) }
     }
 
-    package func markPending(_ name: String) {
-        writeState(name, "pending", "a mount failed while the server was away; heal tries it again\n", what: "the pending mount")
-    }
+    package func markPending(_ name: String) { update(name) { $0.pending = true } }
 
-    func clearPending(_ name: String) { _ = try? SecureFile.remove(statePath(name, "pending"), below: root.prefix) }
+    func clearPending(_ name: String) {
+        _ = try? SecureFile.remove(legacyPath(name, "pending"), below: root.prefix)
+        guard mountRecord(name).pending else { return }
+        update(name) { $0.pending = false }
+    }
 
     /// The last mount of `name` failed, and it has not been unmounted on purpose since (see `record`).
-    public func isPending(_ name: String) -> Bool { (try? SecureFile.readPrivate(statePath(name, "pending"))) != nil }
+    public func isPending(_ name: String) -> Bool { mountRecord(name).pending }
 
-    package func recordError(_ name: String, _ message: String) { writeState(name, "error", message, what: "the last error") }
+    package func recordError(_ name: String, _ message: String) { update(name) { $0.lastError = .init(at: Timestamp.now(), detail: message) } }
 
-    /// One state file of `name` in /run/extlib-net (0700), written 0600; a failure is logged, never thrown:
-    /// the mount's outcome matters more than its record.
-    private func writeState(_ name: String, _ suffix: String, _ text: String, what: String) {
+    /// A stale mount mounted again: a heal, not an error; the share is back, so an earlier error is past.
+    package func recordHeal(_ name: String, was health: FileSystemHealth) {
+        update(name) { $0.lastHeal = .init(at: Timestamp.now(), detail: health.description); $0.lastError = nil; $0.pending = false }
+    }
+
+    /// Changes `name`'s record in /run/extlib-net (0700), written 0600 and atomically; a failure is
+    /// logged, never thrown: the mount's outcome matters more than its record.
+    private func update(_ name: String, _ change: (inout MountRecord) -> Void) {
+        var record = mountRecord(name)
+        change(&record)
         do {
             try SecureFile.ensureDirectory(root.path(SystemRoot.Known.runDirectory), below: root.prefix)
-            try SecureFile.ensurePrivateDirectory(stateDirectory, below: root.prefix)
-            try SecureFile.writePrivate(Array(text.utf8), to: statePath(name, suffix), below: root.prefix)
+            if record.isEmpty { recordFile(name).remove() } else { try recordFile(name).save(record) }
+            for suffix in ["error", "pending"] { _ = try? SecureFile.remove(legacyPath(name, suffix), below: root.prefix) }
         } catch {
-            mounter.logger.warning("cannot record \(what)", metadata: ["name": "\(name)", "error": "\(error)"])
+            mounter.logger.warning("cannot record the state of a mount", metadata: ["name": "\(name)", "error": "\(error)"])
         }
     }
 
-    func lastError(_ name: String) -> String? {
-        guard let bytes = try? SecureFile.readPrivate(statePath(name, "error")) else { return nil }
-        return String(decoding: bytes, as: UTF8.self)
-    }
+    func lastError(_ name: String) -> String? { mountRecord(name).lastError?.detail }
 }
 
 /// The mount lock could not be taken.

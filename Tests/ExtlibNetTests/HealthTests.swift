@@ -119,8 +119,11 @@ final class FakeHost: ProcessRunner, StatfsProbe, Sendable {
             #expect(changes == [["/bin/umount", "--lazy", "--no-canonicalize", "--", target("stale")],
                                 [MountHelper.nfs, "127.0.0.1:/export/stale", target("stale"), "-o", "ro,vers=4.2,port=\(port),nosuid,nodev,noexec"]])
             #expect(host.table.current().filter { $0.mountPoint == target("stale") }.count == 1)
-            #expect(healer.service.lastError("stale")?.contains("was stale (statfs failed: ") == true)
-            #expect(healer.service.lastError("fine") == nil)
+            // A heal is recorded as a heal, never as the last error (0.3.0 wrote "healed by a remount" there).
+            let stale = healer.service.mountRecord("stale")
+            #expect(stale.lastError == nil && !stale.pending, "\(stale)")
+            #expect(stale.lastHeal?.detail.hasPrefix("statfs failed: ") == true, "\(stale)")
+            #expect(healer.service.mountRecord("fine") == MountRecord())
         }
     }
 
@@ -185,6 +188,32 @@ extension HealerTests {
             #expect(!healer.service.isPending("late") && healer.service.lastError("late") == nil)
             #expect(healer.heal([late], wait: .seconds(5)) { _ in } == [.healthy])
             withExtendedLifetime(listeners) {}
+        }
+    }
+
+    /// The record in /run is a typed file, root-only; 0.3.0's prose `.pending` still counts after an
+    /// upgrade without a reboot, and a damaged record is no record, not a failed command.
+    @Test func theMountRecordIsTypedPrivateAndReadsTheOldPendingFile() throws {
+        try setUp { healer, host, _, port in
+            let service = healer.service
+            let late = try nfs("late", port)
+            host.state.withLock { $0.mountResult = ProcessResult(status: 32, standardError: "mount.nfs: Connection timed out") }
+            _ = service.mount([late], wait: .zero) { _ in }
+            let path = service.stateDirectory + "/late.json"
+            var info = stat()
+            #expect(lstat(path, &info) == 0 && info.st_mode & 0o777 == 0o600)
+            let record = try #require(try service.recordFile("late").load())
+            #expect(record.pending && record.lastError?.detail.contains("timed out") == true && record.lastHeal == nil)
+
+            try FileManager.default.removeItem(atPath: path)
+            #expect(FileManager.default.createFile(atPath: path, contents: Data("not json".utf8), attributes: [.posixPermissions: 0o600]))
+            #expect(service.mountRecord("late") == MountRecord(), "a damaged record reads as none")
+            try FileManager.default.removeItem(atPath: path)
+            #expect(FileManager.default.createFile(atPath: service.stateDirectory + "/late.pending", contents: Data("a mount failed while the server was away; heal tries it again\n".utf8),
+                                                   attributes: [.posixPermissions: 0o600]))
+            #expect(service.isPending("late"), "0.3.0's pending file")
+            _ = try service.unmount(late, lazy: false).get()
+            #expect(!service.isPending("late") && !FileManager.default.fileExists(atPath: service.stateDirectory + "/late.pending"))
         }
     }
 }

@@ -1,0 +1,30 @@
+/// What extlib-net keeps about one definition between commands, in /run/extlib-net/NAME.json (forgotten
+/// at reboot, like the mounts). Typed, so that a heal is never read as an error.
+public struct MountRecord: Codable, Sendable, Equatable {
+    /// When something happened (local time, as `Timestamp.now`), and what.
+    public struct Event: Codable, Sendable, Equatable {
+        public var at: String
+        public var detail: String
+
+        public init(at: String, detail: String) {
+            self.at = at
+            self.detail = detail
+        }
+    }
+
+    /// The last failure of a mount, a heal's remount or its detach.
+    public var lastError: Event?
+    /// The last time heal found the mount stale and mounted it again; `detail` is what the stale mount answered.
+    public var lastHeal: Event?
+    /// The last mount failed for a reason a retry can cure, and the share was not unmounted on purpose
+    /// since: `heal` tries it again.
+    public var pending: Bool
+
+    public init(lastError: Event? = nil, lastHeal: Event? = nil, pending: Bool = false) {
+        self.lastError = lastError
+        self.lastHeal = lastHeal
+        self.pending = pending
+    }
+
+    public var isEmpty: Bool { lastError == nil && lastHeal == nil && !pending }
+}
