@@ -63,30 +63,22 @@ struct BootCommand: ParsableCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        @Option(help: ArgumentHelp("At boot, keep retrying for this long (90, 30s, 5min).", valueName: "duration"))
-        var wait: String = "5min"
+        @Option(help: ArgumentHelp("At boot, keep retrying for this long (90, 30s, 5min). (default: 5min)", valueName: "duration"),
+                transform: DurationOption.bootWait.transform)
+        var wait: Duration = .seconds(300)
 
         @Option(name: .customLong("heal-every"), help: ArgumentHelp(
             "Also remount shares that went away, every DURATION (at least 1min), with a systemd timer running extlib-net heal --all.",
-            valueName: "duration"))
-        var healEvery: String?
+            valueName: "duration"), transform: DurationOption.healEvery.transform)
+        var healEvery: Duration?
 
         @Flag(name: .customLong("no-reload"), help: "Only write the files: run no systemctl (no daemon-reload, no enable).")
         var noReload = false
 
-        func validate() throws {
-            if case .failure(let error) = DurationText.parse(wait, in: BootOptions.waitRange, option: "--wait", examples: "90, 30s or 5min") {
-                throw ValidationError(error.description)
-            }
-            if let healEvery, case .failure(let error) = DurationText.parse(healEvery, in: BootOptions.healIntervalRange, option: "--heal-every", examples: "5min or 1h") {
-                throw ValidationError(error.description + (DurationText.parse(healEvery).map { $0 < BootOptions.minimumHealInterval } == true ? " (remounting more often only adds load)" : ""))
-            }
-        }
-
         func run() throws {
             let installer = try BootCommand.installer(global)
             let executable = try SelfExecutable.forUnits()
-            let options = BootOptions(wait: DurationText.parse(wait)!, healEvery: healEvery.flatMap(DurationText.parse), executable: executable)
+            let options = BootOptions(wait: wait, healEvery: healEvery, executable: executable)
             let report = try installer.enable(options, reload: !noReload)
             BootCommand.printChanges(report)
             if report.changedNothing {

@@ -63,7 +63,9 @@ struct ExtlibNetCommand: ParsableCommand {
     static func exitForParser(_ error: any Error) -> Never {
         let code = exitCode(for: error)
         if code == .validationFailure {
-            StandardStream.error.write(fullMessage(for: error) + "\n")
+            // The parser quotes the refused argument as typed: escaped like any other text from outside.
+            let lines = fullMessage(for: error).split(separator: "\n", omittingEmptySubsequences: false)
+            StandardStream.error.write(lines.map { Terminal.printable(String($0)) }.joined(separator: "\n") + "\n")
             finish(ExitStatus.usage.rawValue)
         }
         // --help, --version, completion scripts and argument-parser's other exits: printed as it

@@ -254,17 +254,13 @@ extension ImmichCommand {
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var timeout: RequestTimeout
-        @Option(help: ArgumentHelp("How long to wait for Immich to answer (default 10min).", valueName: "duration")) var wait: String = "10min"
-
-        func validate() throws {
-            guard let duration = DurationText.parse(wait), duration <= .seconds(86_400) else {
-                throw ValidationError("--wait must be a duration such as 90, 30s or 10min (at most 24h), not '\(wait)'")
-            }
-        }
+        @Option(help: ArgumentHelp("How long to wait for Immich to answer (90, 30s, 10min; at most 24h). (default: 10min)", valueName: "duration"),
+                transform: DurationOption.recoverWait.transform)
+        var wait: Duration = .seconds(600)
 
         func run() throws {
             let service = try ImmichCommand.service(global, timeout: timeout.seconds)
-            let lines = RescanPresentation.lines(try service.recover(wait: DurationText.parse(wait)!))
+            let lines = RescanPresentation.lines(try service.recover(wait: wait))
             for line in lines { StandardStream.output.write(line + "\n") }
             if lines.isEmpty { StandardStream.output.write("nothing to rescan\n") }
         }
@@ -293,21 +289,15 @@ struct GuardCommand: ParsableCommand {
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var timeout: RequestTimeout
-        @Option(help: ArgumentHelp("Run the guarded scan every DURATION instead of on Immich's schedule (e.g. 24h).", valueName: "duration"))
-        var every: String?
+        @Option(help: ArgumentHelp("Run the guarded scan every DURATION instead of on Immich's schedule (e.g. 24h; 1min to 366d).", valueName: "duration"),
+                transform: DurationOption.guardEvery.transform)
+        var every: Duration?
         @Flag(name: .customLong("no-reload"), help: "Only write the units: run no systemctl.") var noReload = false
-
-        func validate() throws {
-            if let every {
-                guard let duration = DurationText.parse(every) else { throw ValidationError("--every must be a duration such as 24h or 6h, not '\(every)'") }
-                guard GuardSettings.everyRange.contains(duration) else { throw ValidationError("--every must be between 1min and 366d") }
-            }
-        }
 
         func run() throws {
             let service = try ImmichCommand.service(global, timeout: timeout.seconds)
             let executable = try SelfExecutable.forUnits()
-            let report = try service.enableGuard(every: every.flatMap(DurationText.parse), executable: executable, reload: !noReload)
+            let report = try service.enableGuard(every: every, executable: executable, reload: !noReload)
             BootCommand.printChanges(report.units, writer: "immich guard enable")
             let remembered = report.settings.remembered
             StandardStream.output.write("guard on: Immich's own scheduled scan is off (it was \(remembered.enabled ? "on, '\(Terminal.printable(remembered.cronExpression))'" : "off")); remembered in \(service.guardPath)\n")

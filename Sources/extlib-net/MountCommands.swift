@@ -27,16 +27,9 @@ struct Selection: ParsableArguments {
 
 /// `--wait` of mount and heal: how long each share's retries may go on.
 struct RetryWait: ParsableArguments {
-    @Option(name: .customLong("wait"), help: ArgumentHelp("Keep retrying for this long, all shares together (90, 30s, 2min).", valueName: "duration"))
-    var text: String = "15s"
-
-    func validate() throws {
-        if case .failure(let error) = DurationText.parse(text, in: Mounter.waitRange, option: "--wait", examples: "90, 30s or 2min") {
-            throw ValidationError(error.description)
-        }
-    }
-
-    var duration: Duration { DurationText.parse(text)! }
+    @Option(name: .customLong("wait"), help: ArgumentHelp("Keep retrying for this long, all shares together (90, 30s, 2min). (default: 15s)", valueName: "duration"),
+            transform: DurationOption.mountWait.transform)
+    var duration: Duration = .seconds(15)
 }
 
 /// Says who holds the mount lock before waiting for it: never a silent hang.

@@ -23,6 +23,9 @@ import Testing
         (["--wait", "0"], "--wait must be from 1s to 24h"),
         (["--heal-every", "30s"], "--heal-every must be from 1min to 720h"),
         (["--heal-every", "often"], "--heal-every must be a duration"),
+        (["--heal-every", "20s"], "not '20s' (remounting more often only adds load)"),
+        // The parser quotes the refused text: escaped like all text from outside, never raw to the terminal.
+        (["--wait", "1\u{1B}]0;owned\u{07}"], "not '1\\u{1b}]0;owned\\u{7}'"),
     ])
     func badDurationsAreUsageErrors(_ arguments: [String], _ message: String) async throws {
         let scratch = try ScratchRoot()
@@ -31,6 +34,24 @@ import Testing
         #expect(outcome.status == 1)
         #expect(outcome.error.contains(message), "stderr: \(outcome.error)")
         #expect(!FileManager.default.fileExists(atPath: scratch.path + Self.serviceFile))
+        #expect(!outcome.error.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" }, "stderr: \(outcome.error.debugDescription)")
+    }
+
+    /// Every duration option is parsed once, by its transform, and refused with its reason and range
+    /// before anything runs.
+    @Test(arguments: [
+        (["immich", "guard", "enable", "--every", "30s"], "--every must be from 1min to 8784h, not '30s'"),
+        (["immich", "guard", "enable", "--every", "daily"], "--every must be a duration such as 24h or 6h"),
+        (["immich", "recover", "--wait", "25h"], "--wait must be from 0s to 24h, not '25h'"),
+        (["mount", "--all", "--wait", "soon"], "--wait must be a duration such as 90, 30s or 2min"),
+        (["heal", "--all", "--wait", "1y"], "--wait must be a duration such as 90, 30s or 2min (from 0s to 24h), not '1y'"),
+    ])
+    func everyDurationOptionSaysWhyItIsRefused(_ arguments: [String], _ message: String) async throws {
+        let scratch = try ScratchRoot()
+        defer { scratch.remove() }
+        let outcome = try await CLI.run(arguments + ["--root", scratch.path])
+        #expect(outcome.status == 1 && outcome.error.contains(message), "stderr: \(outcome.error)")
+        #expect(try FileManager.default.subpathsOfDirectory(atPath: scratch.path).isEmpty, "nothing written")
     }
 
     /// A unit runs its binary as root at every boot: one in `.build` is refused, with the fix, and nothing is written.
