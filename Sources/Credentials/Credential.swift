@@ -1,3 +1,4 @@
+import Formats
 import Core
 import System
 import Discovery
@@ -28,19 +29,8 @@ public struct Credential: Sendable, Equatable {
     public static let maximumDomainBytes = 256
     public static let maximumPasswordBytes = 512
 
-    public static func isValidName(_ name: String) -> Bool {
-        // ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$
-        let scalars = Array(name.unicodeScalars)
-        guard (1...64).contains(scalars.count), let first = scalars.first, isAlphanumeric(first) else { return false }
-        return scalars.dropFirst().allSatisfy { isAlphanumeric($0) || $0 == "." || $0 == "_" || $0 == "-" }
-    }
-
-    private static func isAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {
-        ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
-    }
-
     static func check(name: String) throws(CredentialFieldError) {
-        guard isValidName(name) else { throw .invalidName(name) }
+        guard NameRule.isValid(name) else { throw .invalidName(name) }
     }
 
     /// mount.cifs's rules for a user name; also used for `discover --user` and mount options.
@@ -93,8 +83,7 @@ public enum CredentialFieldError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalidName(let name):
-            let shown = name.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F }) ? "'\(name)'" : "the name"
-            return "\(shown) is not a valid credential name: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+            return NameError(.credential, name).description
         case .empty(let field):
             return "the \(field.rawValue) is empty"
         case .controlCharacter(let field):

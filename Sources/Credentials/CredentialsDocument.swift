@@ -1,3 +1,4 @@
+import Formats
 import System
 /// The credentials file as lines, so edits keep the user's comments, order and spacing.
 ///
@@ -63,7 +64,7 @@ public struct CredentialsDocument: Sendable {
                     throw CredentialsFileError(line: lineNumber, problem: "a section header must look like [name]")
                 }
                 let name = String(String.UnicodeScalarView(header.dropFirst().dropLast()))
-                guard Credential.isValidName(name) else {
+                guard NameRule.isValid(name) else {
                     throw CredentialsFileError(line: lineNumber, problem: CredentialFieldError.invalidName(name).description)
                 }
                 guard !document.credentials.contains(where: { $0.name == name }), current?.name != name else {

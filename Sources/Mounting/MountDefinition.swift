@@ -40,7 +40,7 @@ public struct MountDefinition: Sendable, Equatable {
 
     /// Checks everything a hand edit or a flag could get wrong.
     public func validate() throws(MountDefinitionError) {
-        guard Credential.isValidName(name) else { throw .invalidName(name) }
+        guard NameRule.isValid(name) else { throw .invalidName(name) }
         do {
             try MountText.check(url)
         } catch {
@@ -48,7 +48,7 @@ public struct MountDefinition: Sendable, Equatable {
         }
         if isSMB {
             if nfsVersion != nil { throw .wrongProtocol("nfs-version", "an smb:// URL") }
-            if let credentials, !Credential.isValidName(credentials) { throw .invalidCredentialName(credentials) }
+            if let credentials, !NameRule.isValid(credentials) { throw .invalidCredentialName(credentials) }
             do {
                 _ = try CIFSOptions.parseExtras(options.joined(separator: ","))
                 for mode in [fileMode, directoryMode].compactMap({ $0 }) { _ = try CIFSOptions.checkedMode(mode) }
@@ -80,9 +80,9 @@ public enum MountDefinitionError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalidName(let name):
-            return "'\(name)' is not a valid mount name: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+            return NameError(.mount, name).description
         case .invalidCredentialName(let name):
-            return "'\(name)' is not a valid credential name"
+            return NameError(.credential, name).description
         case .wrongProtocol(let key, let what):
             return "\(key) does not apply to \(what)"
         case .options(let error):

@@ -41,11 +41,11 @@ public struct MountService: Sendable {
     }
 
     /// The named definitions (an unknown one is a usage error naming it), or all of them.
-    public func definitions(named names: [String], all: Bool) throws(MountStoreError) -> [MountDefinition] {
+    public func definitions(named names: [MountName], all: Bool) throws(MountStoreError) -> [MountDefinition] {
         let file = try store.load()
         if all { return file.definitions }
         return try names.map { name throws(MountStoreError) in
-            guard let definition = file.definition(named: name) else { throw .notFound(name: name, path: store.path) }
+            guard let definition = file.definition(named: name.text) else { throw .notFound(name: name.text, path: store.path) }
             return definition
         }
     }

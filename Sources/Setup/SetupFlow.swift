@@ -311,7 +311,7 @@ public final class SetupFlow {
         let proposal = Self.free(suggested, taken: taken)
         return try askValid("Name to store this account under [\(proposal)]: ") { answer -> Result<String, Refusal> in
             let name = answer.isEmpty ? proposal : answer
-            guard Credential.isValidName(name) else { return .failure(Refusal(CredentialFieldError.invalidName(name).description)) }
+            guard NameRule.isValid(name) else { return .failure(Refusal(NameError(.credential, name).description)) }
             guard !taken.contains(name) else { return .failure("a credential '\(name)' is stored already (extlib-net credentials list); give another name") }
             return .success(name)
         }

@@ -17,10 +17,6 @@ struct CredentialsCommand: ParsableCommand {
         subcommands: [Add.self, List.self, Remove.self, Check.self]
     )
 
-    static func validateName(_ name: String) throws {
-        guard Credential.isValidName(name) else { throw ValidationError(CredentialFieldError.invalidName(name).description) }
-    }
-
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Store an SMB account under NAME.",
@@ -28,8 +24,8 @@ struct CredentialsCommand: ParsableCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        @Argument(help: "The credential's name, used by --credentials (letters, digits, '.', '_', '-').")
-        var name: String
+        @Argument(help: "The credential's name, used by --credentials (letters, digits, '.', '_', '-').", transform: CredentialName.argument)
+        var name: CredentialName
 
         @Option(help: ArgumentHelp("The SMB user name.", valueName: "user"))
         var user: String
@@ -44,10 +40,9 @@ struct CredentialsCommand: ParsableCommand {
         var force = false
 
         func validate() throws {
-            try CredentialsCommand.validateName(name)
             // Check the fields before asking for a password the user would then type in vain.
             do {
-                _ = try Credential(name: name, username: user, password: Secret("x"), domain: domain)
+                _ = try Credential(name: name.text, username: user, password: Secret("x"), domain: domain)
                 try MountText.check(user, as: .username)
                 if let domain { try MountText.check(domain, as: .domain) }
             } catch {
@@ -59,7 +54,7 @@ struct CredentialsCommand: ParsableCommand {
             let root = try global.systemRoot()
             let logger = global.makeLogger()
             let password = passwordStdin ? try PasswordInput.fromStandardInput() : try PasswordInput.prompt("Password for \(user): ")
-            let credential = try Credential(name: name, username: user, password: password, domain: domain)
+            let credential = try Credential(name: name.text, username: user, password: password, domain: domain)
             let store = CredentialStore(root: root, logger: logger)
             try store.add(credential, replacing: force)
             StandardStream.output.write("stored '\(name)' (user \(user)) in \(store.path)\n")
@@ -95,14 +90,12 @@ struct CredentialsCommand: ParsableCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        @Argument(help: "The credential's name.")
-        var name: String
-
-        func validate() throws { try CredentialsCommand.validateName(name) }
+        @Argument(help: "The credential's name.", transform: CredentialName.argument)
+        var name: CredentialName
 
         func run() throws {
             let store = CredentialStore(root: try global.systemRoot(), logger: global.makeLogger())
-            try store.remove(named: name)
+            try store.remove(named: name.text)
             StandardStream.output.write("removed '\(name)' from \(store.path)\n")
         }
     }
@@ -113,8 +106,8 @@ struct CredentialsCommand: ParsableCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        @Argument(help: "The credential's name.")
-        var name: String
+        @Argument(help: "The credential's name.", transform: CredentialName.argument)
+        var name: CredentialName
 
         @Argument(help: ArgumentHelp("The NAS, optionally with a share: nas.local or nas.local/photos.", valueName: "host[/share]"))
         var target: String
@@ -142,7 +135,6 @@ struct CredentialsCommand: ParsableCommand {
         }
 
         func validate() throws {
-            try CredentialsCommand.validateName(name)
             _ = try parsedTarget()
             try NetworkOptionChecks.validate(timeout: timeout, smbPort: smbPort)
         }
@@ -152,7 +144,7 @@ struct CredentialsCommand: ParsableCommand {
             let logger = global.makeLogger()
             let (host, share) = try parsedTarget()
             let store = CredentialStore(root: root, logger: logger)
-            let credential = try store.credential(named: name)
+            let credential = try store.credential(named: name.text)
             do {
                 let outcome = try CredentialCheck(root: root, logger: logger).run(
                     account: credential.account, host: host, share: share, smbPort: smbPort.map { UInt16($0) }, timeout: .milliseconds(Int64(timeout * 1000)),

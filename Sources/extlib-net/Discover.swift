@@ -56,8 +56,8 @@ struct Discover: ParsableCommand {
     @Option(help: ArgumentHelp("List SMB shares as this user when guest access is refused; the password is prompted for without echo.", valueName: "name"))
     var user: String?
 
-    @Option(help: ArgumentHelp("List SMB shares with the stored account NAME (see extlib-net credentials).", valueName: "name"))
-    var credentials: String?
+    @Option(help: ArgumentHelp("List SMB shares with the stored account NAME (see extlib-net credentials).", valueName: "name"), transform: CredentialName.argument)
+    var credentials: CredentialName?
 
     @Option(help: ArgumentHelp("The SMB domain or workgroup of --user.", valueName: "domain"))
     var domain: String?
@@ -87,9 +87,6 @@ struct Discover: ParsableCommand {
         }
         try NetworkOptionChecks.validate(timeout: timeout, smbPort: smbPort)
         if user != nil, credentials != nil { throw ValidationError("give either --user or --credentials, not both") }
-        if let credentials, !Credential.isValidName(credentials) {
-            throw ValidationError(CredentialFieldError.invalidName(credentials).description)
-        }
         do throws(CredentialFieldError) {
             if let user { try Credential.check(username: user) }
             if let domain { try Credential.check(domain: domain) }
@@ -103,7 +100,7 @@ struct Discover: ParsableCommand {
     }
 
     private var accountHint: DiscoveryPresentation.AccountHint {
-        if let credentials { return .stored(credentials) }
+        if let credentials { return .stored(credentials.text) }
         if let user { return .user(user) }
         return .none
     }
@@ -126,7 +123,7 @@ struct Discover: ParsableCommand {
             let password = passwordStdin ? try PasswordInput.fromStandardInput() : try PasswordInput.prompt("Password for \(user): ")
             account = SMBAccount(user: user, domain: domain, password: password)
         } else if let credentials {
-            account = try CredentialStore(root: root, logger: logger).credential(named: credentials).account
+            account = try CredentialStore(root: root, logger: logger).credential(named: credentials.text).account
         }
         let options = DiscoveryOptions(
             host: try HostName.parse(host), timeout: .milliseconds(Int64(timeout * 1000)),

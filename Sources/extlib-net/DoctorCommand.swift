@@ -27,8 +27,8 @@ struct DoctorCommand: ParsableCommand {
             """)
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Mount names to check (default: all).")
-    var names: [String] = []
+    @Argument(help: "Mount names to check (default: all).", transform: MountName.argument)
+    var names: [MountName] = []
 
     @Flag(help: "Print JSON.")
     var json = false
@@ -37,7 +37,6 @@ struct DoctorCommand: ParsableCommand {
     var namespace: String?
 
     func validate() throws {
-        for name in names where !Credential.isValidName(name) { throw ValidationError(MountDefinitionError.invalidName(name).description) }
     }
 
     func run() throws {

@@ -36,7 +36,7 @@ struct ImmichCommand: ParsableCommand {
         return service
     }
 
-    static func definition(named name: String, _ service: ImmichService) throws -> MountDefinition {
+    static func definition(named name: MountName, _ service: ImmichService) throws -> MountDefinition {
         try service.mounts.definitions(named: [name], all: false)[0]
     }
 }
@@ -120,12 +120,11 @@ extension ImmichCommand {
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var timeout: RequestTimeout
-        @Argument(help: "The mount definition (see extlib-net list).") var name: String
+        @Argument(help: "The mount definition (see extlib-net list).", transform: MountName.argument) var name: MountName
         @Option(help: ArgumentHelp("An existing library's name or id.", valueName: "name-or-id")) var library: String?
         @Option(help: ArgumentHelp("The email of the user who owns a new library.", valueName: "email")) var owner: String?
 
         func validate() throws {
-            guard Credential.isValidName(name) else { throw ValidationError(MountDefinitionError.invalidName(name).description) }
             if library != nil, owner != nil { throw ValidationError("--owner applies to a new library; an existing one (--library) keeps its owner") }
         }
 
@@ -156,18 +155,14 @@ extension ImmichCommand {
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var timeout: RequestTimeout
-        @Argument(help: "The mount definition.") var name: String
-
-        func validate() throws {
-            guard Credential.isValidName(name) else { throw ValidationError(MountDefinitionError.invalidName(name).description) }
-        }
+        @Argument(help: "The mount definition.", transform: MountName.argument) var name: MountName
 
         func run() throws {
             let service = try ImmichCommand.service(global, timeout: timeout.seconds)
             let definition = try ImmichCommand.definition(named: name, service)
             StandardStream.error.write("extlib-net: warning: Immich's next scan of a library that loses \(service.importPath(of: definition)) takes the assets under it offline (into the trash)\n")
             let libraries = try service.unlink(definition)
-            guard !libraries.isEmpty else { throw ImmichError(.notLinked(definition: name)) }
+            guard !libraries.isEmpty else { throw ImmichError(.notLinked(definition: name.text)) }
             for library in libraries {
                 StandardStream.output.write("removed \(service.importPath(of: definition)) from library '\(Terminal.printable(library.name))'\n")
             }

@@ -9,15 +9,14 @@ import Immich
 
 /// Picks definitions by name, or all of them.
 struct Selection: ParsableArguments {
-    @Argument(help: "Mount names (see extlib-net list).")
-    var names: [String] = []
+    @Argument(help: "Mount names (see extlib-net list).", transform: MountName.argument)
+    var names: [MountName] = []
 
     @Flag(help: "Every definition in mounts.toml.")
     var all = false
 
     func validate() throws {
         guard all != !names.isEmpty else { throw ValidationError(all ? "give names or --all, not both" : "give one or more names, or --all") }
-        for name in names where !Credential.isValidName(name) { throw ValidationError(MountDefinitionError.invalidName(name).description) }
     }
 
     func resolve(in service: MountService) throws -> [MountDefinition] {

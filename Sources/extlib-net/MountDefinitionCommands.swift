@@ -19,14 +19,14 @@ struct Add: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The mount's name: its folder in the sandbox (letters, digits, '.', '_', '-').")
-    var name: String
+    @Argument(help: "The mount's name: its folder in the sandbox (letters, digits, '.', '_', '-').", transform: MountName.argument)
+    var name: MountName
 
     @Argument(help: ArgumentHelp("smb://HOST/SHARE[/SUBDIR] or nfs://HOST/EXPORT/PATH", valueName: "url"))
     var url: String
 
-    @Option(help: ArgumentHelp("A stored SMB account (extlib-net credentials); guest when absent.", valueName: "name"))
-    var credentials: String?
+    @Option(help: ArgumentHelp("A stored SMB account (extlib-net credentials); guest when absent.", valueName: "name"), transform: CredentialName.argument)
+    var credentials: CredentialName?
 
     @Flag(help: "Mount read-write (default: read-only).")
     var rw = false
@@ -65,8 +65,8 @@ struct Add: ParsableCommand {
         } catch {
             throw ValidationError(error.description)
         }
-        var definition = MountDefinition(name: name, url: parsedURL)
-        definition.credentials = credentials
+        var definition = MountDefinition(name: name.text, url: parsedURL)
+        definition.credentials = credentials?.text
         definition.readWrite = rw
         definition.exec = exec
         if let smbVersion {
@@ -147,16 +147,12 @@ struct Remove: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The mount's name.")
-    var name: String
-
-    func validate() throws {
-        guard Credential.isValidName(name) else { throw ValidationError(MountDefinitionError.invalidName(name).description) }
-    }
+    @Argument(help: "The mount's name.", transform: MountName.argument)
+    var name: MountName
 
     func run() throws {
         let service = try makeService(global)
-        let definition = try service.remove(named: name)
+        let definition = try service.remove(named: name.text)
         let target = service.mounter.target(of: definition)
         StandardStream.output.write("removed '\(name)'; \(target) was left as it is\n")
     }

@@ -88,7 +88,7 @@ final class TemporaryRoot {
 
     @Test(arguments: ["", "-x", ".x", "a b", "ä", String(repeating: "a", count: 65), "a/b", "a\nb"])
     func invalidNamesAreRejected(_ name: String) {
-        #expect(!Credential.isValidName(name))
+        #expect(!NameRule.isValid(name))
         #expect(throws: CredentialFieldError.invalidName(name)) { try Credential(name: name, username: "u", password: Secret("p"), domain: nil) }
     }
 

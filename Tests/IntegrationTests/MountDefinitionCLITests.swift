@@ -38,6 +38,15 @@ import Testing
 
     @Test(arguments: [
         (["add", "bad name", "smb://nas/x"], "not a valid mount name"),
+        // Names are typed values, each with its own rule's message; hostile text is escaped.
+        (["add", "x", "smb://nas/x", "--credentials", "bad/name"], "'bad/name' is not a valid credential name"),
+        (["add", "n\u{1B}[2Jx", "smb://nas/x"], "'n\\u{1b}[2Jx' is not a valid mount name"),
+        (["remove", "a b"], "'a b' is not a valid mount name"),
+        (["mount", "ok", "\u{202E}evil"], "'\\u{202e}evil' is not a valid mount name"),
+        (["credentials", "remove", "x/y"], "'x/y' is not a valid credential name"),
+        (["discover", "nas", "--credentials", "../x"], "'../x' is not a valid credential name"),
+        (["status", "\u{202E}evil"], "Unexpected argument '\\u{202e}evil'"),
+        (["immich", "link", String(repeating: "a", count: 65)], "is not a valid mount name"),
         (["add", "x", "http://nas/x"], "not an smb:// or nfs:// URL"),
         (["add", "x", "smb://alice:secret@nas/x"], "contains a user name or password"),
         (["add", "x", "smb://nas/x", "--options", "username=root"], "may not set 'username'"),
@@ -68,6 +77,7 @@ import Testing
         #expect(outcome.status == 1, "\(outcome.error)")
         #expect(outcome.error.contains(message), "\(outcome.error)")
         #expect(!outcome.error.contains("secret"))
+        #expect(!outcome.error.unicodeScalars.contains { ($0.value < 0x20 && $0 != "\n") || $0 == "\u{202E}" }, "\(outcome.error.debugDescription)")
         #expect(FileManager.default.contents(atPath: mountsFile(scratch)) == before)
     }
 
