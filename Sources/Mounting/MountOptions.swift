@@ -8,6 +8,19 @@ public enum SMBDialect: String, Sendable, CaseIterable {
     public static let fallbackOrder: [SMBDialect] = [.v3_1_1, .v3_0, .v2_1, .v2_0]
 }
 
+/// One protocol version a mount is tried with: compared as a value, shown as "SMB 3.1.1" or "NFS 4.2".
+public enum ProtocolVersion: Sendable, Equatable, CustomStringConvertible {
+    case smb(SMBDialect)
+    case nfs(NFSVersion)
+
+    public var description: String {
+        switch self {
+        case .smb(let dialect): "SMB \(dialect.rawValue)"
+        case .nfs(let version): "NFS \(version.rawValue)"
+        }
+    }
+}
+
 /// The `-o` string for mount.cifs. Every user-supplied piece is checked so that nothing can add an
 /// option the user did not name: mount.cifs and the kernel split the string at every comma.
 public struct CIFSOptions: Sendable, Equatable {

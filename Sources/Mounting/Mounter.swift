@@ -239,7 +239,7 @@ public struct Mounter: Sendable {
                 return .failure(MountFailure(.transient, "\(plan.helper) did not finish within \(formatSeconds(helperTimeout.seconds))"))
             }
             var failure = MountFailure.classify(status: result.status, standardError: result.messages)
-            if plan.helper == MountHelper.cifs, failure.kind == .transient, plan.version != "SMB 1.0",
+            if plan.helper == MountHelper.cifs, failure.kind == .transient, plan.version != .smb(.v1_0),
                 MountFailure.saysHostDown(result.messages),
                 smb1Only(Endpoint(address, port), left: probeTimeout) {
                 failure = MountFailure(.permanent, "\(address) speaks only SMB1 (NT1), which is not tried unless asked for: "
@@ -254,7 +254,7 @@ public struct Mounter: Sendable {
                 continue
             }
             guard failure.kind == .unsupportedVersion else { return .failure(failure) }
-            unsupported.append(plan.version)
+            unsupported.append(plan.version.description)
         }
         if let notFoundOverNFSv4 { return .failure(notFoundOverNFSv4) }
         return .failure(MountFailure(.permanent, "the server speaks none of the protocol versions tried (\(unsupported.joined(separator: ", ")))"))
@@ -271,9 +271,12 @@ public struct Mounter: Sendable {
         let helper: String
         let arguments: [String]
         let source: String
-        let version: String
+        let version: ProtocolVersion
 
-        var isNFSv4: Bool { version.hasPrefix("NFS 4") }
+        var isNFSv4: Bool {
+            if case .nfs(let version) = version { return version != .v3 }
+            return false
+        }
     }
 
     static func port(of definition: MountDefinition) -> UInt16 {
@@ -304,7 +307,7 @@ public struct Mounter: Sendable {
                 options.extras = definition.options
                 options.exec = definition.exec
                 guard let string = try? options.optionString() else { return nil }
-                return Plan(helper: MountHelper.cifs, arguments: [unc, target, "-o", "\(string),ip=\(address)"], source: unc, version: "SMB \(version.rawValue)")
+                return Plan(helper: MountHelper.cifs, arguments: [unc, target, "-o", "\(string),ip=\(address)"], source: unc, version: .smb(version))
             }
         case .nfs(_, let port, let path):
             let source = "\(address.isIPv4 ? address.description : "[\(address)]"):\(path)"
@@ -314,7 +317,7 @@ public struct Mounter: Sendable {
                 if let port { options.append("port=\(port)") }
                 options += MountFlagRules.flags(exec: definition.exec)
                 options += definition.options
-                return Plan(helper: MountHelper.nfs, arguments: [source, target, "-o", options.joined(separator: ",")], source: source, version: "NFS \(version.rawValue)")
+                return Plan(helper: MountHelper.nfs, arguments: [source, target, "-o", options.joined(separator: ",")], source: source, version: .nfs(version))
             }
         }
     }

@@ -34,11 +34,23 @@ struct Add: ParsableCommand {
     @Flag(help: "Let programs on the share run (default: noexec; nosuid,nodev always).")
     var exec = false
 
-    @Option(name: .customLong("smb-version"), help: ArgumentHelp("3.1.1, 3.0, 2.1, 2.0 or 1.0 (default: negotiate 3.1.1 down to 2.0).", valueName: "version"))
-    var smbVersion: String?
+    @Option(name: .customLong("smb-version"), help: ArgumentHelp("3.1.1, 3.0, 2.1, 2.0 or 1.0 (default: negotiate 3.1.1 down to 2.0).", valueName: "version"),
+            transform: { text in
+                guard let dialect = SMBDialect(rawValue: text) else {
+                    throw ValidationError("--smb-version must be one of \(SMBDialect.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return dialect
+            })
+    var smbVersion: SMBDialect?
 
-    @Option(name: .customLong("nfs-version"), help: ArgumentHelp("4.2, 4.1, 4 or 3 (default: try 4.2 down to 3).", valueName: "version"))
-    var nfsVersion: String?
+    @Option(name: .customLong("nfs-version"), help: ArgumentHelp("4.2, 4.1, 4 or 3 (default: try 4.2 down to 3).", valueName: "version"),
+            transform: { text in
+                guard let version = NFSVersion(rawValue: text) else {
+                    throw ValidationError("--nfs-version must be one of \(NFSVersion.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return version
+            })
+    var nfsVersion: NFSVersion?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("SMB: owner of the files (default 0).", valueName: "uid"))
     var uid: UInt32?
@@ -69,18 +81,8 @@ struct Add: ParsableCommand {
         definition.credentials = credentials?.text
         definition.readWrite = rw
         definition.exec = exec
-        if let smbVersion {
-            guard let dialect = SMBDialect(rawValue: smbVersion) else {
-                throw ValidationError("--smb-version must be one of \(SMBDialect.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            definition.smbVersion = dialect
-        }
-        if let nfsVersion {
-            guard let version = NFSVersion(rawValue: nfsVersion) else {
-                throw ValidationError("--nfs-version must be one of \(NFSVersion.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            definition.nfsVersion = version
-        }
+        definition.smbVersion = smbVersion
+        definition.nfsVersion = nfsVersion
         definition.uid = uid
         definition.gid = gid
         for (flag, text, keyPath) in [("--file-mode", fileMode, \MountDefinition.fileMode), ("--dir-mode", dirMode, \MountDefinition.directoryMode)] {

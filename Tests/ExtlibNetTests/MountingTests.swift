@@ -448,7 +448,8 @@ final class FakeRunner: ProcessRunner, @unchecked Sendable {
 
     @Test func smbPlansNegotiateDownwardsNeverSMB1AndKeepThePasswordOutOfArgv() throws {
         let plans = Mounter.plans(for: try definition("smb://nas.local/Fotos%20M%C3%BCller/2024"), address: IPAddress("192.0.2.7")!, target: "/t", account: alice)
-        #expect(plans.map(\.version) == ["SMB 3.1.1", "SMB 3.0", "SMB 2.1", "SMB 2.0"])
+        #expect(plans.map(\.version) == [.smb(.v3_1_1), .smb(.v3_0), .smb(.v2_1), .smb(.v2_0)])
+        #expect(plans.map(\.version.description) == ["SMB 3.1.1", "SMB 3.0", "SMB 2.1", "SMB 2.0"])
         #expect(plans[0].helper == "/sbin/mount.cifs")
         #expect(plans[0].arguments == ["//nas.local/Fotos Müller/2024", "/t", "-o", "ro,username=alice,domain=WG,vers=3.1.1,uid=0,gid=0,forceuid,forcegid,nosuid,nodev,noexec,ip=192.0.2.7"])
         #expect(plans.allSatisfy { !$0.arguments.joined().contains("pa,ss") })
@@ -458,7 +459,9 @@ final class FakeRunner: ProcessRunner, @unchecked Sendable {
         var nfs = try definition("nfs://nas.local/volume1/photos")
         nfs.readWrite = true
         let plans = Mounter.plans(for: nfs, address: IPAddress("192.0.2.7")!, target: "/t", account: nil)
-        #expect(plans.map(\.version) == ["NFS 4.2", "NFS 4.1", "NFS 4", "NFS 3"])
+        #expect(plans.map(\.version) == [.nfs(.v4_2), .nfs(.v4_1), .nfs(.v4), .nfs(.v3)])
+        #expect(plans.map(\.version.description) == ["NFS 4.2", "NFS 4.1", "NFS 4", "NFS 3"])
+        #expect(plans.map(\.isNFSv4) == [true, true, true, false])
         #expect(plans.last?.arguments == ["192.0.2.7:/volume1/photos", "/t", "-o", "rw,vers=3,nosuid,nodev,noexec"])
         nfs.nfsVersion = .v3
         #expect(Mounter.plans(for: nfs, address: IPAddress("192.0.2.7")!, target: "/t", account: nil).count == 1)
