@@ -39,10 +39,10 @@ extension ImmichService {
         // A record of any phase holds Immich's own settings from before the guard changed them, not the
         // "off" the guard made.
         let remembered = previous?.remembered ?? current
-        var settings = GuardSettings(remembered: remembered, onCalendar: nil, everySeconds: nil, phase: .enabling)
+        var settings = GuardSettings(remembered: remembered, schedule: .onDemand, phase: .enabling)
         var checked = false
         if let every {
-            settings.everySeconds = Int64(every.seconds)
+            settings.schedule = .every(every)
         } else if remembered.enabled {
             let calendar = try CronSchedule.onCalendar(remembered.cronExpression)
             let (problem, ran) = installer(reload: reload).checkCalendar(calendar)
@@ -50,7 +50,7 @@ extension ImmichService {
                 throw CronSchedule.Unconvertible(expression: remembered.cronExpression, reason: "systemd-analyze calendar '\(calendar)' refused it: \(Terminal.printable(problem))")
             }
             checked = ran
-            settings.onCalendar = calendar
+            settings.schedule = .calendar(calendar)
         }
         let files = GuardUnits.files(settings, executable: executable)
         // A file of someone else's at one of the paths stops this before Immich or the record changes.
@@ -157,7 +157,7 @@ extension ImmichService {
         defer { withExtendedLifetime(lock) {} }
         guard var settings = try guardFile.load() else {
             let units = try removeGuardUnits(reload: reload)
-            return units.changedNothing ? nil : GuardReport(settings: GuardSettings(remembered: LibraryScanSettings(enabled: true, cronExpression: "", watchEnabled: false), onCalendar: nil, everySeconds: nil), units: units, wasOn: false, calendarChecked: false)
+            return units.changedNothing ? nil : GuardReport(settings: GuardSettings(remembered: LibraryScanSettings(enabled: true, cronExpression: "", watchEnabled: false), schedule: .onDemand), units: units, wasOn: false, calendarChecked: false)
         }
         let api = try api()
         if settings.phase != .disabling {

@@ -24,25 +24,50 @@ public struct GuardSettings: Codable, Sendable, Equatable {
     }
 
     public var remembered: LibraryScanSettings
-    /// `OnCalendar=` of the guarded scan, from Immich's cron expression; nil with `every`.
-    public var onCalendar: String?
-    /// `--every`, in seconds; nil with `onCalendar`.
-    public var everySeconds: Int64?
+    public var schedule: ScanSchedule
     /// A record written before phases existed (0.3.0) was written once the guard was on.
     public var phase: Phase
 
-    public init(remembered: LibraryScanSettings, onCalendar: String?, everySeconds: Int64?, phase: Phase = .on) {
+    public init(remembered: LibraryScanSettings, schedule: ScanSchedule, phase: Phase = .on) {
         self.remembered = remembered
-        self.onCalendar = onCalendar
-        self.everySeconds = everySeconds
+        self.schedule = schedule
         self.phase = phase
+    }
+
+    /// The file keeps 0.3.0's keys: `onCalendar` or `everySeconds`, or neither.
+    private enum CodingKeys: String, CodingKey { case remembered, onCalendar, everySeconds, phase }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(remembered, forKey: .remembered)
+        switch schedule {
+        case .calendar(let calendar): try container.encode(calendar, forKey: .onCalendar)
+        case .every(let interval): try container.encode(Int64(interval.seconds), forKey: .everySeconds)
+        case .onDemand: break
+        }
+        try container.encode(phase.rawValue, forKey: .phase)
     }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         remembered = try container.decode(LibraryScanSettings.self, forKey: .remembered)
-        onCalendar = try container.decodeIfPresent(String.self, forKey: .onCalendar)
-        everySeconds = try container.decodeIfPresent(Int64.self, forKey: .everySeconds)
+        // Both go into a unit file: checked here, so a hand edit cannot add a line or a second schedule.
+        switch (try container.decodeIfPresent(String.self, forKey: .onCalendar), try container.decodeIfPresent(Int64.self, forKey: .everySeconds)) {
+        case (let calendar?, nil):
+            guard ScanSchedule.isSafeCalendar(calendar) else {
+                throw DecodingError.dataCorruptedError(forKey: .onCalendar, in: container, debugDescription: "not a calendar expression")
+            }
+            schedule = .calendar(calendar)
+        case (nil, let seconds?):
+            guard seconds > 0, seconds <= Int64(Self.everyRange.upperBound.seconds), Self.everyRange.contains(.seconds(seconds)) else {
+                throw DecodingError.dataCorruptedError(forKey: .everySeconds, in: container, debugDescription: "out of range")
+            }
+            schedule = .every(.seconds(seconds))
+        case (nil, nil):
+            schedule = .onDemand
+        case (_?, _?):
+            throw DecodingError.dataCorruptedError(forKey: .everySeconds, in: container, debugDescription: "two schedules")
+        }
         // No phase: 0.3.0 wrote the record once the guard was on. A phase this version does not know (a
         // newer one, a hand edit): unfinished, which either command completes.
         if let text = try container.decodeIfPresent(String.self, forKey: .phase) {
@@ -53,10 +78,23 @@ public struct GuardSettings: Codable, Sendable, Equatable {
     }
 
     /// Whether the guard runs scans on a timer (Immich's schedule was on, or `--every` was given).
-    public var hasTimer: Bool { onCalendar != nil || everySeconds != nil }
+    public var hasTimer: Bool { schedule != .onDemand }
 
     /// What `--every` may be: the guarded scan at most once a minute, at least once in 366 days.
     public static let everyRange: ClosedRange<Duration> = .seconds(60) ... .seconds(366 * 86_400)
+}
+
+/// When the guarded scan runs: at Immich's own schedule (as `OnCalendar=`), every `--every`, or only on
+/// demand (Immich's schedule was off: a share that comes back still gets its library rescanned).
+public enum ScanSchedule: Sendable, Equatable {
+    case calendar(String)
+    case every(Duration)
+    case onDemand
+
+    /// A systemd calendar expression as `CronSchedule` writes them: printable ASCII, no line break, short.
+    static func isSafeCalendar(_ text: String) -> Bool {
+        (1...200).contains(text.utf8.count) && text.utf8.allSatisfy { (0x20...0x7E).contains($0) }
+    }
 }
 
 /// An outage the admins were told about, per library: one notice when it starts, one when it ends.

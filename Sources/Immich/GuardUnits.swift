@@ -53,11 +53,14 @@ public enum GuardUnits {
 
             """
         let schedule: String
-        if let onCalendar = settings.onCalendar {
-            schedule = "OnCalendar=\(onCalendar)\nPersistent=true"
-        } else {
-            let every = BootUnits.systemdDuration(.seconds(settings.everySeconds ?? 86_400))
+        switch settings.schedule {
+        case .calendar(let calendar):
+            schedule = "OnCalendar=\(calendar)\nPersistent=true"
+        case .every(let interval):
+            let every = BootUnits.systemdDuration(interval)
             schedule = "OnBootSec=\(every)\nOnUnitActiveSec=\(every)"
+        case .onDemand:
+            schedule = ""
         }
         let timer = """
             \(header)

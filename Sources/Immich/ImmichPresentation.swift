@@ -80,8 +80,11 @@ public struct GuardStatusReport: Encodable, Sendable {
         default: unfinished = nil
         }
         remembered = state.settings?.remembered
-        onCalendar = state.settings?.onCalendar
-        everySeconds = state.settings?.everySeconds
+        switch state.settings?.schedule {
+        case .calendar(let calendar)?: (onCalendar, everySeconds) = (calendar, nil)
+        case .every(let interval)?: (onCalendar, everySeconds) = (nil, Int64(interval.seconds))
+        case .onDemand?, nil: (onCalendar, everySeconds) = (nil, nil)
+        }
         immichScanEnabled = state.immichScanEnabled
         immichWatchEnabled = state.immichWatchEnabled
         immichProblem = state.immichProblem

@@ -296,11 +296,12 @@ struct GuardCommand: ParsableCommand {
             BootCommand.printChanges(report.units, writer: "immich guard enable")
             let remembered = report.settings.remembered
             StandardStream.output.write("guard on: Immich's own scheduled scan is off (it was \(remembered.enabled ? "on, '\(Terminal.printable(remembered.cronExpression))'" : "off")); remembered in \(service.guardPath)\n")
-            if let calendar = report.settings.onCalendar {
+            switch report.settings.schedule {
+            case .calendar(let calendar):
                 StandardStream.output.write("the guarded scan runs at OnCalendar=\(calendar)\(report.calendarChecked ? " (checked with systemd-analyze)" : "")\n")
-            } else if let every = report.settings.everySeconds {
-                StandardStream.output.write("the guarded scan runs every \(BootUnits.systemdDuration(.seconds(every)))\n")
-            } else {
+            case .every(let interval):
+                StandardStream.output.write("the guarded scan runs every \(BootUnits.systemdDuration(interval))\n")
+            case .onDemand:
                 StandardStream.output.write("no timer: Immich's schedule was off; shares that come back still get their library rescanned\n")
             }
             if report.watchWarning {

@@ -510,7 +510,7 @@ func runCapturingOutput(_ executable: String, _ arguments: [String], environment
             try installer(root).enable(untrusted, reload: true)
         }
         let guardFiles = GuardUnits.files(GuardSettings(remembered: LibraryScanSettings(enabled: true, cronExpression: "0 0 * * *", watchEnabled: false),
-                                                        onCalendar: "*-*-* 00:00:00", everySeconds: nil), executable: buildFolderExtlibNet)
+                                                        schedule: .calendar("*-*-* 00:00:00")), executable: buildFolderExtlibNet)
         #expect(throws: BootError.self) {
             try installer(root).install(guardFiles, running: buildFolderExtlibNet, header: GuardUnits.header, enabling: [GuardUnits.timerName], reload: true)
         }

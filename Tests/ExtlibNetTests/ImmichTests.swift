@@ -130,7 +130,7 @@ import Testing
     }
 
     @Test func guardUnitsRunTheScanOnTheSchedule() {
-        let settings = GuardSettings(remembered: LibraryScanSettings(enabled: true, cronExpression: "0 0 * * *", watchEnabled: false), onCalendar: "*-*-* 00:00:00", everySeconds: nil)
+        let settings = GuardSettings(remembered: LibraryScanSettings(enabled: true, cronExpression: "0 0 * * *", watchEnabled: false), schedule: .calendar("*-*-* 00:00:00"))
         let files = GuardUnits.files(settings, executable: "/usr/sbin/extlib-net")
         #expect(files.map(\.path) == [GuardUnits.servicePath, GuardUnits.timerPath, GuardUnits.recoverPath])
         #expect(files[2].contents.contains("ExecStart=/usr/sbin/extlib-net immich recover --wait 10min"))
@@ -139,11 +139,48 @@ import Testing
         #expect(files[0].contents.contains("ExecStart=/usr/sbin/extlib-net immich scan --all"))
         #expect(files[0].contents.contains("After=network-online.target extlib-net.service snap.immich-distribution.immich-server.service"))
         #expect(files[1].contents.contains("OnCalendar=*-*-* 00:00:00\nPersistent=true"))
-        let every = GuardSettings(remembered: settings.remembered, onCalendar: nil, everySeconds: 6 * 3600)
+        let every = GuardSettings(remembered: settings.remembered, schedule: .every(.seconds(6 * 3600)))
         #expect(GuardUnits.files(every, executable: "/x")[1].contents.contains("OnUnitActiveSec=6h"))
-        let none = GuardSettings(remembered: LibraryScanSettings(enabled: false, cronExpression: "0 0 * * *", watchEnabled: false), onCalendar: nil, everySeconds: nil)
+        let none = GuardSettings(remembered: LibraryScanSettings(enabled: false, cronExpression: "0 0 * * *", watchEnabled: false), schedule: .onDemand)
         #expect(GuardUnits.files(none, executable: "/x").map(\.path) == [GuardUnits.recoverPath], "no schedule: only the rescan of shares that come back")
         #expect(files.allSatisfy { $0.contents.hasPrefix(GuardUnits.header + "\n") })
+    }
+}
+
+/// The guard's record on disk: 0.3.0's keys, one schedule, and nothing a hand edit could put into a unit.
+@Suite struct GuardRecordFileTests {
+    @Test func theScheduleRoundTripsAndADamagedRecordSaysWhatToDo() throws {
+        let temp = try TemporaryRoot()
+        let mounter = Mounter(root: temp.root, logger: Logger(label: "test"), runner: FakeHost())
+        let service = ImmichService(mounts: MountService(mounter: mounter), logger: Logger(label: "test"))
+        let remembered = LibraryScanSettings(enabled: true, cronExpression: "0 3 * * *", watchEnabled: false)
+        for schedule in [ScanSchedule.calendar("*-*-* 03:00:00"), .every(.seconds(6 * 3600)), .onDemand] {
+            let settings = GuardSettings(remembered: remembered, schedule: schedule, phase: .enabling)
+            try service.guardFile.save(settings)
+            #expect(try service.guardFile.load() == settings)
+        }
+        // 0.3.0's record: no phase, reads as on.
+        let path = service.guardFile.path
+        let old = #"{"everySeconds":21600,"remembered":{"cronExpression":"0 3 * * *","enabled":true,"watchEnabled":false}}"#
+        try write(old, to: path)
+        #expect(try service.guardFile.load() == GuardSettings(remembered: remembered, schedule: .every(.seconds(21600)), phase: .on))
+
+        let remembered0 = #""remembered":{"cronExpression":"0 3 * * *","enabled":true,"watchEnabled":false}"#
+        for damaged in [#"{"onCalendar":"daily\nExecStartPre=/bin/sh",\#(remembered0)}"#, #"{"onCalendar":"daily","everySeconds":60,\#(remembered0)}"#,
+                        #"{"everySeconds":1,\#(remembered0)}"#, #"{"everySeconds":-5,\#(remembered0)}"#, "not json"] {
+            try write(damaged, to: path)
+            #expect {
+                _ = try service.guardFile.load()
+            } throws: { error in
+                let text = "\(error)"
+                return error is MalformedFileError && text.contains("put them back in Immich by hand") && !text.contains("log in")
+            }
+        }
+    }
+
+    func write(_ text: String, to path: String) throws {
+        try? FileManager.default.removeItem(atPath: path)
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]))
     }
 }
 
