@@ -95,7 +95,7 @@ extension ImmichService {
     /// After a failed enable: a guard that was on stays on as it was. Otherwise Immich gets its remembered
     /// schedule back, read back to check, and only then the record goes. The error to throw says which
     /// command completes what is left.
-    private func unwindEnable(previous: GuardSettings?, remembered: LibraryScanSettings, api: ImmichAPI, reload: Bool, after error: any Error) -> any Error {
+    private func unwindEnable(previous: GuardSettings?, remembered: LibraryScanSettings, api: any ImmichClient, reload: Bool, after error: any Error) -> any Error {
         if let previous, previous.phase == .on {
             do { try guardFile.save(previous) } catch {
                 return GuardError(.unfinished(step: "immich guard enable failed", cause: "the guard's record could not be put back: \(error)", next: "extlib-net immich guard enable"))
@@ -120,7 +120,7 @@ extension ImmichService {
     /// Immich's config again: applied when `isApplied` holds for what Immich has now. After a timeout Immich
     /// may still be applying the PUT, so it is read up to three times, a second apart, before the change
     /// counts as not made.
-    func apply(_ config: JSON, api: ImmichAPI, isApplied: (LibraryScanSettings) -> Bool) throws {
+    func apply(_ config: JSON, api: any ImmichClient, isApplied: (LibraryScanSettings) -> Bool) throws {
         do {
             try api.putSystemConfig(config)
         } catch {
@@ -139,7 +139,7 @@ extension ImmichService {
 
     /// Gives Immich its own `remembered` schedule back (nothing else in its config changes) and reads it
     /// back: throws unless Immich has it.
-    func restore(_ remembered: LibraryScanSettings, api: ImmichAPI) throws {
+    func restore(_ remembered: LibraryScanSettings, api: any ImmichClient) throws {
         let config = try api.systemConfig()
         guard let restored = config.replacing(["library", "scan", "enabled"], with: .bool(remembered.enabled))?
             .replacing(["library", "scan", "cronExpression"], with: .string(remembered.cronExpression))

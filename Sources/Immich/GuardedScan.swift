@@ -25,7 +25,7 @@ extension ImmichService {
     /// `lockingEach`: take the mount lock around each library's check and scan only, telling this who holds
     /// it when it must wait (`immich scan`; a slow Immich must not keep the heal timer out for the whole
     /// run). Without it the caller holds the lock already (mount, heal) or needs none.
-    public func scan(_ wanted: [String], using client: ImmichAPI? = nil, lockingEach waiting: ((LockHolder?) -> Void)? = nil) throws -> [ScanOutcome] {
+    public func scan(_ wanted: [String], using client: (any ImmichClient)? = nil, lockingEach waiting: ((LockHolder?) -> Void)? = nil) throws -> [ScanOutcome] {
         let api = try client ?? api()
         if guardIsOn { reassertGuard(api) }
         let definitions = try mounts.definitions(named: [], all: true)
@@ -78,7 +78,7 @@ extension ImmichService {
 
     /// Immich's own schedule switched back on while the guard is on (the web UI, a restored database):
     /// switched off again, changing nothing else, and the admins are told.
-    func reassertGuard(_ api: ImmichAPI) {
+    func reassertGuard(_ api: any ImmichClient) {
         // Never while a guard enable or disable runs (it holds the guard lock), and only if the guard is still
         // on once the lock is ours: a disable that gave Immich its schedule back is not undone.
         guard let lock = try? guardLock(timeout: .zero) else { return }
@@ -101,7 +101,7 @@ extension ImmichService {
         if outages.isEmpty { outageFile.remove() } else { try outageFile.save(outages) }
     }
 
-    func notifyAdmins(_ api: ImmichAPI, title: String, description: String, level: ImmichAPI.NoticeLevel) {
+    func notifyAdmins(_ api: any ImmichClient, title: String, description: String, level: NoticeLevel) {
         do {
             for admin in try api.adminUsers() where admin.isAdmin == true {
                 try api.notify(admin.id, title: title, description: description, level: level)
@@ -126,7 +126,7 @@ extension ImmichService {
     /// After `mount` or `heal` brought `names` (back) up, while the guard is on: rescans their libraries
     /// when Immich holds offline assets there or the share was away at a scheduled scan. Never throws:
     /// the mount succeeded whatever happens here.
-    public func afterMount(_ names: [String], using client: ImmichAPI? = nil) -> Rescan {
+    public func afterMount(_ names: [String], using client: (any ImmichClient)? = nil) -> Rescan {
         guard !names.isEmpty, guardIsOn else { return .nothingToDo }
         do {
             let api = try client ?? api()

@@ -144,7 +144,7 @@ public final class ImmichAPI: @unchecked Sendable {
 
     /// How many of the library's assets Immich holds offline (trashed by a scan that could not see them),
     /// counted up to `limit`. Immich's search sees only the key's user's assets.
-    public func offlineAssets(in libraryID: String, limit: Int = 100_000) throws(ImmichError) -> Int {
+    public func offlineAssets(in libraryID: String, limit: Int) throws(ImmichError) -> Int {
         struct Body: Encodable { let libraryId: String; let isOffline = true; let withDeleted = true; let page: Int; let size = 1000 }
         struct Page: Decodable { let count: Int; let nextPage: String? }
         struct Answer: Decodable { let assets: Page }
@@ -172,8 +172,6 @@ public final class ImmichAPI: @unchecked Sendable {
             throw error
         }
     }
-
-    public enum NoticeLevel: String, Sendable { case success, warning, error, info }
 
     public func notify(_ userID: String, title: String, description: String, level: NoticeLevel) throws(ImmichError) {
         struct Body: Encodable { let userId: String; let title: String; let description: String; let level: String; let type = "SystemMessage" }

@@ -19,7 +19,7 @@ extension ImmichService {
             return [DoctorFinding(subject, .apiConnection, .warn, "extlib-net is not connected to Immich's API, so it cannot guard the libraries' scans",
                                   fix: "extlib-net immich login --from-snap, then extlib-net immich guard enable")]
         }
-        let api = ImmichAPI(connection: connection, timeout: timeout, logger: logger)
+        let api = makeClient(connection, timeout, logger)
         var findings: [DoctorFinding] = []
         let libraries: [ImmichLibrary]
         do {

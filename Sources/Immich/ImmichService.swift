@@ -16,6 +16,10 @@ public struct ImmichService: Sendable {
     /// The snap's mount namespace: where Immich scans. When it is there, a share must be mounted in it
     /// too (a host mount that did not reach the snap looks like an empty folder to Immich).
     public var snapNamespace: String?
+    /// Makes the client for a connection: Immich's HTTP API, or a test's fake.
+    public var makeClient: @Sendable (ImmichConnection, Duration, Logger) -> any ImmichClient = { connection, timeout, logger in
+        ImmichAPI(connection: connection, timeout: timeout, logger: logger)
+    }
 
     public init(mounts: MountService, logger: Logger) {
         self.mounts = mounts
@@ -51,8 +55,8 @@ public struct ImmichService: Sendable {
         return try FileLock(path: guardLockPath, timeout: timeout)
     }
 
-    public func api() throws -> ImmichAPI {
-        ImmichAPI(connection: try connections.required(), timeout: timeout, logger: logger)
+    public func api() throws -> any ImmichClient {
+        makeClient(try connections.required(), timeout, logger)
     }
 
     // MARK: login
@@ -60,7 +64,7 @@ public struct ImmichService: Sendable {
     /// Checks the key (its user must be an admin) and only then stores it with the URL.
     public func login(url: ImmichURL, key: Secret) throws -> ImmichUser {
         let connection = ImmichConnection(url: url, apiKey: key)
-        let me = try ImmichAPI(connection: connection, timeout: timeout, logger: logger).me()
+        let me = try makeClient(connection, timeout, logger).me()
         guard me.isAdmin == true else { throw ImmichError(.notAdmin(me.email)) }
         try connections.save(connection)
         return me

@@ -303,6 +303,36 @@ import Testing
         #expect(bed.decide([bed.path(0), bed.path(1)]) == [.notMounted(definition: "videos")])
     }
 
+    /// The guarded scan through the ImmichClient protocol: the library whose share is there is scanned,
+    /// the other is not, and its admins hear of the outage once, then of its end once.
+    @Test func theGuardedScanAsksImmichOnlyForLibrariesThatAreThere() throws {
+        let bed = try Bed()
+        defer { bed.remove() }
+        for definition in bed.definitions { try bed.service.mounts.store.add(definition) }
+        let immich = FakeImmich()
+        let photos = try immich.createLibrary(ownerId: "o", name: "Photos", importPaths: [bed.path(0)])
+        let videos = try immich.createLibrary(ownerId: "o", name: "Videos", importPaths: [bed.path(1)])
+        immich.state.withLock { $0.assets = [photos.id: 10, videos.id: 4] }
+        bed.host.mountNFS("1.2.3.4:/volume1/photos", at: bed.target(0), health: .healthy)
+        bed.fill(bed.target(0))
+
+        for _ in 0..<2 {
+            let outcomes = try bed.service.scan([], using: immich)
+            guard outcomes.count == 2, case .scanned(let scanned, recovered: false) = outcomes[0], case .skipped(let skipped) = outcomes[1] else {
+                Issue.record("\(outcomes)"); return
+            }
+            #expect(scanned.id == photos.id && skipped.library.id == videos.id)
+        }
+        #expect(immich.state.withLock { ($0.scanned, $0.notices.count) } == ([photos.id, photos.id], 1), "one notice for one outage")
+
+        bed.host.mountNFS("1.2.3.4:/volume1/videos", at: bed.target(1), health: .healthy)
+        bed.fill(bed.target(1))
+        let back = try bed.service.scan([videos.id], using: immich)
+        guard case .scanned(_, recovered: true) = back.first else { Issue.record("\(back)"); return }
+        #expect(immich.state.withLock { $0.notices } == ["Library 'Videos' not scanned: its share is away", "Library 'Videos' is back"])
+        #expect(immich.state.withLock { $0.puts } == 0, "the guard is off: Immich's schedule is left alone")
+    }
+
     @Test func providerMatchesTheFolderAndWhatIsInside() throws {
         let bed = try Bed()
         defer { bed.remove() }
