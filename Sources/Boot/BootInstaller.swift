@@ -158,65 +158,12 @@ public struct BootInstaller: Sendable {
     /// `systemctl daemon-reload` and `systemctl enable` (`systemctl --root=ROOT enable` under another root).
     /// A file at one of the wanted paths that we did not write stops it before anything is written.
     public func enable(_ options: BootOptions, reload: Bool) throws(BootError) -> BootReport {
-        // Everything is checked before the first write: a refused enable leaves nothing half-made. What a
-        // unit file cannot carry first, then whether the binary can be trusted.
+        // What a unit file cannot carry is refused before anything else.
         try BootUnits.check(options)
-        try Self.checkExecutable(options.executable)
-        for path in Set(BootUnits.files(for: options).map { SecureFile.parentDirectory(of: root.path($0.path)) }).sorted() {
-            do {
-                try SecureFile.checkFolders(path, below: root.prefix)
-            } catch {
-                throw BootError(.file(error))
-            }
-        }
-        var report = BootReport()
-        if case .ours(let text) = try existing(BootUnits.servicePath) { report.previous = BootUnits.recordedOptions(inService: text) }
-        let wanted = BootUnits.files(for: options)
-        var current: [String: Existing] = [:]
-        for file in wanted {
-            let found = try existing(file.path)
-            if case .foreign = found { throw BootError(.foreign(path: root.path(file.path))) }
-            current[file.path] = found
-        }
-        for file in wanted {
-            let path = root.path(file.path)
-            switch current[file.path] {
-            case .ours(let text) where text == file.contents:
-                report.changes.append(.unchanged(path))
-                continue
-            case .ours:
-                report.changes.append(.updated(path))
-            default:
-                report.changes.append(.created(path))
-            }
-            do {
-                try SecureFile.ensureDirectory(SecureFile.parentDirectory(of: path), below: root.prefix)
-                try writeUnit(file.contents, to: path)
-            } catch {
-                throw BootError(.file(error))
-            }
-            logger.info("wrote unit file", metadata: ["path": "\(path)"])
-        }
-        let unwanted = BootUnits.allPaths.filter { path in !wanted.contains { $0.path == path } }
-        var leftOver: [String] = []
-        for path in unwanted {
-            switch try existing(path) {
-            case .absent: break
-            case .foreign: report.changes.append(.keptForeign(root.path(path)))
-            case .ours: leftOver.append(path)
-            }
-        }
-        // The timer no longer asked for is disabled while its file is still there to name it.
-        if reload, leftOver.contains(BootUnits.healTimerPath) {
-            record(&report, runSystemctl(disableArguments([BootUnits.healTimerName])))
-        }
-        try remove(leftOver, into: &report)
-        guard reload else { return report }
-        if live, !report.changedNothing {
-            guard record(&report, runSystemctl(["daemon-reload"])) else { return report }
-        }
-        // Even when no file changed: enabling is idempotent, and repairs an earlier failed enable.
-        record(&report, runSystemctl(["enable"] + BootUnits.unitsToEnable(options)))
+        var previous: BootOptions?
+        if case .ours(let text) = try existing(BootUnits.servicePath) { previous = BootUnits.recordedOptions(inService: text) }
+        var report = try apply(BootUnits.unitSet(options), reload: reload)
+        report.previous = previous
         return report
     }
 
@@ -226,26 +173,10 @@ public struct BootInstaller: Sendable {
     /// the drop-in directory if it is then empty. Unless `reload` is false, runs `systemctl disable` first
     /// and `daemon-reload` after.
     public func disable(reload: Bool) throws(BootError) -> BootReport {
-        var report = BootReport()
-        var ours: [String] = []
-        for path in BootUnits.allPaths {
-            switch try existing(path) {
-            case .absent: break
-            case .foreign: report.changes.append(.keptForeign(root.path(path)))
-            case .ours(let text):
-                ours.append(path)
-                if path == BootUnits.servicePath { report.previous = BootUnits.recordedOptions(inService: text) }
-            }
-        }
-        guard !ours.isEmpty else { return report }
-        if reload {
-            let units = [(BootUnits.servicePath, BootUnits.serviceName), (BootUnits.healTimerPath, BootUnits.healTimerName)]
-                .filter { ours.contains($0.0) }.map(\.1)
-            // A failure is reported, but the files still go: the user asked for them to go.
-            if !units.isEmpty { record(&report, runSystemctl(disableArguments(units))) }
-        }
-        try remove(ours, into: &report)
-        if reload, live { record(&report, runSystemctl(["daemon-reload"])) }
+        var previous: BootOptions?
+        if case .ours(let text) = try existing(BootUnits.servicePath) { previous = BootUnits.recordedOptions(inService: text) }
+        var report = try remove(BootUnits.unitSet(nil), reload: reload)
+        report.previous = previous
         return report
     }
 
@@ -260,23 +191,14 @@ public struct BootInstaller: Sendable {
     public func status() throws(BootError) -> BootState {
         var options: BootOptions?
         if case .ours(let text) = try existing(BootUnits.servicePath) { options = BootUnits.recordedOptions(inService: text) }
-        let expected = options.map(BootUnits.files(for:)) ?? []
-        var files: [BootFileState] = []
-        for path in BootUnits.allPaths {
-            let want = expected.first { $0.path == path }
-            let state: BootFileState.State
-            switch try existing(path) {
-            case .absent:
-                state = want == nil && (options != nil || path != BootUnits.servicePath) ? .unused : .missing
-            case .foreign:
-                state = .foreign
-            case .ours(let text):
-                if let want { state = want.contents == text ? .present : .modified } else {
-                    // Our service file whose options cannot be read back: modified by hand.
-                    state = path == BootUnits.servicePath ? .modified : .leftOver
-                }
+        let files = try inspect(BootUnits.unitSet(options)).map { file in
+            // No options to compare with: the service file is what is missing, or what was edited by hand.
+            guard options == nil, file.path == root.path(BootUnits.servicePath) else { return file }
+            switch file.state {
+            case .unused: return BootFileState(path: file.path, state: .missing)
+            case .leftOver: return BootFileState(path: file.path, state: .modified)
+            default: return file
             }
-            files.append(BootFileState(path: root.path(path), state: state))
         }
         var isEnabled: SystemctlAnswer?
         var isActive: SystemctlAnswer?
@@ -337,23 +259,6 @@ public struct BootInstaller: Sendable {
         try SecureFile.writeAtomically(Array(contents.utf8), to: path, mode: 0o644, below: root.prefix)
     }
 
-    fileprivate func remove(_ paths: [String], into report: inout BootReport) throws(BootError) {
-        for path in paths {
-            let full = root.path(path)
-            do {
-                try SecureFile.remove(full, below: root.prefix)
-            } catch {
-                throw BootError(.file(error))
-            }
-            report.changes.append(.removed(full))
-            logger.info("removed unit file", metadata: ["path": "\(full)"])
-            if path == BootUnits.dropInPath {
-                // Only if empty: another tool's drop-in for the Immich server stays, and so does its folder.
-                _ = rmdir(root.path(BootUnits.dropInDirectory))
-            }
-        }
-    }
-
     // MARK: systemctl
 
     /// The systemctl command line for `arguments` under this root (`--root=ROOT` when not the real root).
@@ -390,26 +295,33 @@ public struct BootInstaller: Sendable {
     }
 }
 
-// MARK: other units (the Immich guard's timer)
+// MARK: any set of units
 
 extension BootInstaller {
-    /// Writes `files` (each beginning with `header`; a file without it at one of the paths, or an
-    /// `executable` that others could replace, stops this before anything is written), then unless
-    /// `reload` is false runs daemon-reload and enables `enabling`.
-    /// All or nothing: a write that fails (a full disk) puts back what the earlier writes replaced and
-    /// removes what they created, so no unit is left that the guard's record does not know of.
-    public func install(_ files: [BootFile], running executable: String, header: String, enabling: [String], reload: Bool,
-                        writer: String = "immich guard enable") throws(BootError) -> BootReport {
-        try Self.checkExecutable(executable)
-        var report = BootReport()
-        var current: [String: Existing] = [:]
-        for file in files {
-            let found = try existing(file.path, header: header)
-            if case .foreign = found { throw BootError(.foreign(path: root.path(file.path), writer: writer)) }
-            current[file.path] = found
+    /// Makes the files of `set` what it wants: writes those that differ, removes ours it no longer wants
+    /// (disabling their unit first), then unless `reload` is false runs daemon-reload and enables
+    /// `set.enabling`. Everything is checked before the first write: the files' text, the binary the units
+    /// run, the folders on the way, and that no wanted path holds someone else's file. All or nothing: a
+    /// write or removal that fails (a full disk) puts back every file as it was, so no unit is left that
+    /// the caller's record does not know of.
+    public func apply(_ set: UnitSet, reload: Bool) throws(BootError) -> BootReport {
+        try set.check()
+        try Self.checkExecutable(set.executable)
+        for folder in Set(set.allPaths.map { SecureFile.parentDirectory(of: root.path($0)) }).sorted() {
+            do {
+                try SecureFile.checkFolders(folder, below: root.prefix)
+            } catch {
+                throw BootError(.file(error))
+            }
         }
-        var written: [(path: String, before: Existing)] = []
-        for file in files {
+        var current: [String: Existing] = [:]
+        for path in set.allPaths { current[path] = try existing(path, header: set.header) }
+        for file in set.wanted where current[file.path] == .foreign {
+            throw BootError(.foreign(path: root.path(file.path), writer: set.writer))
+        }
+        var report = BootReport()
+        var journal: [(path: String, before: Existing)] = []
+        for file in set.wanted {
             let path = root.path(file.path)
             if case .ours(let text) = current[file.path], text == file.contents {
                 report.changes.append(.unchanged(path))
@@ -419,67 +331,115 @@ extension BootInstaller {
             do {
                 try SecureFile.ensureDirectory(SecureFile.parentDirectory(of: path), below: root.prefix)
                 try writeUnit(file.contents, to: path)
-                written.append((path, current[file.path] ?? .absent))
+                journal.append((path, current[file.path] ?? .absent))
             } catch {
-                undo(written)
+                undo(journal, folders: set.emptyFolders)
                 throw BootError(.file(error))
             }
+            logger.info("wrote unit file", metadata: ["path": "\(path)"])
+        }
+        var leftOver: [String] = []
+        for path in set.allPaths where !set.wanted.contains(where: { $0.path == path }) {
+            switch current[path] {
+            case .foreign?: report.changes.append(.keptForeign(root.path(path)))
+            case .ours?: leftOver.append(path)
+            default: break
+            }
+        }
+        // A unit no longer asked for is disabled while its file is still there to name it.
+        let stopping = leftOver.compactMap { set.enabledUnitAt[$0] }
+        if reload, !stopping.isEmpty { record(&report, runSystemctl(disableArguments(stopping))) }
+        do {
+            try removeFiles(leftOver, of: set, current: current, into: &report, journal: &journal)
+        } catch {
+            undo(journal, folders: set.emptyFolders)
+            throw error
         }
         guard reload else { return report }
         if live, !report.changedNothing {
             guard record(&report, runSystemctl(["daemon-reload"])) else { return report }
         }
-        record(&report, runSystemctl((live ? ["enable", "--now"] : ["enable"]) + enabling))
+        // Even when no file changed: enabling is idempotent, and repairs an earlier failed enable.
+        if !set.enabling.isEmpty { record(&report, runSystemctl((live && set.startNow ? ["enable", "--now"] : ["enable"]) + set.enabling)) }
         return report
     }
 
-    /// Puts back what `install` replaced and removes what it created, newest first; best effort, since it
-    /// runs after a failure (each step is logged when it fails).
-    private func undo(_ written: [(path: String, before: Existing)]) {
-        for (path, before) in written.reversed() {
-            do {
-                switch before {
-                case .ours(let text): try writeUnit(text, to: path)
-                default: try SecureFile.remove(path, below: root.prefix)
-                }
-            } catch {
-                logger.warning("cannot undo a unit file write", metadata: ["path": "\(path)", "error": "\(error)"])
-            }
-        }
-    }
-
-    /// Disables `disabling` (unless `reload` is false), then removes those of `paths` that begin with
-    /// `header`; others are kept and reported.
-    public func uninstall(_ paths: [String], header: String, disabling: [String], reload: Bool) throws(BootError) -> BootReport {
+    /// Removes every file of `set` that is ours (others are kept and reported), and its folders left
+    /// empty; unless `reload` is false, disables their units first and runs daemon-reload after. A
+    /// systemctl failure is reported, but the files still go: the user asked for them to go.
+    public func remove(_ set: UnitSet, reload: Bool) throws(BootError) -> BootReport {
         var report = BootReport()
+        var current: [String: Existing] = [:]
         var ours: [String] = []
-        for path in paths {
-            switch try existing(path, header: header) {
+        for path in set.allPaths {
+            let found = try existing(path, header: set.header)
+            current[path] = found
+            switch found {
             case .absent: break
             case .foreign: report.changes.append(.keptForeign(root.path(path)))
             case .ours: ours.append(path)
             }
         }
         guard !ours.isEmpty else { return report }
-        if reload { record(&report, runSystemctl(disableArguments(disabling))) }
-        try remove(ours, into: &report)
+        let units = ours.compactMap { set.enabledUnitAt[$0] }
+        if reload, !units.isEmpty { record(&report, runSystemctl(disableArguments(units))) }
+        var journal: [(path: String, before: Existing)] = []
+        try removeFiles(ours, of: set, current: current, into: &report, journal: &journal)
         if reload, live { record(&report, runSystemctl(["daemon-reload"])) }
         return report
     }
 
-    /// Each file's state against what `files` would write.
-    public func states(of files: [BootFile], header: String) throws(BootError) -> [BootFileState] {
+    /// Each path of `set` against what it wants: present, missing, modified, foreign, unused or left over.
+    public func inspect(_ set: UnitSet) throws(BootError) -> [BootFileState] {
         var states: [BootFileState] = []
-        for file in files {
+        for path in set.allPaths {
+            let want = set.wanted.first { $0.path == path }
             let state: BootFileState.State
-            switch try existing(file.path, header: header) {
-            case .absent: state = .missing
+            switch try existing(path, header: set.header) {
+            case .absent: state = want == nil ? .unused : .missing
             case .foreign: state = .foreign
-            case .ours(let text): state = text == file.contents ? .present : .modified
+            case .ours(let text):
+                if let want { state = want.contents == text ? .present : .modified } else { state = .leftOver }
             }
-            states.append(BootFileState(path: root.path(file.path), state: state))
+            states.append(BootFileState(path: root.path(path), state: state))
         }
         return states
+    }
+
+    private func removeFiles(_ paths: [String], of set: UnitSet, current: [String: Existing], into report: inout BootReport,
+                             journal: inout [(path: String, before: Existing)]) throws(BootError) {
+        for path in paths {
+            let full = root.path(path)
+            do {
+                try SecureFile.remove(full, below: root.prefix)
+            } catch {
+                throw BootError(.file(error))
+            }
+            journal.append((full, current[path] ?? .absent))
+            report.changes.append(.removed(full))
+            logger.info("removed unit file", metadata: ["path": "\(full)"])
+        }
+        // Only if empty: another tool's drop-in for the Immich server stays, and so does its folder.
+        for folder in set.emptyFolders { _ = rmdir(root.path(folder)) }
+    }
+
+    /// Puts back what a failed `apply` changed, newest first: rewrites what it replaced or removed, removes
+    /// what it created. Best effort, since it runs after a failure (each step is logged when it fails).
+    private func undo(_ journal: [(path: String, before: Existing)], folders: [String]) {
+        for (path, before) in journal.reversed() {
+            do {
+                switch before {
+                case .ours(let text):
+                    try SecureFile.ensureDirectory(SecureFile.parentDirectory(of: path), below: root.prefix)
+                    try writeUnit(text, to: path)
+                default: try SecureFile.remove(path, below: root.prefix)
+                }
+            } catch {
+                logger.warning("cannot undo a unit file change", metadata: ["path": "\(path)", "error": "\(error)"])
+            }
+        }
+        // A folder the failed apply made, left empty (only if empty: another tool's files stay).
+        for folder in folders { _ = rmdir(root.path(folder)) }
     }
 
     /// `systemd-analyze calendar EXPRESSION`, bounded: nil when it accepts it (or is not installed, said

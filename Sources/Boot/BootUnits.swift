@@ -105,6 +105,13 @@ public enum BootUnits {
         return files
     }
 
+    /// boot's units for `options`; nil: none wanted (what `disable` and a status without options work from).
+    public static func unitSet(_ options: BootOptions?) -> UnitSet {
+        UnitSet(writer: "boot enable", header: header, allPaths: allPaths, wanted: options.map(files(for:)) ?? [],
+                executable: options?.executable ?? "", enabling: options.map(unitsToEnable) ?? [], startNow: false,
+                enabledUnitAt: [servicePath: serviceName, healTimerPath: healTimerName], emptyFolders: [dropInDirectory])
+    }
+
     /// The units `systemctl enable` is given for `options`.
     public static func unitsToEnable(_ options: BootOptions) -> [String] {
         options.healEvery == nil ? [serviceName] : [serviceName, healTimerName]

@@ -52,10 +52,14 @@ extension ImmichService {
             checked = ran
             settings.schedule = .calendar(calendar)
         }
-        let files = GuardUnits.files(settings, executable: executable)
-        // A file of someone else's at one of the paths stops this before Immich or the record changes.
-        if let foreign = try installer(reload: reload).states(of: files, header: GuardUnits.header).first(where: { $0.state == .foreign }) {
-            throw BootError(.foreign(path: foreign.path, writer: "immich guard enable"))
+        let units = GuardUnits.unitSet(settings, executable: executable)
+        // What the units would hold, the binary, and a file of someone else's at one of the wanted paths
+        // stop this before Immich or the record changes.
+        try units.check()
+        try BootInstaller.checkExecutable(executable)
+        let wanted = Set(units.wanted.map { installer(reload: reload).root.path($0.path) })
+        if let foreign = try installer(reload: reload).inspect(units).first(where: { $0.state == .foreign && wanted.contains($0.path) }) {
+            throw BootError(.foreign(path: foreign.path, writer: units.writer))
         }
         // The journal first: whatever fails after this, the record knows what to give back.
         try guardFile.save(settings)
@@ -69,19 +73,13 @@ extension ImmichService {
                 throw unwindEnable(previous: previous, remembered: remembered, api: api, reload: reload, after: error)
             }
         }
-        var units: BootReport
+        let report: BootReport
         do {
-            units = try installer(reload: reload).install(files, running: executable, header: GuardUnits.header, enabling: GuardUnits.unitsToEnable(settings), reload: reload)
+            // Also removes a timer asked for before and not now.
+            report = try installer(reload: reload).apply(units, reload: reload)
         } catch {
-            // install put back what it wrote; Immich's schedule goes back too (unless the guard was on).
+            // apply put back what it changed; Immich's schedule goes back too (unless the guard was on).
             throw unwindEnable(previous: previous, remembered: remembered, api: api, reload: reload, after: error)
-        }
-        if !settings.hasTimer {
-            // Asked for before with a timer: that timer goes.
-            let gone = try installer(reload: reload).uninstall([GuardUnits.servicePath, GuardUnits.timerPath], header: GuardUnits.header, disabling: [GuardUnits.timerName], reload: reload)
-            units.changes += gone.changes
-            units.commands += gone.commands
-            if units.systemctlFailure == nil { units.systemctlFailure = gone.systemctlFailure }
         }
         settings.phase = .on
         do {
@@ -89,7 +87,7 @@ extension ImmichService {
         } catch {
             throw GuardError(.unfinished(step: "Immich's scheduled scan is off and the guard's units are installed", cause: "recording that the guard is on failed: \(error)", next: "extlib-net immich guard enable"))
         }
-        return GuardReport(settings: settings, units: units, wasOn: previous?.phase == .on, calendarChecked: checked)
+        return GuardReport(settings: settings, units: report, wasOn: previous?.phase == .on, calendarChecked: checked)
     }
 
     /// After a failed enable: a guard that was on stays on as it was. Otherwise Immich gets its remembered
@@ -180,7 +178,7 @@ extension ImmichService {
 
     /// Every unit the guard may have written (timer, scan and recover), disabled and removed.
     private func removeGuardUnits(reload: Bool) throws -> BootReport {
-        try installer(reload: reload).uninstall(GuardUnits.allPaths, header: GuardUnits.header, disabling: [GuardUnits.timerName, GuardUnits.recoverName], reload: reload)
+        try installer(reload: reload).remove(GuardUnits.unitSet(nil, executable: ""), reload: reload)
     }
 
     public struct GuardState: Sendable {
@@ -207,7 +205,8 @@ extension ImmichService {
         } catch {
             problem = "\(error)"
         }
-        let files = try settings.map { try installer(reload: false).states(of: GuardUnits.files($0, executable: executable), header: GuardUnits.header) } ?? []
+        // Every path the guard may write that holds something, or that its settings want.
+        let files = try settings.map { try installer(reload: false).inspect(GuardUnits.unitSet($0, executable: executable)).filter { $0.state != .unused } } ?? []
         return GuardState(settings: settings, immichScanEnabled: enabled, immichWatchEnabled: watch, immichProblem: problem,
                           files: files, outages: (try? outageFile.load()) ?? [:])
     }

@@ -15,6 +15,13 @@ public enum GuardUnits {
     public static func unitsToEnable(_ settings: GuardSettings) -> [String] {
         settings.hasTimer ? [timerName, recoverName] : [recoverName]
     }
+    /// The guard's units for `settings`; nil: none wanted (what `guard disable` works from).
+    public static func unitSet(_ settings: GuardSettings?, executable: String) -> UnitSet {
+        UnitSet(writer: "immich guard enable", header: header, allPaths: allPaths, wanted: settings.map { files($0, executable: executable) } ?? [],
+                executable: executable, enabling: settings.map(unitsToEnable) ?? [], startNow: true,
+                enabledUnitAt: [timerPath: timerName, recoverPath: recoverName])
+    }
+
     public static let header = "# Written by `extlib-net immich guard enable`; removed by `extlib-net immich guard disable`. Do not edit."
 
     /// The scan service and timer (when the guard runs scans on a schedule), and the boot-time recovery:

@@ -509,12 +509,31 @@ func runCapturingOutput(_ executable: String, _ arguments: [String], environment
         #expect(throws: BootError(.untrustedBinary(UntrustedBinary(binary: buildFolderExtlibNet, problem: .buildFolder)))) {
             try installer(root).enable(untrusted, reload: true)
         }
-        let guardFiles = GuardUnits.files(GuardSettings(remembered: LibraryScanSettings(enabled: true, cronExpression: "0 0 * * *", watchEnabled: false),
-                                                        schedule: .calendar("*-*-* 00:00:00")), executable: buildFolderExtlibNet)
-        #expect(throws: BootError.self) {
-            try installer(root).install(guardFiles, running: buildFolderExtlibNet, header: GuardUnits.header, enabling: [GuardUnits.timerName], reload: true)
-        }
+        let guardUnits = GuardUnits.unitSet(GuardSettings(remembered: LibraryScanSettings(enabled: true, cronExpression: "0 0 * * *", watchEnabled: false),
+                                                          schedule: .calendar("*-*-* 00:00:00")), executable: buildFolderExtlibNet)
+        #expect(throws: BootError.self) { try installer(root).apply(guardUnits, reload: true) }
         #expect(try root.snapshot() == before)
+    }
+
+    /// The one pipeline checks every file of every set: a control character that slipped into a value
+    /// (here a carriage return, or an escape) refuses the whole set before anything is written.
+    @Test func aUnitSetWithAControlCharacterWritesNothing() throws {
+        let root = try BootRoot()
+        defer { root.remove() }
+        let before = try root.snapshot()
+        let good = BootUnits.unitSet(options(healEvery: .seconds(600)))
+        for bad in ["ExecStart=/bin/true\r\nExecStartPre=/bin/sh", "Description=\u{1B}[2J", "X=\u{2028}"] {
+            var files = good.wanted
+            files[2] = BootFile(path: files[2].path, contents: files[2].contents + bad + "\n")
+            let set = UnitSet(writer: good.writer, header: good.header, allPaths: good.allPaths, wanted: files, executable: good.executable,
+                              enabling: good.enabling, startNow: false, enabledUnitAt: good.enabledUnitAt)
+            #expect(throws: BootError.self) { try installer(root).apply(set, reload: false) }
+        }
+        let foreignPath = UnitSet(writer: good.writer, header: good.header, allPaths: [BootUnits.servicePath], wanted: good.wanted,
+                                  executable: good.executable, enabling: [], startNow: false, enabledUnitAt: [:])
+        #expect(throws: BootError.self) { try installer(root).apply(foreignPath, reload: false) }
+        #expect(try root.snapshot() == before)
+        #expect(try installer(root).apply(good, reload: false).changes.count == 4)
     }
 }
 

@@ -68,6 +68,27 @@ import Testing
         #expect(try FileManager.default.subpathsOfDirectory(atPath: scratch.path) == before)
     }
 
+    /// boot enable is all or nothing, like the guard's units (one `UnitSet` pipeline): a disk that fills
+    /// half-way (a real tmpfs with room for two files) leaves no unit behind, and a later enable works.
+    @Test(.enabled(if: getuid() == 0, "mounts a tmpfs"))
+    func aFullDiskLeavesNoUnitBehind() async throws {
+        let scratch = try ScratchRoot()
+        defer { scratch.remove() }
+        let folder = scratch.path + "/etc/systemd/system"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let mounted = try Child.runBlocking("/bin/mount", ["-t", "tmpfs", "-o", "nr_inodes=3,size=1m,mode=0755", "tmpfs", folder], timeout: .seconds(10))
+        try #require(mounted.status == 0, "mount tmpfs: \(mounted.error)")
+        defer { _ = try? Child.runBlocking("/bin/umount", ["-l", folder], timeout: .seconds(10)) }
+        let full = try await CLI.run(["--root", scratch.path, "boot", "enable", "--no-reload", "--heal-every", "15min"])
+        #expect(full.status != 0 && full.error.lowercased().contains("space"), "\(full.error.debugDescription)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == [], "nothing left behind")
+        let status = try await CLI.run(["--root", scratch.path, "boot", "status", "--json"])
+        #expect(try status.json()["enabled"] as? Bool == false)
+        _ = try Child.runBlocking("/bin/mount", ["-o", "remount,nr_inodes=100", folder], timeout: .seconds(10))
+        let enabled = try await CLI.run(["--root", scratch.path, "boot", "enable", "--no-reload", "--heal-every", "15min"])
+        #expect(enabled.status == 0, "\(enabled.error)")
+    }
+
     @Test func enableStatusDisableWithGlobalOptionsFirst() async throws {
         let scratch = try ScratchRoot()
         defer { scratch.remove() }
