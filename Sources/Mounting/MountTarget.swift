@@ -100,37 +100,22 @@ public enum MountTarget {
     }
 
     /// A descriptor of `root + relative`, walking each component with `openat(O_NOFOLLOW|O_DIRECTORY)`
-    /// (creating missing ones, 0755, when asked). The root prefix is the administrator's choice (tests
-    /// point it at a temp dir); from there on, no component may be a link.
+    /// (creating missing ones, 0755, when asked): `SecureFile.openFolder`, the one no-follow walk. The root
+    /// prefix is the administrator's choice (tests point it at a temp dir); from there on, no component
+    /// may be a link.
     static func walk(_ relative: String, root: SystemRoot, creating: Bool) throws(MountTargetError) -> Int32 {
-        let start = root.prefix.isEmpty ? "/" : root.prefix
-        var fd = open(start, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw .system(start, Errno(rawValue: errno)) }
-        var walked = root.prefix
-        for component in relative.split(separator: "/").map(String.init) {
-            walked += "/" + component
-            if creating, mkdirat(fd, component, 0o755) != 0, errno != EEXIST {
-                let error = Errno(rawValue: errno)
-                close(fd)
-                throw .system(walked, error)
+        let path = root.prefix + (relative.hasPrefix("/") ? "" : "/") + relative
+        do {
+            return try SecureFile.openFolder(path, below: root.prefix, creating: creating ? 0o755 : nil)
+        } catch {
+            switch error.code {
+            case .symlinkedFolder: throw .symlink(error.path)
+            case .notDirectory: throw .notDirectory(error.path)
+            case .notFound: throw .system(error.path, .noSuchFileOrDirectory)
+            case .system(let errno): throw .system(error.path, errno)
+            default: throw .system(error.path, .ioError)
             }
-            let next = openat(fd, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            let openError = errno
-            close(fd)
-            guard next >= 0 else {
-                switch openError {
-                case ELOOP: throw .symlink(walked)
-                case ENOTDIR:
-                    // O_NOFOLLOW on a symlink to a directory reports ENOTDIR on some kernels: look.
-                    var info = stat()
-                    if lstat(walked, &info) == 0, info.st_mode & S_IFMT == S_IFLNK { throw .symlink(walked) }
-                    throw .notDirectory(walked)
-                default: throw .system(walked, Errno(rawValue: openError))
-                }
-            }
-            fd = next
         }
-        return fd
     }
 }
 
