@@ -61,3 +61,11 @@ extension ImmichService {
         return findings
     }
 }
+
+extension ImmichService {
+    /// Everything `doctor` checks, for the command and for setup: the mounts and the snap (Health's
+    /// `Doctor`), then Immich's side.
+    public func allDoctorFindings(_ definitions: [MountDefinition], namespace: String? = nil) -> [DoctorFinding] {
+        Doctor(mounter: mounts.mounter, namespace: namespace).examine(definitions) + doctorFindings(definitions)
+    }
+}

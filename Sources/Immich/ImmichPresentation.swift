@@ -139,3 +139,23 @@ public enum RescanPresentation {
         }
     }
 }
+
+/// What `immich link` did, in lines: for the command and for setup alike.
+public enum LinkPresentation {
+    public static func lines(_ outcome: ImmichService.LinkOutcome, importPath path: String) -> [String] {
+        let name = Terminal.printable(outcome.library.name)
+        var lines: [String]
+        if outcome.created {
+            lines = ["created external library '\(name)' (\(Terminal.printable(outcome.library.id))) with import path \(path)"]
+        } else if outcome.changed {
+            lines = ["added import path \(path) to library '\(name)'"]
+        } else {
+            lines = ["library '\(name)' has import path \(path) already; nothing changed"]
+        }
+        if let verdict = outcome.verdict {
+            let message = verdict.message.map { ": \(Terminal.printable($0))" } ?? ""
+            lines.append("Immich checks the path: \(verdict.isValid ? "valid" : "NOT valid")\(message)")
+        }
+        return lines
+    }
+}

@@ -214,14 +214,7 @@ public struct LiveSetupSystem: SetupSystem {
     public func link(_ definition: MountDefinition) throws -> [String] {
         let service = immich
         let outcome = try service.link(definition, library: nil, owner: nil)
-        let path = service.importPath(of: definition)
-        let name = Terminal.printable(outcome.library.name)
-        var lines = [outcome.created ? "created external library '\(name)' with import path \(path)"
-                     : outcome.changed ? "added import path \(path) to library '\(name)'" : "library '\(name)' has import path \(path) already"]
-        if let verdict = outcome.verdict {
-            lines.append("Immich checks the path: \(verdict.isValid ? "valid" : "NOT valid")\(verdict.message.map { ": \(Terminal.printable($0))" } ?? "")")
-        }
-        return lines
+        return LinkPresentation.lines(outcome, importPath: service.importPath(of: definition))
     }
 
     public func guardOn() -> Bool { immich.guardIsOn }
@@ -236,8 +229,7 @@ public struct LiveSetupSystem: SetupSystem {
     }
 
     public func doctor(_ definitions: [MountDefinition]) -> [DoctorFinding] {
-        let service = self.service
-        return Doctor(mounter: service.mounter).examine(definitions) + ImmichService(mounts: service, logger: logger).doctorFindings(definitions)
+        immich.allDoctorFindings(definitions)
     }
 
     public func importPath(of definition: MountDefinition) -> String { service.mounter.immichPath(of: definition) }

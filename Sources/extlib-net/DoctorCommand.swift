@@ -42,8 +42,7 @@ struct DoctorCommand: ParsableCommand {
     func run() throws {
         let service = try makeService(global)
         let definitions = try service.definitions(named: names, all: names.isEmpty)
-        let findings = Doctor(mounter: service.mounter, namespace: namespace).examine(definitions)
-            + ImmichService(mounts: service, logger: service.mounter.logger).doctorFindings(definitions)
+        let findings = ImmichService(mounts: service, logger: service.mounter.logger).allDoctorFindings(definitions, namespace: namespace)
         if json {
             StandardStream.output.write(Rendering.json(DoctorReport(findings)) + "\n")
         } else {

@@ -132,19 +132,7 @@ extension ImmichCommand {
             let service = try ImmichCommand.service(global, timeout: timeout.seconds)
             let definition = try ImmichCommand.definition(named: name, service)
             let outcome = try service.link(definition, library: library, owner: owner)
-            let path = service.importPath(of: definition)
-            let libraryName = Terminal.printable(outcome.library.name)
-            if outcome.created {
-                StandardStream.output.write("created external library '\(libraryName)' (\(outcome.library.id)) with import path \(path)\n")
-            } else if outcome.changed {
-                StandardStream.output.write("added import path \(path) to library '\(libraryName)'\n")
-            } else {
-                StandardStream.output.write("library '\(libraryName)' has import path \(path) already; nothing changed\n")
-            }
-            if let verdict = outcome.verdict {
-                let message = verdict.message.map { ": \(Terminal.printable($0))" } ?? ""
-                StandardStream.output.write("Immich checks the path: \(verdict.isValid ? "valid" : "NOT valid")\(message)\n")
-            }
+            for line in LinkPresentation.lines(outcome, importPath: service.importPath(of: definition)) { StandardStream.output.write(line + "\n") }
         }
     }
 

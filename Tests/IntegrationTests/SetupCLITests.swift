@@ -260,7 +260,10 @@ struct SetupCLITests {
         let definition = MountDefinition(name: "photos", url: try MountURL.parse("smb://127.0.0.1/photos"))
         _ = try system.add(definition)
         let lines = try system.link(definition)
-        #expect(lines.first == "created external library 'photos' with import path /root/snap/immich-distribution/common/photos", "\(lines)")
+        // The same lines as `immich link` prints (one LinkPresentation): the library's id too.
+        let id = try #require(try standIn.libraries().first?["id"] as? String)
+        #expect(lines.first == "created external library 'photos' (\(id)) with import path /root/snap/immich-distribution/common/photos", "\(lines)")
+        #expect(try system.link(definition).first == "library 'photos' has import path /root/snap/immich-distribution/common/photos already; nothing changed")
         let paths = try standIn.libraries().compactMap { $0["importPaths"] as? [String] }
         #expect(paths == [["/root/snap/immich-distribution/common/photos"]])
         #expect(!system.guardOn())
