@@ -1,3 +1,5 @@
+import Core
+
 /// `boot status --json`.
 extension BootState: Encodable {
     private enum CodingKeys: String, CodingKey { case enabled, options, files, isEnabled, isActive }
@@ -65,4 +67,12 @@ public enum BootReportPresentation {
         }
         return lines
     }
+}
+
+/// The unit files were written, but systemctl could not enable them (setup stops there).
+public struct UnitsNotEnabled: ReportableError, Equatable {
+    public let failure: BootError
+    public init(failure: BootError) { self.failure = failure }
+    public var exitStatus: ExitStatus { failure.exitStatus }
+    public var description: String { failure.description + " (the unit files are in place but not enabled)" }
 }

@@ -70,16 +70,4 @@ public protocol ReportableError: Error, CustomStringConvertible {
     var exitStatus: ExitStatus { get }
 }
 
-/// A command's outcome that is not success, when its messages were already written (a batch where some
-/// shares failed, a doctor that found a failure). An empty `message` prints nothing.
-public struct CommandFailure: ReportableError, Equatable {
-    public let exitStatus: ExitStatus
-    public let message: String
 
-    public init(_ exitStatus: ExitStatus, _ message: String = "") {
-        self.exitStatus = exitStatus
-        self.message = message
-    }
-
-    public var description: String { message }
-}

@@ -185,7 +185,7 @@ public struct LiveSetupSystem: SetupSystem {
         let executable = try executable ?? SelfExecutable.forUnits()
         let report = try BootInstaller(root: root, logger: logger).enable(BootOptions(healEvery: healEvery, executable: executable), reload: true)
         var lines = Self.lines(report)
-        if let failure = report.systemctlFailure { throw CommandFailure(failure.exitStatus, failure.description + " (the unit files are in place but not enabled)") }
+        if let failure = report.systemctlFailure { throw UnitsNotEnabled(failure: failure) }
         lines.append("at boot, shares are mounted before Immich starts")
         return lines
     }

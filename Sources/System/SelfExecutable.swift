@@ -20,10 +20,14 @@ public enum SelfExecutable {
     public static var path: String { resolved ?? CommandLine.arguments.first ?? "extlib-net" }
 
     /// For a unit's `ExecStart=`, which must name the real file (BootInstaller checks who may replace it).
-    public static func forUnits() throws(CommandFailure) -> String {
-        guard let resolved else {
-            throw CommandFailure(.system, "cannot read /proc/self/exe to find this binary's path for ExecStart=; is /proc mounted?")
-        }
+    public static func forUnits() throws(SelfExecutableError) -> String {
+        guard let resolved else { throw SelfExecutableError() }
         return resolved
     }
+}
+
+/// `/proc/self/exe` could not be read.
+public struct SelfExecutableError: ReportableError, Equatable {
+    public var exitStatus: ExitStatus { .system }
+    public var description: String { "cannot read /proc/self/exe to find this binary's path for ExecStart=; is /proc mounted?" }
 }

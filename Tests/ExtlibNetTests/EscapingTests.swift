@@ -106,6 +106,5 @@ import Testing
     @Test func anUnexpectedErrorIsASystemError() {
         #expect(Core.ExitStatus.of(Unexpected()) == .system)
         #expect(Core.ExitStatus.of(Ours()) == .refused)
-        #expect(Core.ExitStatus.of(CommandFailure(.skipped)) == .skipped)
     }
 }
