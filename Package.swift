@@ -61,7 +61,7 @@ let package = Package(
         ]),
         // Stale mounts found and healed, and the doctor's checks.
         .target(name: "Health", dependencies: [
-            "Core", "System", "Formats", "Discovery", "Mounting", "CLinux",
+            "Core", "System", "Formats", "Discovery", "Mounting",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // systemd units and the boot script.

@@ -1,11 +1,6 @@
 import Logging
 import SystemPackage
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import Core
 import System
 
@@ -148,7 +143,7 @@ public struct BootInstaller: Sendable {
 
     /// The host's systemctl (never looked up under `--root`: it is the program that runs).
     public static func findSystemctl() -> String? {
-        systemctlCandidates.first { access($0, X_OK) == 0 }
+        systemctlCandidates.first(where: FileSystem.isExecutable)
     }
 
     // MARK: enable
@@ -420,7 +415,7 @@ extension BootInstaller {
             logger.info("removed unit file", metadata: ["path": "\(full)"])
         }
         // Only if empty: another tool's drop-in for the Immich server stays, and so does its folder.
-        for folder in set.emptyFolders { _ = rmdir(root.path(folder)) }
+        for folder in set.emptyFolders { FileSystem.removeFolderIfEmpty(root.path(folder)) }
     }
 
     /// Puts back what a failed `apply` changed, newest first: rewrites what it replaced or removed, removes
@@ -439,14 +434,14 @@ extension BootInstaller {
             }
         }
         // A folder the failed apply made, left empty (only if empty: another tool's files stay).
-        for folder in folders { _ = rmdir(root.path(folder)) }
+        for folder in folders { FileSystem.removeFolderIfEmpty(root.path(folder)) }
     }
 
     /// `systemd-analyze calendar EXPRESSION`, bounded: nil when it accepts it (or is not installed, said
     /// in the second value), else its complaint.
     public func checkCalendar(_ expression: String) -> (problem: String?, checked: Bool) {
         let candidates = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"]
-        guard let analyze = candidates.first(where: { path in access(path, X_OK) == 0 }) else { return (nil, false) }
+        guard let analyze = candidates.first(where: FileSystem.isExecutable) else { return (nil, false) }
         guard let result = try? runner.run(analyze, ["calendar", expression], secret: nil, until: .after(Self.queryTimeout)) else { return (nil, false) }
         if result.status == 0, !result.timedOut { return (nil, true) }
         return (result.messages.split(separator: "\n").first.map(String.init) ?? "systemd-analyze exited \(result.status)", true)

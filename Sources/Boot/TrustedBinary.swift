@@ -1,8 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import SystemPackage
+import System
 
 /// Why a binary may not be named in a unit that runs it as root at boot.
 public struct UntrustedBinary: Error, Equatable, Sendable, CustomStringConvertible {
@@ -38,7 +35,7 @@ public struct UntrustedBinary: Error, Equatable, Sendable, CustomStringConvertib
         case .notRegularFile:
             why = "it is not a regular file"
         case .cannotInspect(let path, let code):
-            why = "\(path) cannot be inspected (\(String(cString: strerror(code))))"
+            why = "\(path) cannot be inspected (\(Errno(rawValue: code)))"
         }
         return "refusing to write a unit that runs \(binary) as root: \(why). Install extlib-net with scripts/install "
             + "(to /usr/local/sbin/extlib-net) or the .deb (apt install ./extlib-net_VERSION_ARCH.deb, to /usr/sbin/extlib-net) "
@@ -58,21 +55,26 @@ extension BootInstaller {
         func refuse(_ problem: UntrustedBinary.Problem) -> BootError {
             BootError(.untrustedBinary(UntrustedBinary(binary: executable, problem: problem)))
         }
-        guard let resolved = realpath(executable, nil) else { throw refuse(.cannotInspect(path: executable, errno: errno)) }
-        let real = String(cString: resolved)
-        free(resolved)
+        let real: String
+        switch FileSystem.realPath(executable) {
+        case .success(let path): real = path
+        case .failure(let error): throw refuse(.cannotInspect(path: executable, errno: error.rawValue))
+        }
         let components = real.split(separator: "/").map(String.init)
         if components.contains(".build") { throw refuse(.buildFolder) }
         var paths = ["/"]
         for component in components { paths.append((paths.count == 1 ? "" : paths[paths.count - 1]) + "/" + component) }
         for (index, path) in paths.enumerated() {
-            var info = stat()
-            guard lstat(path, &info) == 0 else { throw refuse(.cannotInspect(path: path, errno: errno)) }
+            let info: FileInfo
+            switch FileInfo.of(path) {
+            case .success(let found): info = found
+            case .failure(let error): throw refuse(.cannotInspect(path: path, errno: error.rawValue))
+            }
             let isBinary = index == paths.count - 1
-            if isBinary, (info.st_mode & S_IFMT) != S_IFREG { throw refuse(.notRegularFile) }
-            if info.st_uid != 0 { throw refuse(.notOwnedByRoot(path: path, uid: info.st_uid)) }
-            let sticky = !isBinary && (info.st_mode & S_ISVTX) != 0
-            if (info.st_mode & 0o022) != 0, !sticky { throw refuse(.writable(path: path, mode: UInt32(info.st_mode))) }
+            if isBinary, info.kind != .regular { throw refuse(.notRegularFile) }
+            if info.owner != 0 { throw refuse(.notOwnedByRoot(path: path, uid: info.owner)) }
+            let sticky = !isBinary && (info.permissions & 0o1000) != 0
+            if (info.permissions & 0o022) != 0, !sticky { throw refuse(.writable(path: path, mode: info.permissions | (info.kind == .directory ? 0o40000 : 0o100000))) }
         }
     }
 }

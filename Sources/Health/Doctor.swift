@@ -1,10 +1,5 @@
 import Logging
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import System
 import Mounting
 import Core
@@ -89,10 +84,7 @@ public struct Doctor: Sendable {
         return findings
     }
 
-    func exists(_ path: String) -> Bool {
-        var info = stat()
-        return lstat(root.path(path), &info) == 0
-    }
+    func exists(_ path: String) -> Bool { FileSystem.exists(root.path(path)) }
 
     func snapFindings() -> [DoctorFinding] {
         guard exists("/snap/\(Self.snapName)/current") else {
@@ -150,7 +142,7 @@ public struct Doctor: Sendable {
         }
         findings.append(DoctorFinding(name, .healthy, .pass, "statfs answered"))
 
-        let namespaceExists = access(namespace, F_OK) == 0
+        let namespaceExists = FileSystem.isReachable(namespace)
         if namespaceExists {
             switch view.look(ImmichView.Request(namespace: namespace, mountPoint: target)) {
             case .success(let report) where report.visible == true:

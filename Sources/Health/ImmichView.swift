@@ -1,11 +1,4 @@
-import CLinux
 import SystemPackage
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import System
 import Mounting
 import Core
@@ -138,28 +131,17 @@ public struct ImmichView: Sendable {
 
     /// The child's work; writes the line protocol to standard output and returns the exit status.
     public static func runChild(_ request: Request, write: (String) -> Void) -> Int32 {
-        if let namespace = request.namespace {
-            let fd = open(namespace, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else {
-                write("failed namespace \(errno) \(MountInfo.escape(namespace))\n")
-                return 3
-            }
-            let entered = extlib_net_enter_mount_namespace(fd)
-            let enterError = errno
-            close(fd)
-            guard entered == 0 else {
-                write("failed namespace \(enterError) \(MountInfo.escape(namespace))\n")
-                return 3
-            }
+        if let namespace = request.namespace, let error = ProcessConfinement.enterMountNamespace(namespace) {
+            write("failed namespace \(error.rawValue) \(MountInfo.escape(namespace))\n")
+            return 3
         }
         if let mountPoint = request.mountPoint {
             let visible = MountTable.system.entry(at: mountPoint) != nil
             write("visible \(visible ? 1 : 0)\n")
         }
         guard let sample = request.sample else { return 0 }
-        let mask = (UInt64(1) << UInt64(CAP_DAC_OVERRIDE)) | (UInt64(1) << UInt64(CAP_DAC_READ_SEARCH))
-        guard extlib_net_drop_capabilities(mask) == 0 else {
-            write("failed capabilities \(errno)\n")
+        if let error = ProcessConfinement.dropFilePermissionOverrides() {
+            write("failed capabilities \(error.rawValue)\n")
             return 3
         }
         sampleFiles(under: sample, limit: request.limit, write: write)
@@ -175,21 +157,20 @@ public struct ImmichView: Sendable {
             let folder = folders.removeFirst()
             visited += 1
             guard let listing = DirectoryListing(path: folder) else {
-                write("unlistable \(errno) \(MountInfo.escape(folder))\n")
+                write("unlistable \(Errno.last.rawValue) \(MountInfo.escape(folder))\n")
                 continue
             }
             var names: [String] = []
             while names.count < 1000, let name = listing.next() { names.append(name) }
             for name in names.sorted() where sampled < limit {
                 let path = folder == "/" ? "/" + name : folder + "/" + name
-                var info = stat()
-                guard lstat(path, &info) == 0 else { continue }
-                switch info.st_mode & S_IFMT {
-                case S_IFDIR:
+                guard let info = try? FileInfo.of(path).get() else { continue }
+                switch info.kind {
+                case .directory:
                     folders.append(path)
-                case S_IFREG:
+                case .regular:
                     sampled += 1
-                    write("file \(info.st_uid) \(String(info.st_mode & 0o7777, radix: 8)) \(readError(path)) \(MountInfo.escape(path))\n")
+                    write("file \(info.owner) \(String(info.permissions, radix: 8)) \(readError(path)) \(MountInfo.escape(path))\n")
                 default:
                     continue
                 }
@@ -198,12 +179,5 @@ public struct ImmichView: Sendable {
     }
 
     /// 0 when the first bytes of the file can be read, else the errno.
-    static func readError(_ path: String) -> Int32 {
-        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { return errno }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let count = buffer.withUnsafeMutableBytes { bytes in retryingInterrupted { Glibc.read(fd, bytes.baseAddress, bytes.count) } }
-        return count >= 0 ? 0 : errno
-    }
+    static func readError(_ path: String) -> Int32 { FileSystem.readProblem(path)?.rawValue ?? 0 }
 }

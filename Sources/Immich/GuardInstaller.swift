@@ -1,10 +1,6 @@
+import System
 import Logging
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 import Core
 import Formats
@@ -125,7 +121,7 @@ extension ImmichService {
             if case .configReadOnly = error.code { throw error }
             let reads = error.isTimeout ? 3 : 1
             for read in 0..<reads {
-                if read > 0 { usleep(1_000_000) }
+                if read > 0 { Pause.microseconds(1_000_000) }
                 if let now = try? LibraryScanSettings(config: api.systemConfig()), isApplied(now) {
                     logger.notice("the answer to PUT /api/system-config was lost, but Immich has the change", metadata: ["error": "\(error)"])
                     return

@@ -1,10 +1,5 @@
 import Logging
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 import System
 import Formats
@@ -39,7 +34,7 @@ extension ImmichService {
             for (index, library) in libraries.enumerated() {
                 // Between two libraries, a moment for a heal or mount that waits on the lock: FileLock looks
                 // every 50 ms, and this run would otherwise take it back within microseconds every time.
-                if waiting != nil, index > 0 { usleep(FileLock.handoverPause) }
+                if waiting != nil, index > 0 { Pause.microseconds(FileLock.handoverPause) }
                 // No mount or unmount between this library's check and its scan request.
                 let lock = try waiting.map { waiting throws(LockError) in try mounts.lock(waiting: waiting) }
                 defer { withExtendedLifetime(lock) {} }

@@ -120,7 +120,7 @@ public struct ImmichConnectionStore: Sendable {
 public enum SnapAPIKey {
     public static let snapCandidates = ["/usr/bin/snap", "/snap/bin/snap"]
 
-    public static func read(runner: any ProcessRunner, snap: String? = snapCandidates.first { access($0, X_OK) == 0 }) throws(ImmichError) -> Secret {
+    public static func read(runner: any ProcessRunner, snap: String? = snapCandidates.first(where: FileSystem.isExecutable)) throws(ImmichError) -> Secret {
         guard let snap else { throw ImmichError(.snapMissing) }
         let result: ProcessResult
         do { result = try runner.run(snap, ["get", "immich-distribution", "admin-api-key"], secret: nil, until: .after(.seconds(15))) } catch {
@@ -137,9 +137,4 @@ public enum SnapAPIKey {
     }
 }
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import SystemPackage

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 import Core
 import System
@@ -90,7 +85,7 @@ extension ImmichService {
                 let target = mounter.target(of: definition)
                 let health = mounter.health(target)
                 guard health.isHealthy else { problems.append((path, .unhealthy(definition: definition.name, health))); healthy = false; continue }
-                if let namespace = snapNamespace, access(namespace, F_OK) == 0 {
+                if let namespace = snapNamespace, FileSystem.isReachable(namespace) {
                     switch ImmichView(runner: mounter.runner).look(ImmichView.Request(namespace: namespace, mountPoint: target)) {
                     case .success(let report) where report.visible == true: break
                     case .success: problems.append((path, .notVisibleInSnap(definition: definition.name, "not in its mount table"))); healthy = false; continue

@@ -1,3 +1,5 @@
+import System
+
 /// Why one mount attempt failed, and whether trying again can help.
 public struct MountFailure: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {

@@ -2,11 +2,6 @@ import Dispatch
 import Logging
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import Core
 import System
 import Formats

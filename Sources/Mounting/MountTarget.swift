@@ -1,10 +1,5 @@
 import SystemPackage
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import Core
 import System
 
@@ -61,8 +56,8 @@ public enum MountTarget {
         if base == .var, name == immichMedia || name.hasPrefix(immichMedia + "/") { throw .insideImmichMedia(full) }
 
         let fd = try walk(relative, root: root, creating: true)
-        defer { close(fd) }
-        guard let listing = DirectoryListing(duplicating: fd) else { throw .system(full, Errno(rawValue: errno)) }
+        defer { FileSystem.close(fd) }
+        guard let listing = DirectoryListing(duplicating: fd) else { throw .system(full, .last) }
         if listing.next() != nil { throw .notEmpty(full) }
         return full
     }
@@ -76,10 +71,11 @@ public enum MountTarget {
     /// The identity of `root + base/name`, reached without following any link.
     public static func identity(name: String, base: SandboxBase, root: SystemRoot) throws(MountTargetError) -> Identity {
         let fd = try walk(base.path + "/" + name, root: root, creating: false)
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw .system(root.path(base.path + "/" + name), Errno(rawValue: errno)) }
-        return Identity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+        defer { FileSystem.close(fd) }
+        switch FileInfo.of(descriptor: fd) {
+        case .success(let info): return Identity(device: info.device, inode: info.inode)
+        case .failure(let errno): throw .system(root.path(base.path + "/" + name), errno)
+        }
     }
 
     /// Checks, right before a mount helper gets the path, that it is still the folder prepared: reached
@@ -93,8 +89,7 @@ public enum MountTarget {
         } catch {
             throw .replaced(full)
         }
-        var info = stat()
-        guard now == identity, stat(full, &info) == 0, UInt64(info.st_dev) == identity.device, UInt64(info.st_ino) == identity.inode else {
+        guard now == identity, let resolved = try? FileInfo.following(full).get(), resolved.device == identity.device, resolved.inode == identity.inode else {
             throw .replaced(full)
         }
     }

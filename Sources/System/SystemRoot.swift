@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Core
 /// Prefixes every system path the tool touches, like `systemctl --root`.
 ///
@@ -10,6 +15,8 @@ public struct SystemRoot: Sendable, Hashable, CustomStringConvertible {
 
     /// The environment variable that sets the root when `--root` is not given.
     public static let environmentVariable = "EXTLIB_NET_ROOT"
+    /// `EXTLIB_NET_ROOT` from the environment, when set.
+    public static var fromEnvironment: String? { getenv(environmentVariable).map { String(cString: $0) } }
 
     private init(validatedPrefix: String) { prefix = validatedPrefix }
 

@@ -1,9 +1,6 @@
 import ArgumentParser
 import Logging
 
-#if canImport(Glibc)
-import Glibc
-#endif
 import Core
 import System
 import Discovery
@@ -87,14 +84,8 @@ func listsShares(_ arguments: [String]) -> Bool {
     }
 }
 
-/// Ends the process once everything is written, without exit(3)'s clean-up: that takes the dynamic
-/// loader's lock (to run library destructors), which a libsmbclient dlopen still under way on its queue
-/// holds until it has loaded some 110 libraries. Measured in the VM: the answer printed at the
-/// deadline, and the process then waited 8 s for the loader. Nothing of ours needs an atexit handler.
-func finish(_ status: Int32) -> Never {
-    fflush(nil)
-    Glibc._exit(status)
-}
+/// See `finishProcess`: no exit(3) clean-up, which can wait on the loader's lock.
+func finish(_ status: Int32) -> Never { finishProcess(status) }
 
 /// `extlib-net --root DIR mount x` (like `systemctl --root DIR ...`) means `extlib-net mount --root DIR x`:
 /// global options typed before the subcommand move behind it, where the parser expects them.
@@ -150,7 +141,7 @@ struct GlobalOptions: ParsableArguments {
     }
 
     func systemRoot() throws(SystemRootError) -> SystemRoot {
-        let path = root ?? getenv(SystemRoot.environmentVariable).map { String(cString: $0) }
+        let path = root ?? SystemRoot.fromEnvironment
         guard let path else { return .real }
         return try SystemRoot(path)
     }

@@ -1,9 +1,6 @@
 import ArgumentParser
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
 import Core
 import System
 import Formats
@@ -57,7 +54,7 @@ struct SetupCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard isatty(0) == 1, isatty(1) == 1 else {
+        guard TerminalCheck.isInteractive else {
             throw CommandFailure(.usage, """
                 setup asks questions, so it needs a terminal on standard input and output; without one, use the \
                 plain commands: \(SetupFlow.plainCommands.joined(separator: ", "))
@@ -85,49 +82,21 @@ struct SetupCommand: ParsableCommand {
     }
 }
 
-/// Ctrl-C during setup: marked here by the SIGINT handler, read by the flow between steps.
-private let interruptFlag = Atomic<Bool>(false)
-/// A question is waiting for an answer: Ctrl-C ends it at once, so no note is needed.
-private let askingFlag = Atomic<Bool>(false)
-private let interruptNote: [UInt8] = Array("\n^C: stopping once this step is over (it is bounded); Ctrl-C again quits at once\n".utf8)
-
 /// `SetupInteraction` on the real terminal: questions on standard output, answers from standard input.
 final class TerminalInteraction: SetupInteraction {
     /// Longer answers are cut here; the flow refuses them as too long.
     static let readLimit = 4097
 
-    var interrupted: Bool { interruptFlag.load(ordering: .relaxed) }
+    var interrupted: Bool { InterruptNotice.wasInterrupted }
 
-    /// The first SIGINT only marks the flag (the flow stops at the next question or after the bounded step
-    /// under way); a second one ends it at once by SIGINT (the terminal put back first), where every file
-    /// write is atomic. The signal may land on any
-    /// thread, so questions wait for input in slices and look at the flag (see `PasswordInput.prompt`).
-    func catchInterrupts() {
-        _ = interruptNote.count
-        var action = sigaction()
-        action.__sigaction_handler.sa_handler = { _ in
-            if interruptFlag.exchange(true, ordering: .relaxed) {
-                ProcessHardening.restoreTerminal()
-                signal(SIGINT, SIG_DFL)
-                raise(SIGINT)
-                return
-            }
-            if !askingFlag.load(ordering: .relaxed) {
-                interruptNote.withUnsafeBytes { _ = Glibc.write(1, $0.baseAddress, $0.count) }
-            }
-        }
-        sigemptyset(&action.sa_mask)
-        action.sa_flags = Int32(SA_RESTART)
-        sigaction(SIGINT, &action, nil)
-    }
+    /// See `InterruptNotice`: the first Ctrl-C stops at the next question, the second at once.
+    func catchInterrupts() { InterruptNotice.install() }
 
     func say(_ line: String) { StandardStream.output.write(line + "\n") }
 
     func ask(_ prompt: String) throws -> [UInt8] {
-        askingFlag.store(true, ordering: .relaxed)
-        defer { askingFlag.store(false, ordering: .relaxed) }
         StandardStream.output.write(prompt)
-        switch LineInput.read(limit: Self.readLimit, stopWhen: { interrupted }) {
+        switch InterruptNotice.asking({ LineInput.read(limit: Self.readLimit, stopWhen: { InterruptNotice.wasInterrupted }) }) {
         case .line(let bytes): return bytes
         case .interrupted:
             StandardStream.output.write("\n")
@@ -139,10 +108,9 @@ final class TerminalInteraction: SetupInteraction {
     }
 
     func secret(_ prompt: String) throws -> Result<Secret, PasswordInput.Failure> {
-        askingFlag.store(true, ordering: .relaxed)
-        defer { askingFlag.store(false, ordering: .relaxed) }
-        let interrupted = { interruptFlag.load(ordering: .relaxed) }
-        let result = Result { () throws(PasswordInput.Failure) in try PasswordInput.prompt(prompt, stopOnSignal: interrupted) }
+        let result = InterruptNotice.asking {
+            Result { () throws(PasswordInput.Failure) in try PasswordInput.prompt(prompt, stopOnSignal: { InterruptNotice.wasInterrupted }) }
+        }
         switch result {
         case .failure(.interrupted): throw SetupStop.interrupted
         case .failure(.endOfInput): throw SetupStop.endOfInput

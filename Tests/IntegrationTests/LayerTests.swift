@@ -92,4 +92,31 @@ import TestSupport
         #expect(Self.violations(targets: [try target("Health", ["Boot"])], ranks: ranks) == ["Health (rank 6) depends on Boot (rank 6)"])
         #expect(Self.violations(targets: [try target("New", [])], ranks: ranks) == ["New has no rank in Tests/layers.txt"])
     }
+
+    /// System is where the kernel is called: a file of another target that imports Glibc, Musl or
+    /// CLinux fails this unless Tests/kernel-callers.txt lists it, and a listed file that no longer does
+    /// fails it too, so the list only shrinks.
+    @Test func onlySystemCallsTheKernel() throws {
+        let listed = Set(try String(contentsOfFile: Self.root + "/Tests/kernel-callers.txt", encoding: .utf8)
+            .split(separator: "\n").map(String.init).filter { !$0.isEmpty && !$0.hasPrefix("#") })
+        let found = try Self.kernelCallers()
+        #expect(found.subtracting(listed).isEmpty, "call the kernel outside System (move the call into System): \(found.subtracting(listed).sorted())")
+        #expect(listed.subtracting(found).isEmpty, "no longer call the kernel; remove them from Tests/kernel-callers.txt: \(listed.subtracting(found).sorted())")
+        #expect(!found.contains { $0.hasPrefix("Sources/Mounting/") || $0.hasPrefix("Sources/Immich/") || $0.hasPrefix("Sources/extlib-net/") })
+    }
+
+    /// Sources/TARGET/FILE.swift of every target but System that imports Glibc, Musl or CLinux.
+    static func kernelCallers() throws -> Set<String> {
+        var found: Set<String> = []
+        let sources = root + "/Sources"
+        for target in try FileManager.default.contentsOfDirectory(atPath: sources) where target != "System" {
+            guard let files = try? FileManager.default.contentsOfDirectory(atPath: sources + "/" + target) else { continue }
+            for file in files where file.hasSuffix(".swift") {
+                let text = try String(contentsOfFile: sources + "/" + target + "/" + file, encoding: .utf8)
+                let imports = text.split(separator: "\n").contains { ["import Glibc", "import Musl", "import CLinux"].contains($0.trimmingCharacters(in: .whitespaces)) }
+                if imports { found.insert("Sources/\(target)/\(file)") }
+            }
+        }
+        return found
+    }
 }
