@@ -32,28 +32,29 @@ public struct NameError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// A mount definition's name, checked once: also its folder under the sandbox and its key in mounts.toml.
-public struct MountName: Hashable, Comparable, Sendable, CustomStringConvertible {
+/// What a checked name names; its kind says so in the refusal.
+public protocol NameKind: Sendable {
+    static var kind: NameError.Kind { get }
+}
+
+public enum MountNameKind: NameKind { public static let kind = NameError.Kind.mount }
+public enum CredentialNameKind: NameKind { public static let kind = NameError.Kind.credential }
+
+/// A name checked once against `NameRule`, typed by what it names so a credential's name cannot be
+/// passed where a mount's is meant.
+public struct CheckedName<Kind: NameKind>: Hashable, Comparable, Sendable, CustomStringConvertible {
     public let text: String
 
     public init(_ text: String) throws(NameError) {
-        guard NameRule.isValid(text) else { throw NameError(.mount, text) }
+        guard NameRule.isValid(text) else { throw NameError(Kind.kind, text) }
         self.text = text
     }
 
     public var description: String { text }
-    public static func < (lhs: MountName, rhs: MountName) -> Bool { lhs.text < rhs.text }
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.text < rhs.text }
 }
 
-/// A credential's name, checked once: its section in the credentials file.
-public struct CredentialName: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public let text: String
-
-    public init(_ text: String) throws(NameError) {
-        guard NameRule.isValid(text) else { throw NameError(.credential, text) }
-        self.text = text
-    }
-
-    public var description: String { text }
-    public static func < (lhs: CredentialName, rhs: CredentialName) -> Bool { lhs.text < rhs.text }
-}
+/// A mount definition's name: also its folder under the sandbox and its key in mounts.toml.
+public typealias MountName = CheckedName<MountNameKind>
+/// A credential's name: its section in the credentials file.
+public typealias CredentialName = CheckedName<CredentialNameKind>

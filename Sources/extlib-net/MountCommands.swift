@@ -183,7 +183,7 @@ struct Heal: ParsableCommand {
         discussion: """
             A mount is stale when statfs (in a child, bounded) does not answer in time or fails with ESTALE, \
             EIO, ENOTCONN, EHOSTDOWN, ETIMEDOUT or EAGAIN. Stale mounts are detached (umount --lazy) and mounted \
-            again with the usual retries; the outcome is kept as the last error shown by `extlib-net status`. \
+            again with the usual retries; the outcome is kept (the last heal or the last error, shown by `extlib-net status`). \
             A definition that is not mounted is mounted only when its last mount failed because its NAS was \
             away (the boot unit gave up on a NAS that came late, say) and it was not unmounted since; others \
             are left alone (use extlib-net mount). `boot enable --heal-every` runs this from a systemd timer.
