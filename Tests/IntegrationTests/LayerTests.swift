@@ -78,6 +78,32 @@ import TestSupport
         #expect(library.count >= 14, "dump-package listed \(library.map(\.name))")
         let violations = Self.violations(targets: library, ranks: try Self.ranks())
         #expect(violations.isEmpty, "\(violations.joined(separator: "\n"))")
+        // SwiftPM may let a file import a target it only reaches through another: every import of one of
+        // ours must be a declared dependency, so the ranks above see every arrow.
+        let undeclared = try Self.undeclaredImports(targets: library, ranks: try Self.ranks())
+        #expect(undeclared.isEmpty, "\(undeclared.joined(separator: "\n"))")
+    }
+
+    /// `Sources/T/F.swift imports X` for each import of a ranked target X that T does not declare.
+    static func undeclaredImports(targets: [Manifest.Target], ranks: [String: Int]) throws -> [String] {
+        var found: [String] = []
+        for target in targets {
+            let folder = root + "/Sources/" + target.name
+            guard let files = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
+            let declared = Set(target.dependencies.compactMap(\.target))
+            for file in files.sorted() where file.hasSuffix(".swift") {
+                let text = try String(contentsOfFile: folder + "/" + file, encoding: .utf8)
+                for line in text.split(separator: "\n") {
+                    let words = line.split(separator: " ").map(String.init)
+                    guard let index = words.firstIndex(of: "import"), index + 1 < words.count, words[..<index].allSatisfy({ $0.hasPrefix("@") || ["public", "package", "internal"].contains($0) }) else { continue }
+                    let module = words[index + 1]
+                    if ranks[module] != nil, module != target.name, !declared.contains(module) {
+                        found.append("Sources/\(target.name)/\(file) imports \(module), which \(target.name) does not declare")
+                    }
+                }
+            }
+        }
+        return found
     }
 
     /// The check itself can fail: an arrow up, one sideways and an unranked target are all found.
