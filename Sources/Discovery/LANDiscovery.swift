@@ -1,10 +1,5 @@
 import Logging
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -90,7 +85,7 @@ public struct LANDiscovery: Sendable {
         let (interfaces, own) = MulticastInterface.current()
         logger.debug("LAN browse", metadata: ["interfaces": "\(interfaces.map(\.name))"])
         let avahiPath = root.path(SystemRoot.Known.avahiSocket)
-        let avahi = access(avahiPath, F_OK) == 0 ? AvahiClient(socketPath: avahiPath, logger: logger) : nil
+        let avahi = FileSystem.isReachable(avahiPath) ? AvahiClient(socketPath: avahiPath, logger: logger) : nil
         let logger = self.logger
         let wsd = BlockingCall<[WSDHost]>(on: .global()) { WSDiscoveryBrowser(interfaces: interfaces, logger: logger).browse(until: deadline) }
         let announcements = MulticastDNSBrowser(interfaces: interfaces, avahi: avahi, logger: logger).browse(until: deadline)
