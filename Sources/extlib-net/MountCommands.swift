@@ -170,7 +170,7 @@ struct Status: ParsableCommand {
         let rows = statuses.map { status in
             [status.definition.name, status.mounted ? "yes" : "no", status.health.map { $0.isHealthy ? "yes" : "NO: \($0)" } ?? "-",
              status.serverReachable ? "yes" : "no",
-             status.lastError ?? status.record.lastHeal.map { "- (healed \($0.at); was: \($0.detail))" } ?? "-"]
+             status.lastError ?? status.record.lastHeal.map { "none; was stale (\($0.detail)), healed by a remount at \($0.at)" } ?? "-"]
         }
         StandardStream.output.write(TextTable.render(header: ["NAME", "MOUNTED", "HEALTHY", "SERVER", "LAST ERROR"], rows: rows, indent: "").joined(separator: "\n") + "\n")
         if problem { throw CommandFailure(.checkFailed) }

@@ -82,6 +82,24 @@ import Testing
         #expect(status.status == ExitStatus.checkFailed.rawValue, "\(status.error)")
     }
 
+    /// A heal is shown as one (the VM suite checks the same line after a real heal), and `--json` carries it
+    /// apart from the last error.
+    @Test func statusShowsTheLastHealFromTheTypedRecord() async throws {
+        let scratch = try ScratchRoot()
+        defer { scratch.remove() }
+        let root = ["--root", scratch.path]
+        #expect(try await CLI.run(["add", "photos", "nfs://nas.invalid/volume1/photos"] + root).status == 0)
+        let folder = scratch.path + "/run/extlib-net"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let record = #"{"lastHeal": {"at": "2026-12-03 22:00:00", "detail": "statfs failed: Stale file handle"}, "pending": false}"#
+        #expect(FileManager.default.createFile(atPath: folder + "/photos.json", contents: Data(record.utf8), attributes: [.posixPermissions: 0o600]))
+        let text = try await CLI.run(["status"] + root)
+        #expect(text.output.contains("none; was stale (statfs failed: Stale file handle), healed by a remount at 2026-12-03 22:00:00"), "\(text.output)")
+        let json = try await CLI.run(["status", "--json"] + root)
+        let item = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [[String: Any]]).first
+        #expect(item?["lastError"] is NSNull && (item?["lastHeal"] as? [String: Any])?["at"] as? String == "2026-12-03 22:00:00", "\(json.output)")
+    }
+
     @Test func unresolvedJSONHasTheStableKeys() async throws {
         let outcome = try await CLI.run(["discover", "no-such-nas.invalid", "--json", "--timeout", "1"])
         #expect(outcome.status == ExitStatus.hostNotFound.rawValue)
