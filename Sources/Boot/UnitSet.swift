@@ -35,12 +35,6 @@ public struct UnitSet: Sendable, Equatable {
         self.emptyFolders = emptyFolders
     }
 
-    /// The set with nothing wanted: what removal works from.
-    public var emptied: UnitSet {
-        UnitSet(writer: writer, header: header, allPaths: allPaths, wanted: [], executable: executable, enabling: [],
-                startNow: false, enabledUnitAt: enabledUnitAt, emptyFolders: emptyFolders)
-    }
-
     /// What a unit file may hold: our templates are text, one setting per line. A value that slipped
     /// through with a line break, a carriage return or another control character would add a setting,
     /// so the whole file is refused. Every file must also begin with the header.
