@@ -35,21 +35,11 @@ struct Add: ParsableCommand {
     var exec = false
 
     @Option(name: .customLong("smb-version"), help: ArgumentHelp("3.1.1, 3.0, 2.1, 2.0 or 1.0 (default: negotiate 3.1.1 down to 2.0).", valueName: "version"),
-            transform: { text in
-                guard let dialect = SMBDialect(rawValue: text) else {
-                    throw ValidationError("--smb-version must be one of \(SMBDialect.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                return dialect
-            })
+            transform: oneOf(SMBDialect.self, option: "--smb-version"))
     var smbVersion: SMBDialect?
 
     @Option(name: .customLong("nfs-version"), help: ArgumentHelp("4.2, 4.1, 4 or 3 (default: try 4.2 down to 3).", valueName: "version"),
-            transform: { text in
-                guard let version = NFSVersion(rawValue: text) else {
-                    throw ValidationError("--nfs-version must be one of \(NFSVersion.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                return version
-            })
+            transform: oneOf(NFSVersion.self, option: "--nfs-version"))
     var nfsVersion: NFSVersion?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("SMB: owner of the files (default 0).", valueName: "uid"))
@@ -157,5 +147,15 @@ struct Remove: ParsableCommand {
         let definition = try service.remove(named: name.text)
         let target = service.mounter.target(of: definition)
         StandardStream.output.write("removed '\(name)'; \(target) was left as it is\n")
+    }
+}
+
+/// A transform for an option whose values are an enum's raw values: the value, or the list to choose from.
+func oneOf<Value: CaseIterable & RawRepresentable & Sendable>(_: Value.Type, option: String) -> @Sendable (String) throws -> Value where Value.RawValue == String {
+    { text in
+        guard let value = Value(rawValue: text) else {
+            throw ValidationError("\(option) must be one of \(Value.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return value
     }
 }
