@@ -1,11 +1,6 @@
 import Dispatch
 import Logging
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import System
 import Formats
 
@@ -148,7 +143,7 @@ public struct Discovery: Sendable {
     /// first, here, takes half a millisecond; on the NFS thread it waited behind the dynamic loader's
     /// lock, which the libsmbclient dlopen on the SMB queue holds for 30 ms and more.
     static func loadServicesDatabase() {
-        _ = getservbyname("sunrpc", "tcp")
+        NameServices.loadServicesDatabase()
     }
 
     /// Creating a thread waits for the dynamic loader's lock too (its TLS), so the NFS queue gets its

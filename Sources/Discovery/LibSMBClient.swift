@@ -1,10 +1,6 @@
 import CSMBClient
+import System
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// libsmbclient, loaded on first use.
 ///
@@ -57,12 +53,14 @@ struct LibSMBClient: @unchecked Sendable {  // immutable C function pointers
     }
 
     private static func load() -> Result<LibSMBClient, LoadError> {
-        guard let handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL) else {
-            return .failure(LoadError(detail: dlerror().map { String(cString: $0) } ?? soname))
+        let library: SharedLibrary
+        switch SharedLibrary.load(soname) {
+        case .success(let loaded): library = loaded
+        case .failure(let failure): return .failure(LoadError(detail: failure.reason))
         }
         func symbol<T>(_ name: String, as type: T.Type) throws(LoadError) -> T {
-            guard let address = dlsym(handle, name) else { throw LoadError(detail: "\(soname) has no \(name)") }
-            return unsafeBitCast(address, to: type)
+            guard let function = library.function(name, as: type) else { throw LoadError(detail: "\(soname) has no \(name)") }
+            return function
         }
         do {
             return .success(LibSMBClient(
