@@ -1,10 +1,5 @@
 import Logging
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import System
 
 /// One DNS-SD service instance a host announced over multicast DNS.
@@ -142,8 +137,8 @@ struct MulticastDNSBrowser {
 
     func browse(until deadline: Deadline) -> [ServiceAnnouncement] {
         let sockets = [
-            MulticastSocket(family: AF_INET, group: Self.groupV4, port: MulticastDNS.port, interfaces: interfaces),
-            MulticastSocket(family: AF_INET6, group: Self.groupV6, port: MulticastDNS.port, interfaces: interfaces),
+            MulticastSocket(family: .v4, group: Self.groupV4, port: MulticastDNS.port, interfaces: interfaces),
+            MulticastSocket(family: .v6, group: Self.groupV6, port: MulticastDNS.port, interfaces: interfaces),
         ].compactMap { $0 }
         var state = BrowseState()
         let start = ContinuousClock.now

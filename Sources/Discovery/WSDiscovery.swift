@@ -2,11 +2,6 @@ import Dispatch
 import Logging
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import System
 
 /// A host that answered a WS-Discovery probe, with what its metadata said.
@@ -222,8 +217,8 @@ struct WSDiscoveryBrowser {
         let start = ContinuousClock.now
         let deadline = Deadline(outerDeadline.instant - Swift.min(.milliseconds(100), (outerDeadline.instant - start) / 10))
         let sockets = [
-            MulticastSocket(family: AF_INET, group: Self.groupV4, port: Self.port, interfaces: interfaces),
-            MulticastSocket(family: AF_INET6, group: Self.groupV6, port: Self.port, interfaces: interfaces),
+            MulticastSocket(family: .v4, group: Self.groupV4, port: Self.port, interfaces: interfaces),
+            MulticastSocket(family: .v6, group: Self.groupV6, port: Self.port, interfaces: interfaces),
         ].compactMap { $0 }
         let ourID = WSDMessage.newUUID()
         var probesSent = 0

@@ -3,18 +3,24 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import System
 
 /// One network interface that can send multicast: its index (for IPv6) and its addresses.
-struct MulticastInterface: Sendable, Equatable {
-    let name: String
-    let index: UInt32
-    var ipv4: [IPAddress]
-    var ipv6: [IPAddress]
+package struct MulticastInterface: Sendable, Equatable {
+    package let name: String
+    package let index: UInt32
+    package var ipv4: [IPAddress]
+    package var ipv6: [IPAddress]
+
+    package init(name: String, index: UInt32, ipv4: [IPAddress], ipv6: [IPAddress]) {
+        self.name = name
+        self.index = index
+        self.ipv4 = ipv4
+        self.ipv6 = ipv6
+    }
 
     /// Interfaces that are up, not loopback and multicast-capable, with their addresses; also every
     /// address of this machine (loopback included), so the LAN browse can leave this machine out.
-    static func current() -> (interfaces: [MulticastInterface], ownAddresses: Set<IPAddress>) {
+    package static func current() -> (interfaces: [MulticastInterface], ownAddresses: Set<IPAddress>) {
         var list: UnsafeMutablePointer<ifaddrs>?
         guard getifaddrs(&list) == 0, let first = list else { return ([], []) }
         defer { freeifaddrs(first) }
@@ -43,14 +49,18 @@ struct MulticastInterface: Sendable, Equatable {
 /// unicast and multicast answers with their source address. Answers to an ephemeral port are what
 /// RFC 6762 section 6.7 (legacy unicast) and WS-Discovery both give, so no port needs binding and a
 /// running avahi-daemon or wsdd on this machine is not disturbed.
-final class MulticastSocket {
+package final class MulticastSocket {
+    /// IPv4 or IPv6.
+    package enum Family: Sendable { case v4, v6 }
+
     let socket: Descriptor
     let family: Int32
-    let group: IPAddress
-    let port: UInt16
-    let interfaces: [MulticastInterface]
+    package let group: IPAddress
+    package let port: UInt16
+    package let interfaces: [MulticastInterface]
 
-    init?(family: Int32, group: IPAddress, port: UInt16, interfaces: [MulticastInterface]) {
+    package init?(family ip: Family, group: IPAddress, port: UInt16, interfaces: [MulticastInterface]) {
+        let family = ip == .v4 ? AF_INET : AF_INET6
         guard let socket = try? Descriptor.socket(family: family, type: Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)) else {
             return nil
         }
@@ -70,7 +80,7 @@ final class MulticastSocket {
     }
 
     /// Sends `packet` to the group once per interface; errors (an interface that went away) are skipped.
-    func sendToGroup(_ packet: [UInt8]) {
+    package func sendToGroup(_ packet: [UInt8]) {
         for interface in interfaces {
             if family == AF_INET, case .v4(let raw)? = interface.ipv4.first {
                 try? socket.setOption(level: Int32(IPPROTO_IP), name: IP_MULTICAST_IF, in_addr(s_addr: raw))
@@ -94,7 +104,7 @@ final class MulticastSocket {
     }
 
     /// Every datagram waiting now (at most `limit`, each cut at `maximumSize`), with its source address.
-    func receiveWaiting(maximumSize: Int, limit: Int = 64) -> [(bytes: [UInt8], source: IPAddress?)] {
+    package func receiveWaiting(maximumSize: Int, limit: Int = 64) -> [(bytes: [UInt8], source: IPAddress?)] {
         var result: [(bytes: [UInt8], source: IPAddress?)] = []
         var buffer = [UInt8](repeating: 0, count: maximumSize)
         while result.count < limit {
@@ -114,7 +124,7 @@ final class MulticastSocket {
 }
 
 /// Waits until one of `sockets` is readable or `deadline` passes; returns the readable ones.
-func waitReadable(_ sockets: [MulticastSocket], until deadline: Deadline) -> [MulticastSocket] {
+package func waitReadable(_ sockets: [MulticastSocket], until deadline: Deadline) -> [MulticastSocket] {
     guard !sockets.isEmpty else {
         let millis = deadline.remainingMilliseconds()
         if millis > 0 { _ = poll(nil, 0, Int32(millis)) }
