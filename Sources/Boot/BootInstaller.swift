@@ -300,20 +300,7 @@ extension BootInstaller {
     /// write or removal that fails (a full disk) puts back every file as it was, so no unit is left that
     /// the caller's record does not know of.
     public func apply(_ set: UnitSet, reload: Bool) throws(BootError) -> BootReport {
-        try set.check()
-        try Self.checkExecutable(set.executable)
-        for folder in Set(set.allPaths.map { SecureFile.parentDirectory(of: root.path($0)) }).sorted() {
-            do {
-                try SecureFile.checkFolders(folder, below: root.prefix)
-            } catch {
-                throw BootError(.file(error))
-            }
-        }
-        var current: [String: Existing] = [:]
-        for path in set.allPaths { current[path] = try existing(path, header: set.header) }
-        for file in set.wanted where current[file.path] == .foreign {
-            throw BootError(.foreign(path: root.path(file.path), writer: set.writer))
-        }
+        let current = try checkedStates(set)
         var report = BootReport()
         var journal: [(path: String, before: Existing)] = []
         for file in set.wanted {
@@ -357,6 +344,32 @@ extension BootInstaller {
         // Even when no file changed: enabling is idempotent, and repairs an earlier failed enable.
         if !set.enabling.isEmpty { record(&report, runSystemctl((live && set.startNow ? ["enable", "--now"] : ["enable"]) + set.enabling)) }
         return report
+    }
+
+    /// Everything `apply` checks before its first write, for a caller that changes something else first
+    /// (the guard changes Immich's settings) and must stop before that when `apply` would refuse.
+    public func preflight(_ set: UnitSet) throws(BootError) {
+        _ = try checkedStates(set)
+    }
+
+    /// The files' text, the binary the units run, the folders on the way, and that no wanted path holds
+    /// someone else's file; then what each path of `set` holds now.
+    private func checkedStates(_ set: UnitSet) throws(BootError) -> [String: Existing] {
+        try set.check()
+        try Self.checkExecutable(set.executable)
+        for folder in Set(set.allPaths.map { SecureFile.parentDirectory(of: root.path($0)) }).sorted() {
+            do {
+                try SecureFile.checkFolders(folder, below: root.prefix)
+            } catch {
+                throw BootError(.file(error))
+            }
+        }
+        var current: [String: Existing] = [:]
+        for path in set.allPaths { current[path] = try existing(path, header: set.header) }
+        for file in set.wanted where current[file.path] == .foreign {
+            throw BootError(.foreign(path: root.path(file.path), writer: set.writer))
+        }
+        return current
     }
 
     /// Removes every file of `set` that is ours (others are kept and reported), and its folders left

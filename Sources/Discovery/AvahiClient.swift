@@ -1,11 +1,4 @@
 import Logging
-import SystemPackage
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import System
 
 /// Asks a running avahi-daemon through its "simple protocol" socket, a line-based text protocol
@@ -22,34 +15,21 @@ struct AvahiClient {
     let logger: Logger
 
     func resolve(_ name: String, until deadline: Deadline) -> Answer {
-        let socket: Descriptor
-        do {
-            socket = try Descriptor.socket(family: AF_UNIX, type: Int32(SOCK_STREAM.rawValue))
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            let pathBytes = Array(socketPath.utf8)
-            guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return .unavailable("socket path too long") }
-            withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: pathBytes) }
-            let result = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket.raw, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
-            guard result == 0 else { return .unavailable("\(socketPath): \(Errno(rawValue: errno))") }
-            try socket.write(Array("RESOLVE-HOSTNAME-IPV4 \(name)\n".utf8))
-        } catch {
-            return .unavailable("\(socketPath): \(error)")
-        }
-
         var reply: [UInt8] = []
-        while !reply.contains(10) {
-            do {
-                guard try socket.wait(for: Int16(POLLIN), until: deadline) != 0 else { return .timedOut }
-                let chunk = try socket.read(max: 512)
+        do {
+            let socket = try StreamSocket.connect(unixSocket: socketPath, until: deadline)
+            try socket.send(Array("RESOLVE-HOSTNAME-IPV4 \(name)\n".utf8), until: deadline)
+            while !reply.contains(10) {
+                let chunk = try socket.receive(max: 512, until: deadline)
                 if chunk.isEmpty { break }
                 reply += chunk
                 // A reply line is one address; anything longer is not avahi-daemon.
                 guard reply.count <= 4096 else { return .unavailable("reply from avahi-daemon too long") }
-            } catch {
-                return .unavailable("\(socketPath): \(error)")
+            }
+        } catch {
+            switch error {
+            case .timedOut: return .timedOut
+            case .failed(let errno): return .unavailable("\(socketPath): \(errno)")
             }
         }
         return Self.parse(String(decoding: reply, as: UTF8.self))

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import System
 
 /// A minimal HTTP/1.1 client for one POST to an address literal on the LAN (the WS-Discovery metadata
@@ -64,40 +59,31 @@ enum BoundedHTTP {
     }
 
     static func post(_ body: [UInt8], to target: Target, contentType: String, until deadline: Deadline) throws(HTTPError) -> Response {
-        let family = target.address.isIPv4 ? AF_INET : AF_INET6
-        guard let socket = try? Descriptor.socket(family: family, type: Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)) else {
-            throw .connectFailed("no socket")
-        }
-        let result = target.address.withSocketAddress(port: target.port) { connect(socket.raw, $0, $1) }
-        if result != 0 {
-            guard errno == EINPROGRESS else { throw .connectFailed(String(cString: strerror(errno))) }
-            guard let events = try? socket.wait(for: Int16(POLLOUT), until: deadline), events != 0 else { throw .timedOut }
-            let error = socket.pendingError()
-            guard error == 0 else { throw .connectFailed(String(cString: strerror(error))) }
-        }
         let head = "POST \(target.path) HTTP/1.1\r\nHost: \(target.authority)\r\nContent-Type: \(contentType)\r\n"
             + "Content-Length: \(body.count)\r\nConnection: close\r\nUser-Agent: extlib-net\r\n\r\n"
-        var request = Array(head.utf8) + body
-        while !request.isEmpty {
-            guard let events = try? socket.wait(for: Int16(POLLOUT), until: deadline), events != 0 else { throw .timedOut }
-            let sent = request.withUnsafeBytes { bytes in retryingInterrupted { send(socket.raw, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL)) } }
-            if sent < 0 {
-                if errno == EAGAIN { continue }
-                throw .connectFailed(String(cString: strerror(errno)))
-            }
-            request.removeFirst(sent)
-        }
+        let socket = try io { () throws(StreamSocket.Failure) in try StreamSocket.connect(to: Endpoint(target.address, target.port), until: deadline) }
+        try io { () throws(StreamSocket.Failure) in try socket.send(Array(head.utf8) + body, until: deadline) }
         var received: [UInt8] = []
         while true {
             // Done as soon as a complete answer is in, even when the server keeps the connection open.
             if case .success(let response) = Result(catching: { () throws(HTTPError) in try parse(received, complete: false) }) {
                 return response
             }
-            guard let events = try? socket.wait(for: Int16(POLLIN), until: deadline), events != 0 else { throw .timedOut }
-            guard let chunk = try? socket.read(max: 16 * 1024) else { throw .connectFailed("read failed") }
+            let chunk = try io { () throws(StreamSocket.Failure) in try socket.receive(max: 16 * 1024, until: deadline) }
             if chunk.isEmpty { return try parse(received, complete: true) }
             received += chunk
             guard received.count <= maximumResponse else { throw .tooLarge }
+        }
+    }
+
+    private static func io<T>(_ call: () throws(StreamSocket.Failure) -> T) throws(HTTPError) -> T {
+        do {
+            return try call()
+        } catch {
+            switch error {
+            case .timedOut: throw .timedOut
+            case .failed(let errno): throw .connectFailed("\(errno)")
+            }
         }
     }
 

@@ -1,11 +1,6 @@
 import Dispatch
 import Logging
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import Core
 import System
 import Formats
@@ -82,31 +77,13 @@ public struct HostResolver: Sendable {
         case .name(let name):
             // A queue (and so a thread) per lookup: on one shared serial queue a name whose DNS server
             // never answers stalled every later lookup (`mount --all` of shares on several NASes).
-            let call = BlockingCall(on: DispatchQueue(label: "extlib-net.getaddrinfo")) { Self.getaddrinfo(name) }
+            let call = BlockingCall(on: DispatchQueue(label: "extlib-net.getaddrinfo")) { NameServices.addresses(of: name) }
             guard let outcome = call.wait(until: deadline) else {
                 throw .timedOut(name, .system, seconds: (ContinuousClock.now - started).seconds)
             }
             guard let addresses = outcome, !addresses.isEmpty else { throw .notFound(name, .system) }
             return ResolvedHost(host: host, addresses: addresses, method: .system)
         }
-    }
-
-    /// `nil` when the name does not resolve.
-    private static func getaddrinfo(_ name: String) -> [IPAddress]? {
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var list: UnsafeMutablePointer<addrinfo>?
-        guard Glibc.getaddrinfo(name, nil, &hints, &list) == 0, let first = list else { return nil }
-        defer { freeaddrinfo(first) }
-        var addresses: [IPAddress] = []
-        var node: UnsafeMutablePointer<addrinfo>? = first
-        while let entry = node {
-            if let sockaddr = entry.pointee.ai_addr, let address = IPAddress(UnsafePointer(sockaddr)), !addresses.contains(address) {
-                addresses.append(address)
-            }
-            node = entry.pointee.ai_next
-        }
-        return addresses
     }
 }
 extension ResolutionError: ReportableError {

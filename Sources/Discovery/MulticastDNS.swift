@@ -1,10 +1,5 @@
 import Logging
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import System
 
 /// A one-shot multicast DNS query (RFC 6762 section 5.1) for a `.local` name's IPv4 address, sent on
@@ -22,57 +17,25 @@ public enum MulticastDNS {
         let queryName = name.hasSuffix(".") ? String(name.dropLast()) : name
         let id = UInt16.random(in: 1...UInt16.max)
         let packet = query(for: queryName, id: id)
-        guard let socket = try? Descriptor.socket(family: AF_INET, type: Int32(SOCK_DGRAM.rawValue)) else { return [] }
-        // RFC 6762 section 11: multicast DNS packets go out with TTL 255.
-        try? socket.setOption(level: Int32(IPPROTO_IP), name: IP_MULTICAST_TTL, UInt8(255))
-        let interfaces = multicastInterfaces()
-        logger.debug("multicast DNS query", metadata: ["name": "\(queryName)", "interfaces": "\(interfaces)"])
+        guard let socket = MulticastSocket(family: .v4, group: group, port: port, interfaces: MulticastInterface.current().interfaces) else {
+            logger.debug("no interface to send a multicast DNS query on", metadata: ["name": "\(queryName)"])
+            return []
+        }
+        logger.debug("multicast DNS query", metadata: ["name": "\(queryName)", "interfaces": "\(socket.interfaces.map(\.name))"])
 
         var nextSend = ContinuousClock.now
         while !deadline.hasPassed {
             if ContinuousClock.now >= nextSend {
-                send(packet, on: socket, interfaces: interfaces)
+                socket.sendToGroup(packet)
                 nextSend = .now + retransmitInterval
             }
-            let wait = Swift.min(deadline, Deadline(nextSend))
-            guard let revents = try? socket.wait(for: Int16(POLLIN), until: wait), revents != 0 else { continue }
-            guard let reply = try? socket.read(max: 9000) else { continue }
-            let addresses = addresses(in: reply, for: queryName)
-            if !addresses.isEmpty { return addresses }
+            guard !waitReadable([socket], until: Swift.min(deadline, Deadline(nextSend))).isEmpty else { continue }
+            for reply in socket.receiveWaiting(maximumSize: 9000) {
+                let addresses = addresses(in: reply.bytes, for: queryName)
+                if !addresses.isEmpty { return addresses }
+            }
         }
         return []
-    }
-
-    private static func send(_ packet: [UInt8], on socket: Descriptor, interfaces: [IPAddress]) {
-        let targets: [IPAddress?] = interfaces.isEmpty ? [nil] : interfaces
-        for interface in targets {
-            if case .v4(let raw)? = interface {
-                try? socket.setOption(level: Int32(IPPROTO_IP), name: IP_MULTICAST_IF, in_addr(s_addr: raw))
-            }
-            _ = group.withSocketAddress(port: port) { address, length in
-                packet.withUnsafeBytes { sendto(socket.raw, $0.baseAddress, $0.count, 0, address, length) }
-            }
-        }
-    }
-
-    /// IPv4 addresses of interfaces that are up, not loopback, and multicast-capable.
-    static func multicastInterfaces() -> [IPAddress] {
-        var list: UnsafeMutablePointer<ifaddrs>?
-        guard getifaddrs(&list) == 0, let first = list else { return [] }
-        defer { freeifaddrs(first) }
-        var result: [IPAddress] = []
-        var node: UnsafeMutablePointer<ifaddrs>? = first
-        while let entry = node {
-            let flags = Int32(bitPattern: entry.pointee.ifa_flags)
-            if let address = entry.pointee.ifa_addr, address.pointee.sa_family == sa_family_t(AF_INET),
-                flags & Int32(IFF_UP) != 0, flags & Int32(IFF_MULTICAST) != 0, flags & Int32(IFF_LOOPBACK) == 0,
-                let ip = IPAddress(UnsafePointer(address)), !result.contains(ip)
-            {
-                result.append(ip)
-            }
-            node = entry.pointee.ifa_next
-        }
-        return result
     }
 
     static func query(for name: String, id: UInt16) -> [UInt8] {

@@ -1,11 +1,6 @@
 import CNFS
 import Logging
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import System
 
 public struct NFSExport: Sendable, Hashable {
@@ -37,12 +32,15 @@ public enum NFSListingError: Error, Equatable, CustomStringConvertible {
 /// Lists exports through libnfs's MOUNT protocol (portmapper GETPORT, then MOUNT3 EXPORT), driving
 /// libnfs's async API from our own poll loop: its blocking calls have no deadline.
 public enum NFSExportLister {
+    /// IPPROTO_TCP, the protocol number the portmapper is asked about (RFC 1833).
+    static let tcpProtocolNumber: Int32 = 6
+
     public static func list(address: IPAddress, portmapperPort: UInt16 = 111, until deadline: Deadline, logger: Logger) -> Result<[NFSExport], NFSListingError> {
         let server = address.description
         do {
             let portmapper = try RPCConnection(server: server, port: Int32(portmapperPort), until: deadline, step: "connecting to the portmapper")
             let getPort: RPCStart = { rpc, callback, box in
-                rpc_pmap2_getport_async(rpc, Int32(MOUNT_PROGRAM), Int32(MOUNT_V3), Int32(IPPROTO_TCP), callback, box)
+                rpc_pmap2_getport_async(rpc, Int32(MOUNT_PROGRAM), Int32(MOUNT_V3), tcpProtocolNumber, callback, box)
             }
             let mountPort: UInt32 = try portmapper.call(step: "asking the portmapper for the MOUNT service", until: deadline, start: getPort) { data in
                 data?.load(as: UInt32.self) ?? 0
@@ -116,11 +114,14 @@ private final class RPCConnection {
         }
         while !pending.isFinished {
             guard !deadline.hasPassed else { throw .timedOut(step: step) }
-            var pfd = pollfd(fd: rpc_get_fd(rpc), events: Int16(rpc_which_events(rpc)), revents: 0)
             // Wake at least every 100 ms: libnfs checks its own timers inside rpc_service.
-            let result = retryingInterrupted { poll(&pfd, 1, Int32(deadline.remainingMilliseconds(cap: 100))) }
-            if result < 0 { throw .failed(step: step, message: "poll: \(errno)") }
-            if rpc_service(rpc, Int32(pfd.revents)) < 0, !pending.isFinished {
+            let revents: Int16
+            do {
+                revents = try Descriptor.wait(borrowed: rpc_get_fd(rpc), for: Int16(truncatingIfNeeded: rpc_which_events(rpc)), until: deadline, cap: 100)
+            } catch {
+                throw .failed(step: step, message: "poll: \(error)")
+            }
+            if rpc_service(rpc, Int32(revents)) < 0, !pending.isFinished {
                 throw .failed(step: step, message: errorText())
             }
         }

@@ -1,11 +1,6 @@
 import Logging
 import SystemPackage
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import System
 
 /// Which SMB generation a server speaks, asked with one multi-protocol NEGOTIATE.
@@ -55,41 +50,22 @@ public enum SMBDialectProbe {
 
     /// Over direct TCP (445 or any port but 139, which needs a NetBIOS session first).
     public static func probe(_ endpoint: Endpoint, until deadline: Deadline) -> Result<SMBGeneration, ProbeError> {
-        let family = endpoint.address.isIPv4 ? AF_INET : AF_INET6
-        let socket: Descriptor
-        do {
-            socket = try Descriptor.socket(family: family, type: Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue))
-        } catch {
-            return .failure(.connect(error))
-        }
-        let connected = endpoint.address.withSocketAddress(port: endpoint.port) { connect(socket.raw, $0, $1) }
-        if connected != 0 {
-            guard errno == EINPROGRESS else { return .failure(.connect(Errno(rawValue: errno))) }
-            do {
-                guard try socket.wait(for: Int16(POLLOUT), until: deadline) != 0 else { return .failure(.timedOut) }
-            } catch {
-                return .failure(.connect(error))
-            }
-            let pending = socket.pendingError()
-            guard pending == 0 else { return .failure(.connect(Errno(rawValue: pending))) }
-        }
-        do {
-            try socket.write(negotiateRequest())
-        } catch {
-            return .failure(.connect(error))
-        }
         // A NEGOTIATE response is a few hundred bytes; read the 4-byte frame header and at most 64 KiB.
         var received: [UInt8] = []
-        while true {
-            if case .complete = frameState(received) { break }
-            if case .invalid(let why) = frameState(received) { return .failure(.malformed(why)) }
-            do {
-                guard try socket.wait(for: Int16(POLLIN), until: deadline) != 0 else { return .failure(.timedOut) }
-                let chunk = try socket.read(max: 65_536)
+        do {
+            let socket = try StreamSocket.connect(to: endpoint, until: deadline)
+            try socket.send(negotiateRequest(), until: deadline)
+            while true {
+                if case .complete = frameState(received) { break }
+                if case .invalid(let why) = frameState(received) { return .failure(.malformed(why)) }
+                let chunk = try socket.receive(max: 65_536, until: deadline)
                 if chunk.isEmpty { return .failure(.closed) }
                 received += chunk
-            } catch {
-                return .failure(error == .connectionReset ? .closed : .connect(error))
+            }
+        } catch {
+            switch error {
+            case .timedOut: return .failure(.timedOut)
+            case .failed(let errno): return .failure(errno == .connectionReset ? .closed : .connect(errno))
             }
         }
         return generation(inResponse: received)

@@ -3,11 +3,6 @@ import Dispatch
 import Logging
 import SystemPackage
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import System
 import Formats
 
@@ -96,7 +91,7 @@ public enum SMBShareLister {
         case .failure(let error): return .failure(.libraryUnavailable(error.description))
         }
         guard let context = SMBClientContext(library, account: account, port: port, timeout: timeout, allowSMB1: allowSMB1) else {
-            return .failure(.failed(Errno(rawValue: errno)))
+            return .failure(.failed(LastErrno.read(or: .ioError)))
         }
         return context.listShares(url: "smb://\(address.urlHost)/").mapError { errno in
             logger.debug("libsmbclient listing failed", metadata: ["errno": "\(errno)", "account": "\(account == nil ? "guest" : "given")"])
@@ -128,12 +123,12 @@ extension SMBShareLister {
         guard case .success(let library) = LibSMBClient.shared,
             let context = SMBClientContext(library, account: account, port: port, timeout: timeout, allowSMB1: allowSMB1)
         else {
-            return .failure(.failed(Errno(rawValue: errno)))
+            return .failure(.failed(LastErrno.read(or: .ioError)))
         }
         let url = "smb://\(address.urlHost)/\(URLComponent.encode(share))"
         return context.listShares(url: url).map { entries in entries.filter { $0.name != "." && $0.name != ".." }.count }.mapError { errno in
             switch errno {
-            case .noSuchFileOrDirectory, Errno(rawValue: ENODEV), Errno(rawValue: ENXIO): return .noSuchShare
+            case .noSuchFileOrDirectory, .operationNotSupportedByDevice, .noSuchAddressOrDevice: return .noSuchShare
             case .permissionDenied, .notPermitted: return .accessDenied
             case .timedOut: return .timedOut
             default: return .failed(errno)
@@ -212,8 +207,8 @@ private final class SMBClientContext {
         guard let opendir = library.getFunctionOpendir(context), let readdir = library.getFunctionReaddir(context),
             let closedir = library.getFunctionClosedir(context)
         else { return .failure(.notSupported) }
-        errno = 0
-        guard let directory = opendir(context, url) else { return .failure(Errno(rawValue: errno == 0 ? EIO : errno)) }
+        LastErrno.clear()
+        guard let directory = opendir(context, url) else { return .failure(LastErrno.read(or: .ioError)) }
         defer { _ = closedir(context, directory) }
         var shares: [SMBShare] = []
         while let entry = readdir(context, directory) {
@@ -236,19 +231,18 @@ private final class SMBClientContext {
 private let smbAuthCallback: smbc_get_auth_data_with_context_fn = { context, _, _, workgroup, workgroupLength, user, userLength, password, passwordLength in
     guard let context, case .success(let library) = LibSMBClient.shared, let raw = library.getOptionUserData(context) else { return }
     let credentials = Unmanaged<SMBCredentials>.fromOpaque(raw).takeUnretainedValue()
-    copyCString(credentials.user, into: user, capacity: userLength)
-    if !credentials.domain.isEmpty { copyCString(credentials.domain, into: workgroup, capacity: workgroupLength) }
-    credentials.password.withCString { source in
-        guard let password, passwordLength > 0 else { return }
-        strncpy(password, source, Int(passwordLength) - 1)
-        password[Int(passwordLength) - 1] = 0
-    }
+    credentials.user.withCString { copyCString($0, into: user, capacity: userLength) }
+    if !credentials.domain.isEmpty { credentials.domain.withCString { copyCString($0, into: workgroup, capacity: workgroupLength) } }
+    credentials.password.withCString { copyCString($0, into: password, capacity: passwordLength) }
 }
 
-private func copyCString(_ text: String, into buffer: UnsafeMutablePointer<CChar>?, capacity: Int32) {
+/// Copies the C string `source` into a buffer of `capacity` bytes, cut to fit and always NUL-terminated.
+private func copyCString(_ source: UnsafePointer<CChar>, into buffer: UnsafeMutablePointer<CChar>?, capacity: Int32) {
     guard let buffer, capacity > 0 else { return }
-    text.withCString { source in
-        strncpy(buffer, source, Int(capacity) - 1)
-        buffer[Int(capacity) - 1] = 0
+    var index = 0
+    while index < Int(capacity) - 1, source[index] != 0 {
+        buffer[index] = source[index]
+        index += 1
     }
+    buffer[index] = 0
 }

@@ -49,14 +49,9 @@ extension ImmichService {
             settings.schedule = .calendar(calendar)
         }
         let units = GuardUnits.unitSet(settings, executable: executable)
-        // What the units would hold, the binary, and a file of someone else's at one of the wanted paths
-        // stop this before Immich or the record changes.
-        try units.check()
-        try BootInstaller.checkExecutable(executable)
-        let wanted = Set(units.wanted.map { installer(reload: reload).root.path($0.path) })
-        if let foreign = try installer(reload: reload).inspect(units).first(where: { $0.state == .foreign && wanted.contains($0.path) }) {
-            throw BootError(.foreign(path: foreign.path, writer: units.writer))
-        }
+        // Whatever would stop the units' installation (their text, the binary, a folder on the way, a file
+        // of someone else's at a wanted path) stops this before Immich or the record changes.
+        try installer(reload: reload).preflight(units)
         // The journal first: whatever fails after this, the record knows what to give back.
         try guardFile.save(settings)
         if current.enabled {

@@ -44,6 +44,15 @@ package final class Descriptor {
         throw Errno(rawValue: errno)
     }
 
+    /// Like `wait`, for a descriptor a C library owns (libnfs's socket), waking at least every `cap` ms.
+    package static func wait(borrowed fd: Int32, for events: Int16, until deadline: Deadline, cap: Int) throws(Errno) -> Int16 {
+        var pfd = pollfd(fd: fd, events: events, revents: 0)
+        let result = retryingInterrupted { poll(&pfd, 1, Int32(deadline.remainingMilliseconds(cap: cap))) }
+        if result > 0 { return pfd.revents }
+        if result == 0 { return 0 }
+        throw Errno(rawValue: errno)
+    }
+
     package func write(_ bytes: [UInt8]) throws(Errno) {
         var offset = 0
         while offset < bytes.count {

@@ -30,13 +30,3 @@ public struct SharedLibrary: @unchecked Sendable {
         public let reason: String
     }
 }
-
-/// glibc's name services, loaded ahead of time.
-public enum NameServices {
-    /// Looks a service up in the services database once, so glibc loads the NSS modules nsswitch.conf
-    /// names for it now (Debian: `db files`, a dlopen of libnss_db), not later behind another thread's
-    /// hold on the dynamic loader's lock.
-    public static func loadServicesDatabase() {
-        _ = getservbyname("sunrpc", "tcp")
-    }
-}

@@ -94,6 +94,26 @@ import Glibc
         #expect(!FileManager.default.fileExists(atPath: recordPath(immich)))
     }
 
+    /// A unit folder reached through a link is refused before Immich's schedule is touched, by the same
+    /// preflight the unit installation runs, and the message says the folder is a link. Before, the guard's
+    /// own copy of the checks said a unit file that does not exist "was not written by extlib-net".
+    @Test func aLinkedUnitFolderStopsEnableBeforeImmichChanges() async throws {
+        let immich = try await Self.immich()
+        defer { immich.remove() }
+        let elsewhere = immich.scratch.path + "/elsewhere"
+        try FileManager.default.createDirectory(atPath: elsewhere + "/system", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: immich.scratch.path + "/etc", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: immich.scratch.path + "/etc/systemd", withDestinationPath: elsewhere)
+        try Self.faults(immich, #"[{"method": "PUT", "path": "/api/system-config", "status": 503, "mode": "refuse", "count": 5, "after": 1}]"#)
+        let enable = try await immich.run(["immich", "guard", "enable", "--no-reload"])
+        #expect(enable.status != 0)
+        #expect(enable.error.contains("/etc/systemd"), "names the folder: \(enable.error)")
+        #expect(enable.error.contains("link"), "says the folder is a link, not that a file is foreign: \(enable.error)")
+        #expect(try Self.schedule(immich) == (true, Self.threeAM), "Immich's schedule was never changed")
+        #expect(!FileManager.default.fileExists(atPath: recordPath(immich)), "no record")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: elsewhere + "/system").isEmpty, "nothing written through the link")
+    }
+
     /// Disk full, and then Immich does not take its schedule back (503): the record stays, says which
     /// command finishes, and `guard disable` later gives Immich exactly '0 3 * * *' back. Before, the
     /// record was deleted and Immich's cron lost for good.
