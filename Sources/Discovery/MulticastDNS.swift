@@ -17,10 +17,9 @@ public enum MulticastDNS {
         let queryName = name.hasSuffix(".") ? String(name.dropLast()) : name
         let id = UInt16.random(in: 1...UInt16.max)
         let packet = query(for: queryName, id: id)
-        guard let socket = MulticastSocket(family: .v4, group: group, port: port, interfaces: MulticastInterface.current().interfaces) else {
-            logger.debug("no interface to send a multicast DNS query on", metadata: ["name": "\(queryName)"])
-            return []
-        }
+        let interfaces = MulticastInterface.current().interfaces
+        // With no multicast-capable interface, the query still goes where the routing table sends it.
+        guard let socket = MulticastSocket(family: .v4, group: group, port: port, interfaces: interfaces, orDefaultRoute: true) else { return [] }
         logger.debug("multicast DNS query", metadata: ["name": "\(queryName)", "interfaces": "\(socket.interfaces.map(\.name))"])
 
         var nextSend = ContinuousClock.now

@@ -90,8 +90,11 @@ public enum SMBShareLister {
         case .success(let loaded): library = loaded
         case .failure(let error): return .failure(.libraryUnavailable(error.description))
         }
-        guard let context = SMBClientContext(library, account: account, port: port, timeout: timeout, allowSMB1: allowSMB1) else {
-            return .failure(.failed(LastErrno.read(or: .ioError)))
+        let context: SMBClientContext
+        do {
+            context = try SMBClientContext(library, account: account, port: port, timeout: timeout, allowSMB1: allowSMB1)
+        } catch {
+            return .failure(.failed(error))
         }
         return context.listShares(url: "smb://\(address.urlHost)/").mapError { errno in
             logger.debug("libsmbclient listing failed", metadata: ["errno": "\(errno)", "account": "\(account == nil ? "guest" : "given")"])
@@ -120,10 +123,16 @@ extension SMBShareLister {
     public static func open(share: String, address: IPAddress, port: UInt16, account: SMBAccount?, timeout: Duration,
                             allowSMB1: Bool = false) -> Result<Int, ShareOpenError> {
         dispatchPrecondition(condition: .onQueue(queue))
-        guard case .success(let library) = LibSMBClient.shared,
-            let context = SMBClientContext(library, account: account, port: port, timeout: timeout, allowSMB1: allowSMB1)
-        else {
-            return .failure(.failed(LastErrno.read(or: .ioError)))
+        let library: LibSMBClient
+        switch LibSMBClient.shared {
+        case .success(let loaded): library = loaded
+        case .failure(let error): return .failure(.libraryUnavailable(error.description))
+        }
+        let context: SMBClientContext
+        do {
+            context = try SMBClientContext(library, account: account, port: port, timeout: timeout, allowSMB1: allowSMB1)
+        } catch {
+            return .failure(.failed(error))
         }
         let url = "smb://\(address.urlHost)/\(URLComponent.encode(share))"
         return context.listShares(url: url).map { entries in entries.filter { $0.name != "." && $0.name != ".." }.count }.mapError { errno in
@@ -142,9 +151,12 @@ public enum ShareOpenError: Error, Equatable, CustomStringConvertible {
     case accessDenied
     case timedOut
     case failed(Errno)
+    /// libsmbclient could not be loaded (the message names the package).
+    case libraryUnavailable(String)
 
     public var description: String {
         switch self {
+        case .libraryUnavailable(let why): return why
         case .noSuchShare: return "no such share"
         case .accessDenied: return "access denied"
         case .timedOut: return "no answer"
@@ -172,9 +184,12 @@ private final class SMBClientContext {
     private let context: UnsafeMutablePointer<SMBCCTX>
     private let credentials: Unmanaged<SMBCredentials>
 
-    init?(_ library: LibSMBClient, account: SMBAccount?, port: UInt16, timeout: Duration, allowSMB1: Bool) {
+    /// Throws what libsmbclient left in errno. When the context was made but its initialisation failed,
+    /// `deinit` frees it (a class's deinit runs when its init throws after every property is set).
+    init(_ library: LibSMBClient, account: SMBAccount?, port: UInt16, timeout: Duration, allowSMB1: Bool) throws(Errno) {
         self.library = library
-        guard let context = library.newContext() else { return nil }
+        LastErrno.clear()
+        guard let context = library.newContext() else { throw LastErrno.read(or: .noMemory) }
         self.context = context
         credentials = Unmanaged.passRetained(SMBCredentials(account))
         // Level 0: libsmbclient's own debug output could carry user names or worse.
@@ -191,11 +206,8 @@ private final class SMBClientContext {
         // SMB 3.1.1 stays the maximum; encryption is negotiated when the server requires it.
         _ = library.setOptionProtocols(context, allowSMB1 ? "NT1" : "SMB2_02", "SMB3_11")
         library.setTimeout(context, Int32(clamping: max(1, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)))
-        guard library.initContext(context) != nil else {
-            credentials.release()
-            _ = library.freeContext(context, 1)
-            return nil
-        }
+        LastErrno.clear()
+        guard library.initContext(context) != nil else { throw LastErrno.read(or: .ioError) }
     }
 
     deinit {

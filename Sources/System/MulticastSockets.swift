@@ -59,7 +59,12 @@ package final class MulticastSocket {
     package let port: UInt16
     package let interfaces: [MulticastInterface]
 
-    package init?(family ip: Family, group: IPAddress, port: UInt16, interfaces: [MulticastInterface]) {
+    /// No multicast-capable interface was given: packets go out once, where the routing table sends them.
+    let usesDefaultRoute: Bool
+
+    /// Nil when the socket cannot be made, or when no interface of `interfaces` has an address of the
+    /// family (unless `orDefaultRoute`: mDNS name lookups then still try the route to the group).
+    package init?(family ip: Family, group: IPAddress, port: UInt16, interfaces: [MulticastInterface], orDefaultRoute: Bool = false) {
         let family = ip == .v4 ? AF_INET : AF_INET6
         guard let socket = try? Descriptor.socket(family: family, type: Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)) else {
             return nil
@@ -76,16 +81,22 @@ package final class MulticastSocket {
             try? socket.setOption(level: Int32(IPPROTO_IPV6), name: IPV6_V6ONLY, Int32(1))
             try? socket.setOption(level: Int32(IPPROTO_IPV6), name: IPV6_MULTICAST_HOPS, Int32(255))
         }
-        if self.interfaces.isEmpty { return nil }
+        usesDefaultRoute = self.interfaces.isEmpty
+        if usesDefaultRoute, !orDefaultRoute { return nil }
     }
 
     /// Sends `packet` to the group once per interface; errors (an interface that went away) are skipped.
     package func sendToGroup(_ packet: [UInt8]) {
+        if usesDefaultRoute {
+            sendToGroupAddress(packet)
+            return
+        }
         for interface in interfaces {
-            if family == AF_INET, case .v4(let raw)? = interface.ipv4.first {
-                try? socket.setOption(level: Int32(IPPROTO_IP), name: IP_MULTICAST_IF, in_addr(s_addr: raw))
-                _ = group.withSocketAddress(port: port) { address, length in
-                    packet.withUnsafeBytes { sendto(socket.raw, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL), address, length) }
+            if family == AF_INET {
+                // From every address: on a link carrying two subnets, a responder answers the one of its own.
+                for case .v4(let raw) in interface.ipv4 {
+                    try? socket.setOption(level: Int32(IPPROTO_IP), name: IP_MULTICAST_IF, in_addr(s_addr: raw))
+                    sendToGroupAddress(packet)
                 }
             } else if family == AF_INET6 {
                 try? socket.setOption(level: Int32(IPPROTO_IPV6), name: IPV6_MULTICAST_IF, interface.index)
@@ -100,6 +111,12 @@ package final class MulticastSocket {
                     }
                 }
             }
+        }
+    }
+
+    private func sendToGroupAddress(_ packet: [UInt8]) {
+        _ = group.withSocketAddress(port: port) { address, length in
+            packet.withUnsafeBytes { sendto(socket.raw, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL), address, length) }
         }
     }
 

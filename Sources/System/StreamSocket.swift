@@ -100,7 +100,8 @@ extension Descriptor {
     /// Completes a non-blocking `connect` that returned `result`: waits until `deadline` for it to finish.
     fileprivate func finishConnect(_ result: Int32, until deadline: Deadline) throws(StreamSocket.Failure) {
         guard result != 0 else { return }
-        // EAGAIN: a Unix socket whose listener's backlog is full; a retry would not be bounded better.
+        // EAGAIN (a Unix socket whose listener's backlog is full) fails at once: the caller has another way
+        // (HostResolver asks multicast DNS itself when avahi-daemon does not answer).
         guard errno == EINPROGRESS else { throw .failed(Errno(rawValue: errno)) }
         let events: Int16
         do {

@@ -130,6 +130,48 @@ import TestSupport
         #expect(try Self.kernelCallers(including: "System").contains("Sources/System/Descriptor.swift"))
     }
 
+    /// Whether a line imports Glibc, Musl or CLinux in any form: with attributes (`@preconcurrency`), an
+    /// access level (`internal import`), or one declaration (`import func Glibc.poll`). Foundation, which
+    /// re-exports Glibc, is imported only behind `canImport(FoundationEssentials)` (which does not), and
+    /// `LayerTests` checks that too.
+    static func importsKernelModule(_ line: String) -> Bool {
+        var words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        while let first = words.first, first.hasPrefix("@") || ["public", "package", "internal", "fileprivate", "private"].contains(first) {
+            words.removeFirst()
+        }
+        guard words.first == "import", words.count >= 2 else { return false }
+        let kinds: Set = ["func", "var", "let", "struct", "class", "enum", "protocol", "typealias"]
+        let module = (kinds.contains(words[1]) && words.count >= 3 ? words[2] : words[1]).split(separator: ".").first.map(String.init)
+        return ["Glibc", "Musl", "CLinux"].contains(module ?? "")
+    }
+
+    @Test func everyFormOfImportIsSeen() {
+        for line in ["import Glibc", "  @preconcurrency import Glibc", "internal import CLinux", "import func Glibc.poll", "@_implementationOnly import Musl"] {
+            #expect(Self.importsKernelModule(line), "\(line)")
+        }
+        for line in ["import System", "import GlibcExtras", "// import Glibc", "import SystemPackage"] {
+            #expect(!Self.importsKernelModule(line), "\(line)")
+        }
+    }
+
+    /// Foundation re-exports Glibc on Linux: a file outside System may import it only as the fallback of
+    /// `#if canImport(FoundationEssentials)`, which Linux never takes.
+    @Test func foundationOnlyBehindFoundationEssentials() throws {
+        let sources = Self.root + "/Sources"
+        for target in try FileManager.default.contentsOfDirectory(atPath: sources) where target != "System" {
+            guard let files = try? FileManager.default.contentsOfDirectory(atPath: sources + "/" + target) else { continue }
+            for file in files where file.hasSuffix(".swift") {
+                let lines = try String(contentsOfFile: sources + "/" + target + "/" + file, encoding: .utf8).split(separator: "\n").map {
+                    $0.trimmingCharacters(in: .whitespaces)
+                }
+                for (index, line) in lines.enumerated() where line == "import Foundation" || line.hasSuffix(" import Foundation") {
+                    let guarded = index >= 3 && lines[index - 1] == "#else" && lines[index - 3] == "#if canImport(FoundationEssentials)"
+                    #expect(guarded, "Sources/\(target)/\(file): import Foundation outside the FoundationEssentials fallback")
+                }
+            }
+        }
+    }
+
     /// Sources/TARGET/FILE.swift of every target but System (unless named) that imports Glibc, Musl or CLinux.
     static func kernelCallers(including system: String? = nil) throws -> Set<String> {
         var found: Set<String> = []
@@ -138,7 +180,7 @@ import TestSupport
             guard let files = try? FileManager.default.contentsOfDirectory(atPath: sources + "/" + target) else { continue }
             for file in files where file.hasSuffix(".swift") {
                 let text = try String(contentsOfFile: sources + "/" + target + "/" + file, encoding: .utf8)
-                let imports = text.split(separator: "\n").contains { ["import Glibc", "import Musl", "import CLinux"].contains($0.trimmingCharacters(in: .whitespaces)) }
+                let imports = text.split(separator: "\n").contains { importsKernelModule(String($0)) }
                 if imports { found.insert("Sources/\(target)/\(file)") }
             }
         }
