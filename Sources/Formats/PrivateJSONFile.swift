@@ -14,6 +14,8 @@ public struct PrivateJSONFile<Value: Codable>: Sendable {
     public let below: String
     /// What to do when the file is there but is not what extlib-net writes (said in the error).
     public let repair: String
+    /// The largest file read (a placeholder's record lists every file of a share).
+    public var limit = SecureFile.maximumSize
 
     public init(path: String, below: String, repair: String) {
         self.path = path
@@ -23,7 +25,7 @@ public struct PrivateJSONFile<Value: Codable>: Sendable {
 
     /// nil when there is no file.
     public func load() throws -> Value? {
-        guard let bytes = try SecureFile.readPrivate(path) else { return nil }
+        guard let bytes = try SecureFile.readPrivate(path, limit: limit) else { return nil }
         do {
             return try JSONDecoder().decode(Value.self, from: Data(bytes))
         } catch {
@@ -47,6 +49,10 @@ public struct PrivateJSONFile<Value: Codable>: Sendable {
 public struct MalformedFileError: ReportableError, Equatable {
     public let path: String
     public let repair: String
+    public init(path: String, repair: String) {
+        self.path = path
+        self.repair = repair
+    }
     public var exitStatus: ExitStatus { .configuration }
     public var description: String { "\(path) is not what extlib-net writes; \(repair)" }
 }

@@ -26,6 +26,15 @@ package final class DirectoryListing: Sequence, IteratorProtocol {
 
     deinit { closedir(stream) }
 
+    /// The next name as the kernel has it (a file name need not be UTF-8).
+    package func nextBytes() -> [UInt8]? {
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+            if name != [0x2E], name != [0x2E, 0x2E] { return name }
+        }
+        return nil
+    }
+
     package func next() -> String? {
         while let entry = readdir(stream) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }

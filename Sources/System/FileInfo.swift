@@ -16,6 +16,8 @@ public struct FileInfo: Sendable, Equatable {
     public let permissions: UInt32
     public let device: UInt64
     public let inode: UInt64
+    /// `st_mtim`, to the nanosecond: what Immich compares (rounded to milliseconds its own way).
+    public let modified: FileTime
 
     init(_ info: stat) {
         switch info.st_mode & S_IFMT {
@@ -28,6 +30,7 @@ public struct FileInfo: Sendable, Equatable {
         permissions = UInt32(info.st_mode & 0o7777)
         device = UInt64(info.st_dev)
         inode = UInt64(info.st_ino)
+        modified = FileTime(seconds: Int64(info.st_mtim.tv_sec), nanoseconds: Int32(info.st_mtim.tv_nsec))
     }
 
     /// `lstat`: a link is reported as one, never followed.
@@ -84,4 +87,17 @@ extension FileSystem {
         defer { free(resolved) }
         return .success(String(cString: resolved))
     }
+}
+
+/// A file time as the kernel keeps it: seconds since the epoch and nanoseconds, copied exactly.
+public struct FileTime: Codable, Sendable, Hashable {
+    public let seconds: Int64
+    public let nanoseconds: Int32
+
+    public init(seconds: Int64, nanoseconds: Int32) {
+        self.seconds = seconds
+        self.nanoseconds = nanoseconds
+    }
+
+    public var isValid: Bool { (0..<1_000_000_000).contains(nanoseconds) }
 }

@@ -99,17 +99,17 @@ public enum SecureFile {
 
     /// Reads `path`, refusing a symlink, a non-regular file, a file not owned by root, or one that group or
     /// others can access. `nil` when it does not exist.
-    public static func readPrivate(_ path: String) throws(SecureFileError) -> [UInt8]? {
-        try readChecked(path, requirePrivate: true)
+    public static func readPrivate(_ path: String, limit: Int = maximumSize) throws(SecureFileError) -> [UInt8]? {
+        try readChecked(path, requirePrivate: true, limit: limit)
     }
 
     /// Reads a root-owned configuration file that holds no secrets (mounts.toml): no symlink followed,
     /// owner checked, but group and others may read it.
     public static func readConfiguration(_ path: String) throws(SecureFileError) -> [UInt8]? {
-        try readChecked(path, requirePrivate: false)
+        try readChecked(path, requirePrivate: false, limit: maximumSize)
     }
 
-    private static func readChecked(_ path: String, requirePrivate: Bool) throws(SecureFileError) -> [UInt8]? {
+    private static func readChecked(_ path: String, requirePrivate: Bool, limit: Int) throws(SecureFileError) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
         if fd < 0 {
             switch errno {
@@ -130,7 +130,7 @@ public enum SecureFile {
             // Others may read configuration, but nobody but root may change it.
             guard info.st_mode & 0o022 == 0 else { throw SecureFileError(path: path, code: .writableByOthers(mode: info.st_mode)) }
         }
-        guard info.st_size <= maximumSize else { throw SecureFileError(path: path, code: .tooLarge) }
+        guard info.st_size <= limit else { throw SecureFileError(path: path, code: .tooLarge) }
 
         var bytes: [UInt8] = []
         while true {
@@ -141,7 +141,7 @@ public enum SecureFile {
             }
             if chunk.isEmpty { break }
             bytes += chunk
-            guard bytes.count <= maximumSize else { throw SecureFileError(path: path, code: .tooLarge) }
+            guard bytes.count <= limit else { throw SecureFileError(path: path, code: .tooLarge) }
         }
         return bytes
     }

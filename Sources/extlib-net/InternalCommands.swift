@@ -19,3 +19,19 @@ struct ImmichViewChild: ParsableCommand {
         if status != 0 { throw ExitCode(status) }
     }
 }
+
+/// `extlib-net __tree-snapshot ...`: lists a share's files with their exact modification times for a
+/// placeholder, in a child the caller can abandon when the server hangs.
+struct TreeSnapshotChild: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: TreeSnapshot.command, shouldDisplay: false)
+
+    @Option var folder: String
+    @Option var output: String
+    @Option var below: String = ""
+    @Option var limit: Int
+
+    func run() throws {
+        let status = TreeSnapshot.runChild(folder: folder, output: output, below: below, limit: limit)
+        if status != 0 { throw ExitCode(status) }
+    }
+}

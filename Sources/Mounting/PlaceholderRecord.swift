@@ -1,0 +1,100 @@
+import Core
+import System
+import Formats
+
+/// What a placeholder of one share is built from: the files that were both assets of its Immich library
+/// and on the share at the last healthy check, with their exact modification times. Kept root-only (it
+/// lists private photo paths), written atomically, at /var/lib/extlib-net/placeholders/NAME.json.
+public struct PlaceholderRecord: Codable, Sendable, Equatable {
+    /// Where the list of files came from.
+    public enum Source: String, Codable, Sendable {
+        /// The share's files that Immich lists as assets of the library (`POST /api/search/metadata`).
+        case immichAssets
+        /// A walk of the share right before a guarded scan that completed: for a library owned by another
+        /// user, whose assets the key cannot list. It may hold files Immich had not imported yet.
+        case walkBeforeScan
+    }
+
+    public struct Entry: Codable, Sendable, Hashable {
+        /// Relative to the share's mount point.
+        public let path: String
+        public let modified: FileTime
+
+        public init(path: String, modified: FileTime) {
+            self.path = path
+            self.modified = modified
+        }
+    }
+
+    public let definition: String
+    public let libraryID: String?
+    /// UTC, `Timestamp.utcNow`.
+    public let takenAt: String
+    public let source: Source
+    public let entries: [Entry]
+
+    public init(definition: String, libraryID: String?, takenAt: String, source: Source, entries: [Entry]) {
+        self.definition = definition
+        self.libraryID = libraryID
+        self.takenAt = takenAt
+        self.source = source
+        self.entries = entries
+    }
+
+    /// The most files one placeholder holds: a tmpfs costs about 1 KiB a file, so 1M files is about 1 GiB
+    /// of kernel memory. Larger libraries are left unprotected, and said so.
+    public static let maximumEntries = 1_000_000
+
+    /// The snapshot's files that are also in `assets` (paths relative to the share), or all of them when
+    /// `assets` is nil (`walkBeforeScan`).
+    public static func entries(of snapshot: TreeSnapshot, keeping assets: Set<String>?) -> [Entry] {
+        snapshot.files.compactMap { file in
+            guard assets?.contains(file.path) ?? true else { return nil }
+            return Entry(path: file.path, modified: file.modified)
+        }
+    }
+
+    /// A record read from disk is checked as hostile: every path clean and relative, every time valid,
+    /// no path twice, not too many.
+    public var isSound: Bool {
+        guard NameRule.isValid(definition), entries.count <= Self.maximumEntries else { return false }
+        var seen = Set<String>()
+        for entry in entries {
+            guard TreeSnapshot.isCleanRelative(entry.path), entry.modified.isValid, seen.insert(entry.path).inserted else { return false }
+        }
+        return true
+    }
+}
+
+/// The placeholder records under /var/lib/extlib-net/placeholders.
+public struct PlaceholderRecords: Sendable {
+    public let root: SystemRoot
+
+    public init(root: SystemRoot) { self.root = root }
+
+    public static let directory = SystemRoot.Known.stateDirectory + "/placeholders"
+
+    func file(_ name: String) -> PrivateJSONFile<PlaceholderRecord> {
+        var file = PrivateJSONFile<PlaceholderRecord>(path: root.path(Self.directory + "/\(name).json"), below: root.prefix,
+                                                      repair: "delete it; the next guarded scan or extlib-net immich link writes it again (until then the library has no placeholder)")
+        // About 100 bytes of JSON a file.
+        file.limit = PlaceholderRecord.maximumEntries * 4200 / 10
+        return file
+    }
+
+    /// The record of `name`, or nil when there is none. A damaged one throws: no placeholder is built
+    /// from it, and status and doctor say the library is unprotected.
+    public func load(_ name: String) throws -> PlaceholderRecord? {
+        guard let record = try file(name).load() else { return nil }
+        guard record.isSound, record.definition == name else { throw MalformedFileError(path: file(name).path, repair: file(name).repair) }
+        return record
+    }
+
+    public func save(_ record: PlaceholderRecord) throws {
+        guard record.isSound else { throw MalformedFileError(path: file(record.definition).path, repair: "extlib-net refused to write an unsound record; report this") }
+        try file(record.definition).save(record)
+    }
+
+    @discardableResult
+    public func remove(_ name: String) -> Bool { file(name).remove() }
+}

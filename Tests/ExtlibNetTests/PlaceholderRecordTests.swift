@@ -1,0 +1,137 @@
+import Foundation
+import Glibc
+import Testing
+@testable import System
+@testable import Formats
+@testable import Mounting
+
+/// The tree a placeholder copies, and the record it is kept in.
+@Suite struct TreeSnapshotTests {
+    /// A temp folder with files whose modification times are set to the nanosecond.
+    final class Tree {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("extlib-net-tree-\(UUID().uuidString)").path
+        init() throws { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+        deinit { try? FileManager.default.removeItem(atPath: path) }
+
+        func file(_ relative: String, seconds: Int, nanoseconds: Int) throws {
+            let full = path + "/" + relative
+            try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            #expect(FileManager.default.createFile(atPath: full, contents: Data("x".utf8)))
+            var times = [timespec(tv_sec: seconds, tv_nsec: nanoseconds), timespec(tv_sec: seconds, tv_nsec: nanoseconds)]
+            #expect(utimensat(AT_FDCWD, full, &times, 0) == 0)
+        }
+    }
+
+    @Test func theWalkKeepsExactTimesFollowsNoLinkAndSkipsNamesThatAreNotUTF8() throws {
+        let tree = try Tree()
+        try tree.file("2024/b c.jpg", seconds: 1_700_000_000, nanoseconds: 123_456_789)
+        try tree.file("a.jpg", seconds: 1_600_000_000, nanoseconds: 1)
+        try tree.file("2024/raw/\\weird\nname.dng", seconds: 1_650_000_000, nanoseconds: 999_999_999)
+        try FileManager.default.createSymbolicLink(atPath: tree.path + "/link.jpg", withDestinationPath: tree.path + "/a.jpg")
+        try FileManager.default.createSymbolicLink(atPath: tree.path + "/linked-folder", withDestinationPath: tree.path + "/2024")
+        let raw: [UInt8] = Array((tree.path + "/caf").utf8) + [0xE9, 0]
+        let fd = raw.withUnsafeBufferPointer { open(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), O_CREAT | O_WRONLY, 0o644) }
+        #expect(fd >= 0)
+        close(fd)
+
+        let snapshot = TreeSnapshot.walk(tree.path, limit: 100)
+        // A folder's files first, then its folders, each in name order.
+        #expect(snapshot.files == [
+            .init(path: "a.jpg", modified: FileTime(seconds: 1_600_000_000, nanoseconds: 1)),
+            .init(path: "2024/b c.jpg", modified: FileTime(seconds: 1_700_000_000, nanoseconds: 123_456_789)),
+            .init(path: "2024/raw/\\weird\nname.dng", modified: FileTime(seconds: 1_650_000_000, nanoseconds: 999_999_999)),
+        ])
+        #expect(snapshot.skippedNames == 1 && !snapshot.truncated && snapshot.unlistable.isEmpty)
+        #expect(TreeSnapshot.decode(snapshot.encoded()) == snapshot)
+
+        let cut = TreeSnapshot.walk(tree.path, limit: 2)
+        #expect(cut.truncated && cut.files.count == 2)
+        #expect(TreeSnapshot.decode(cut.encoded()) == cut)
+    }
+
+    @Test(arguments: [
+        "", "f 1 2 a.jpg\n", "f 1 2 /etc/passwd\nend\n", "f 1 2 a/../b\nend\n", "f 1 1000000000 a\nend\n", "f 1 -1 a\nend\n",
+        "f x 2 a\nend\n", "f 1 2 a b\nend\n", "f 1 2 a\\400\nend\n", "f 1 2 a\\3\nend\n", "f 1 2 a\\377\nend\n", "end\nf 1 2 a\n", "g\nend\n",
+        "f 1 2 a//b\nend\n", "f 1 2 ./a\nend\n", "f 1 2 a\\000b\nend\n",
+    ])
+    func aListingThatIsNotWholeAndCleanIsRefused(_ text: String) {
+        #expect(TreeSnapshot.decode(Array(text.utf8)) == nil, "\(text.debugDescription)")
+    }
+
+    /// Random names round-trip exactly; the test counts how many it checked.
+    @Test func randomNamesRoundTrip() {
+        var generator = SeededGenerator(state: 0x7EE)
+        let alphabet: [Character] = ["a", "Z", "0", " ", "\t", "\n", "\\", "/", ".", "\u{7F}", "é", "\u{202E}", "😀", "\r", "\u{1B}"]
+        var checked = 0
+        for _ in 0..<5000 {
+            let path = HostileInputPropertyTests.randomText(alphabet, length: 24, using: &generator)
+            guard TreeSnapshot.isCleanRelative(path) else { continue }
+            var snapshot = TreeSnapshot()
+            snapshot.files = [.init(path: path, modified: FileTime(seconds: Int64.random(in: -10...4_000_000_000, using: &generator), nanoseconds: Int32.random(in: 0..<1_000_000_000, using: &generator)))]
+            #expect(TreeSnapshot.decode(snapshot.encoded()) == snapshot, "\(path.debugDescription)")
+            #expect(!snapshot.encoded().dropLast(4).contains { $0 < 0x20 && $0 != 0x0A }, "no control byte in the listing")
+            checked += 1
+        }
+        #expect(checked >= 1000, "only \(checked) of 5000 random names were clean paths")
+    }
+
+    /// The real child (this build's `__tree-snapshot`) walks and hands the listing over in a private file.
+    @Test func theChildListsTheTreeExactly() throws {
+        let tree = try Tree()
+        try tree.file("a.jpg", seconds: 1_600_000_000, nanoseconds: 42)
+        try tree.file("x/y/z.heic", seconds: 1_700_000_001, nanoseconds: 999_999_999)
+        let scratch = try TemporaryRoot()
+        let output = scratch.path + "/tree.listing"
+        let taken = TreeSnapshot.take(tree.path, scratch: output, below: scratch.path, limit: 100, timeout: .seconds(30),
+                                      runner: SystemProcessRunner(), executable: buildFolderExtlibNet)
+        #expect(taken == .success(TreeSnapshot.walk(tree.path, limit: 100)))
+        #expect((try? taken.get().files.count) == 2)
+        #expect(!FileManager.default.fileExists(atPath: output), "the listing file goes once read")
+    }
+
+    /// The walk runs in a child with a deadline: a hung server ends as a timeout, never a hang.
+    @Test func aChildThatDoesNotAnswerIsATimeout() {
+        let runner = FakeRunner { _ in ProcessResult(.signalled(9), timedOut: true) }
+        let result = TreeSnapshot.take("/m", scratch: "/tmp/x", below: "", limit: 10, timeout: .seconds(3), runner: runner, executable: "/x")
+        #expect(result == .failure(.timedOut(.seconds(3))))
+        #expect(runner.calls.first?.arguments == ["__tree-snapshot", "--folder", "/m", "--output", "/tmp/x", "--below", "", "--limit", "10"])
+    }
+}
+
+@Suite struct PlaceholderRecordTests {
+    func record(_ entries: [PlaceholderRecord.Entry], name: String = "photos") -> PlaceholderRecord {
+        PlaceholderRecord(definition: name, libraryID: "00000000-0000-0000-0000-000000000001", takenAt: "2026-12-03T22:00:00Z", source: .immichAssets, entries: entries)
+    }
+
+    @Test func onlyFilesImmichKnowsAndTheShareHoldsAreKept() {
+        var snapshot = TreeSnapshot()
+        let time = FileTime(seconds: 1, nanoseconds: 2)
+        snapshot.files = ["a.jpg", "new.jpg", "2024/b.jpg"].map { TreeSnapshot.File(path: $0, modified: time) }
+        #expect(PlaceholderRecord.entries(of: snapshot, keeping: ["a.jpg", "2024/b.jpg", "gone.jpg"]).map(\.path) == ["a.jpg", "2024/b.jpg"],
+                "never a file Immich has not imported, never one missing from the share")
+        #expect(PlaceholderRecord.entries(of: snapshot, keeping: nil).count == 3)
+    }
+
+    @Test func theRecordIsPrivateAtomicAndADamagedOneIsRefused() throws {
+        let temp = try TemporaryRoot()
+        let records = PlaceholderRecords(root: temp.root)
+        let good = record([.init(path: "2024/a b.jpg", modified: FileTime(seconds: 1_700_000_000, nanoseconds: 123_456_789))])
+        try records.save(good)
+        #expect(try records.load("photos") == good)
+        let path = temp.path + PlaceholderRecords.directory + "/photos.json"
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int == 0o600)
+        #expect(try records.load("videos") == nil)
+
+        for bad in [record([.init(path: "../etc/shadow", modified: FileTime(seconds: 1, nanoseconds: 0))]),
+                    record([.init(path: "a", modified: FileTime(seconds: 1, nanoseconds: 1_000_000_000))]),
+                    record([.init(path: "a", modified: FileTime(seconds: 1, nanoseconds: 0)), .init(path: "a", modified: FileTime(seconds: 2, nanoseconds: 0))]),
+                    record([], name: "../x")] {
+            #expect(throws: MalformedFileError.self) { try records.save(bad) }
+        }
+        // A hand edit that renames the record or breaks a path: refused on reading, so no placeholder.
+        let edited = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "2024\\/a b.jpg", with: "\\/etc\\/shadow")
+        try FileManager.default.removeItem(atPath: path)
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(edited.utf8), attributes: [.posixPermissions: 0o600]))
+        #expect(throws: MalformedFileError.self) { try records.load("photos") }
+    }
+}
