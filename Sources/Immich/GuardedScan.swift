@@ -52,6 +52,9 @@ extension ImmichService {
                     outcomes.append(.skipped(decision))
                     continue
                 }
+                // The placeholder's record follows the share while it is there: taken before the scan
+                // request, from a share the decision just found healthy.
+                for definition in providers(of: library, in: definitions) { _ = recordPlaceholder(definition, library: library, api: api) }
                 switch Result(catching: { () throws(ImmichError) in try api.scan(library.id) }) {
                 case .success:
                     let recovered = outages.removeValue(forKey: library.id) != nil
@@ -161,5 +164,11 @@ extension ImmichService {
         }
         let definitions = try mounts.definitions(named: [], all: true)
         return afterMount(definitions.filter { mounts.mounter.state(of: $0).isMounted }.map(\.name), using: api)
+    }
+
+    /// The definitions whose folders the library imports, once each.
+    func providers(of library: ImmichLibrary, in definitions: [MountDefinition]) -> [MountDefinition] {
+        var names = Set<String>()
+        return library.importPaths.compactMap { provider(of: $0, in: definitions) }.filter { names.insert($0.name).inserted }
     }
 }

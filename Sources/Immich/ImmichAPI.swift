@@ -162,6 +162,25 @@ public final class ImmichAPI: @unchecked Sendable {
         return min(total, limit)
     }
 
+    /// The original paths of the library's assets the key's user can see (its own and partners'),
+    /// trashed ones included; at most `limit`, whatever the server claims.
+    public func assetPaths(in libraryID: String, limit: Int) throws(ImmichError) -> [String] {
+        struct Body: Encodable { let libraryId: String; let withDeleted = true; let page: Int; let size = 1000 }
+        struct Item: Decodable { let originalPath: String }
+        struct Page: Decodable { let items: [Item]; let nextPage: String? }
+        struct Answer: Decodable { let assets: Page }
+        try Self.checkID(libraryID, route: "POST /api/search/metadata")
+        var paths: [String] = []
+        var page = 1
+        for _ in 0..<(limit / 1000 + 1) {
+            let answer: Answer = try call(.POST, "/api/search/metadata", body: Body(libraryId: libraryID, page: page))
+            paths += answer.assets.items.prefix(1000).map(\.originalPath)
+            guard paths.count < limit, answer.assets.items.count == 1000, let next = answer.assets.nextPage, let number = Int(next), number == page + 1 else { break }
+            page = number
+        }
+        return Array(paths.prefix(limit))
+    }
+
     public func systemConfig() throws(ImmichError) -> JSON { try call(.GET, "/api/system-config") }
 
     public func putSystemConfig(_ config: JSON) throws(ImmichError) {

@@ -14,6 +14,7 @@ public protocol ImmichClient: Sendable {
     func scan(_ libraryID: String) throws(ImmichError)
     func statistics(_ libraryID: String) throws(ImmichError) -> LibraryStatistics
     func offlineAssets(in libraryID: String, limit: Int) throws(ImmichError) -> Int
+    func assetPaths(in libraryID: String, limit: Int) throws(ImmichError) -> [String]
     func systemConfig() throws(ImmichError) -> JSON
     func putSystemConfig(_ config: JSON) throws(ImmichError)
     func notify(_ userID: String, title: String, description: String, level: NoticeLevel) throws(ImmichError)

@@ -156,6 +156,10 @@ public enum LinkPresentation {
             let message = verdict.message.map { ": \(Terminal.printable($0))" } ?? ""
             lines.append("Immich checks the path: \(verdict.isValid ? "valid" : "NOT valid")\(message)")
         }
+        switch outcome.placeholder {
+        case .recorded(let files, _): lines.append("placeholder recorded: \(files) file\(files == 1 ? "" : "s") as Immich knows them")
+        case .skipped(let why): lines.append("no placeholder recorded yet: \(Terminal.printable(why))")
+        }
         return lines
     }
 }

@@ -13,6 +13,8 @@ public struct ImmichService: Sendable {
     public let logger: Logger
     public var timeout: Duration = .seconds(10)
     public var runner: any ProcessRunner = SystemProcessRunner()
+    /// This executable, for its hidden child commands (tests point it at the built binary).
+    public var childExecutable: String = SelfExecutable.path
     /// The snap's mount namespace: where Immich scans. When it is there, a share must be mounted in it
     /// too (a host mount that did not reach the snap looks like an empty folder to Immich).
     public var snapNamespace: String?

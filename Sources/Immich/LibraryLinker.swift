@@ -18,6 +18,8 @@ extension ImmichService {
         /// False when the library had the path already: nothing changed.
         public let changed: Bool
         public let verdict: ImportPathVerdict?
+        /// What the placeholder's record came to (a share not mounted yet has none).
+        public let placeholder: PlaceholderRecording
     }
 
     /// Makes sure an external library has the definition's import path: `library` (name or id) gets it
@@ -59,7 +61,8 @@ extension ImmichService {
             changed = true
         }
         let verdict = try api.validate(target, importPaths: [path]).first { $0.importPath == path }
-        return LinkOutcome(library: target, created: created, changed: changed, verdict: verdict)
+        let placeholder = recordPlaceholder(definition, library: target, api: api)
+        return LinkOutcome(library: target, created: created, changed: changed, verdict: verdict, placeholder: placeholder)
     }
 
     /// Removes the definition's path from every library that has it; returns those libraries (as they

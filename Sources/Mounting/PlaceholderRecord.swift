@@ -90,7 +90,14 @@ public struct PlaceholderRecords: Sendable {
         return record
     }
 
+    /// /var/lib/extlib-net (0700, as the outages' file wants it) and its placeholders folder (0700).
+    public func ensureFolder() throws {
+        try SecureFile.ensurePrivateDirectory(root.path(SystemRoot.Known.stateDirectory), below: root.prefix)
+        try SecureFile.ensurePrivateDirectory(root.path(Self.directory), below: root.prefix)
+    }
+
     public func save(_ record: PlaceholderRecord) throws {
+        try ensureFolder()
         guard record.isSound else { throw MalformedFileError(path: file(record.definition).path, repair: "extlib-net refused to write an unsound record; report this") }
         try file(record.definition).save(record)
     }

@@ -8,6 +8,8 @@ final class FakeImmich: ImmichClient {
     struct State {
         var libraries: [ImmichLibrary] = []
         var assets: [String: Int] = [:]
+        /// Each library's assets' original paths.
+        var paths: [String: [String]] = [:]
         var config: JSON = .object([("library", .object([("scan", .object([("enabled", .bool(true)), ("cronExpression", .string("0 3 * * *"))])),
                                                           ("watch", .object([("enabled", .bool(false))]))]))])
         var admins = [ImmichUser(id: "00000000-0000-0000-0000-00000000000a", email: "admin@example.com", name: "Admin", isAdmin: true)]
@@ -50,6 +52,9 @@ final class FakeImmich: ImmichClient {
         return LibraryStatistics(photos: total, videos: 0, total: total)
     }
     func offlineAssets(in libraryID: String, limit: Int) throws(ImmichError) -> Int { 0 }
+    func assetPaths(in libraryID: String, limit: Int) throws(ImmichError) -> [String] {
+        state.withLock { Array(($0.paths[libraryID] ?? []).prefix(limit)) }
+    }
     func systemConfig() throws(ImmichError) -> JSON { state.withLock { $0.config } }
     func putSystemConfig(_ config: JSON) throws(ImmichError) { state.withLock { $0.config = config; $0.puts += 1 } }
     func notify(_ userID: String, title: String, description: String, level: NoticeLevel) throws(ImmichError) {

@@ -200,6 +200,7 @@ import Testing
             mounter.statfsProbe = host
             service = ImmichService(mounts: MountService(mounter: mounter), logger: Logger(label: "test"))
             service.snapNamespace = nil
+            service.childExecutable = buildFolderExtlibNet
             definitions = [
                 MountDefinition(name: "photos", url: try MountURL.parse("nfs://nas/volume1/photos")),
                 MountDefinition(name: "videos", url: try MountURL.parse("nfs://nas/volume1/videos")),
@@ -310,11 +311,14 @@ import Testing
         defer { bed.remove() }
         for definition in bed.definitions { try bed.service.mounts.store.add(definition) }
         let immich = FakeImmich()
-        let photos = try immich.createLibrary(ownerId: "o", name: "Photos", importPaths: [bed.path(0)])
-        let videos = try immich.createLibrary(ownerId: "o", name: "Videos", importPaths: [bed.path(1)])
+        let admin = try immich.me().id
+        let photos = try immich.createLibrary(ownerId: admin, name: "Photos", importPaths: [bed.path(0)])
+        let videos = try immich.createLibrary(ownerId: admin, name: "Videos", importPaths: [bed.path(1)])
         immich.state.withLock { $0.assets = [photos.id: 10, videos.id: 4] }
         bed.host.mountNFS("1.2.3.4:/volume1/photos", at: bed.target(0), health: .healthy)
         bed.fill(bed.target(0))
+        FileManager.default.createFile(atPath: bed.target(0) + "/not-imported-yet.jpg", contents: Data([2]))
+        immich.state.withLock { $0.paths = [photos.id: [bed.path(0) + "/a.jpg", bed.path(0) + "/deleted-on-the-nas.jpg"]] }
 
         for _ in 0..<2 {
             let outcomes = try bed.service.scan([], using: immich)
@@ -324,6 +328,12 @@ import Testing
             #expect(scanned.id == photos.id && skipped.library.id == videos.id)
         }
         #expect(immich.state.withLock { ($0.scanned, $0.notices.count) } == ([photos.id, photos.id], 1), "one notice for one outage")
+        // Each scan of a library whose share is there records its placeholder: the files both Immich and
+        // the share have; none for the share that is away.
+        let records = PlaceholderRecords(root: bed.service.mounts.mounter.root)
+        let record = try #require(try records.load("photos"))
+        #expect(record.entries.map(\.path) == ["a.jpg"] && record.source == .immichAssets && record.libraryID == photos.id)
+        #expect(try records.load("videos") == nil)
 
         bed.host.mountNFS("1.2.3.4:/volume1/videos", at: bed.target(1), health: .healthy)
         bed.fill(bed.target(1))
