@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TestSupport
 import Testing
 @testable import System
 @testable import Formats
@@ -133,5 +134,43 @@ import Testing
         try FileManager.default.removeItem(atPath: path)
         #expect(FileManager.default.createFile(atPath: path, contents: Data(edited.utf8), attributes: [.posixPermissions: 0o600]))
         #expect(throws: MalformedFileError.self) { try records.load("photos") }
+    }
+}
+
+/// The placeholder's tree on a real tmpfs: what Immich stats is what the share had, and reading it fails.
+@Suite struct PlaceholderTreeTests {
+    @Test(.enabled(if: getuid() == 0, "mounts a tmpfs"))
+    func theTreeStatsLikeTheShareAndRefusesReadsWithoutDACOverride() throws {
+        let share = try TreeSnapshotTests.Tree()
+        try share.file("a.jpg", seconds: 1_600_000_000, nanoseconds: 123_456_789)
+        try share.file("2024/06/b c.jpg", seconds: 1_700_000_000, nanoseconds: 1)
+        try share.file("2024/\\odd\nname.heic", seconds: 1_650_000_000, nanoseconds: 999_999_999)
+        let snapshot = TreeSnapshot.walk(share.path, limit: 100)
+
+        let staging = FileManager.default.temporaryDirectory.appendingPathComponent("extlib-net-staging-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: staging) }
+        let mounted = try Child.runBlocking("/bin/mount", ["-t", "tmpfs", "-o", "nr_inodes=64,mode=0755", "tmpfs", staging], timeout: .seconds(10))
+        try #require(mounted.status == 0, "\(mounted.error)")
+        defer { _ = try? Child.runBlocking("/bin/umount", ["-l", staging], timeout: .seconds(10)) }
+
+        #expect(PlaceholderTree.build(snapshot.files.map { ($0.path, $0.modified) }, into: staging) == .success(3))
+        // Walked like the share: the same paths and the same times, to the nanosecond.
+        #expect(TreeSnapshot.walk(staging, limit: 100) == snapshot)
+        let info = try FileInfo.of(staging + "/2024/06/b c.jpg").get()
+        #expect(info.owner == 0 && info.permissions == 0 && info.kind == .regular)
+
+        // As the snap's Immich runs: root without the two DAC capabilities. stat works, open does not.
+        if FileManager.default.isExecutableFile(atPath: "/usr/sbin/capsh") || FileManager.default.isExecutableFile(atPath: "/sbin/capsh") {
+            let capsh = FileManager.default.isExecutableFile(atPath: "/usr/sbin/capsh") ? "/usr/sbin/capsh" : "/sbin/capsh"
+            let file = staging + "/a.jpg"
+            let read = try Child.runBlocking(capsh, ["--drop=cap_dac_override,cap_dac_read_search", "--", "-c", "stat -c %Y \"$0\" && cat \"$0\"", file], timeout: .seconds(10))
+            #expect(read.output.hasPrefix("1600000000") && read.status != 0 && read.error.contains("Permission denied"), "\(read.output) \(read.error)")
+        }
+        // A second build into the same tree refuses to overwrite (O_EXCL): a placeholder is built once, into an empty folder.
+        guard case .failure(let failure) = PlaceholderTree.build([("a.jpg", FileTime(seconds: 1, nanoseconds: 0))], into: staging) else {
+            Issue.record("overwrote a file"); return
+        }
+        #expect(failure.errno == .fileExists)
     }
 }
