@@ -14,7 +14,8 @@ extension ImmichService {
         public var units: BootReport
         public var wasOn: Bool
         public var calendarChecked: Bool
-        public var watchWarning: Bool { settings.remembered.watchEnabled }
+        /// Immich's folder watching was on, and the guard switched it off too (`guard disable` gives it back).
+        public var watchSwitchedOff: Bool { settings.remembered.watchEnabled }
     }
 
     /// Switches Immich's own scheduled scan off (changing nothing else in its config), remembers how it
@@ -54,12 +55,12 @@ extension ImmichService {
         try installer(reload: reload).preflight(units)
         // The journal first: whatever fails after this, the record knows what to give back.
         try guardFile.save(settings)
-        if current.enabled {
+        if !current.isGuarded {
             guard let off = LibraryScanSettings.switchedOff(config) else {
                 throw ImmichError(.badAnswer(route: "GET /api/system-config", "no library.scan.enabled"))
             }
             do {
-                try apply(off, api: api) { !$0.enabled }
+                try apply(off, api: api) { $0.isGuarded }
             } catch {
                 throw unwindEnable(previous: previous, remembered: remembered, api: api, reload: reload, after: error)
             }
@@ -130,10 +131,15 @@ extension ImmichService {
     /// back: throws unless Immich has it.
     func restore(_ remembered: LibraryScanSettings, api: any ImmichClient) throws {
         let config = try api.systemConfig()
-        guard let restored = config.replacing(["library", "scan", "enabled"], with: .bool(remembered.enabled))?
+        guard var restored = config.replacing(["library", "scan", "enabled"], with: .bool(remembered.enabled))?
             .replacing(["library", "scan", "cronExpression"], with: .string(remembered.cronExpression))
         else { throw ImmichError(.badAnswer(route: "GET /api/system-config", "no library.scan settings")) }
-        let matches = { (now: LibraryScanSettings) in now.enabled == remembered.enabled && now.cronExpression == remembered.cronExpression }
+        // Folder watching as it was, where Immich's config has it.
+        let hasWatch = config["library"]?["watch"]?["enabled"] != nil
+        if hasWatch, let watched = restored.replacing(["library", "watch", "enabled"], with: .bool(remembered.watchEnabled)) { restored = watched }
+        let matches = { (now: LibraryScanSettings) in
+            now.enabled == remembered.enabled && now.cronExpression == remembered.cronExpression && (!hasWatch || now.watchEnabled == remembered.watchEnabled)
+        }
         if restored != config { try apply(restored, api: api, isApplied: matches) }
         let now = try LibraryScanSettings(config: api.systemConfig())
         guard matches(now) else { throw GuardError(.notRestored(wanted: remembered, found: now)) }

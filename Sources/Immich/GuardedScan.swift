@@ -81,13 +81,13 @@ extension ImmichService {
         // on once the lock is ours: a disable that gave Immich its schedule back is not undone.
         guard let lock = try? guardLock(timeout: .zero) else { return }
         defer { withExtendedLifetime(lock) {} }
-        guard guardIsOn, let config = try? api.systemConfig(), let current = try? LibraryScanSettings(config: config), current.enabled,
+        guard guardIsOn, let config = try? api.systemConfig(), let current = try? LibraryScanSettings(config: config), !current.isGuarded,
             let off = LibraryScanSettings.switchedOff(config)
         else { return }
         do {
             try api.putSystemConfig(off)
-            notifyAdmins(api, title: "Immich's scheduled library scan was switched on again",
-                         description: "extlib-net's guard switched it off again: a scheduled scan while a NAS is away moves its photos to the trash. The guarded scan runs on the schedule instead; to give Immich its own schedule back, run extlib-net immich guard disable.",
+            notifyAdmins(api, title: current.enabled ? "Immich's scheduled library scan was switched on again" : "Immich's folder watching was switched on again",
+                         description: "extlib-net's guard switched it off again: a scheduled scan while a NAS is away moves its photos to the trash, and folder watching removes the assets of a share swapped for its placeholder. The guarded scan runs on the schedule instead; to give Immich its own settings back, run extlib-net immich guard disable.",
                          level: .warning)
             logger.warning("Immich's scheduled scan was on again; switched it off")
         } catch {

@@ -53,11 +53,17 @@ public struct LibraryScanSettings: Codable, Sendable, Equatable {
         self.watchEnabled = watchEnabled
     }
 
-    /// `config` with only `library.scan.enabled` false: what the guard puts to Immich. Nil when the config
-    /// has no such field.
+    /// `config` with only `library.scan.enabled` false, and `library.watch.enabled` false where the config
+    /// has it: what the guard puts to Immich. Folder watching goes too: a share swapped for its placeholder
+    /// (or back) looks like deleted files to the watcher, and Immich removes those assets. Nil when the
+    /// config has no `library.scan.enabled`.
     static func switchedOff(_ config: JSON) -> JSON? {
-        config.replacing(["library", "scan", "enabled"], with: .bool(false))
+        guard let off = config.replacing(["library", "scan", "enabled"], with: .bool(false)) else { return nil }
+        return off.replacing(["library", "watch", "enabled"], with: .bool(false)) ?? off
     }
+
+    /// What the guard needs of Immich: its scheduled scan off, and its folder watching off.
+    var isGuarded: Bool { !enabled && !watchEnabled }
 
     init(config: JSON) throws(ImmichError) {
         guard case .bool(let enabled)? = config["library"]?["scan"]?["enabled"],

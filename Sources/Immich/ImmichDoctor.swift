@@ -51,10 +51,17 @@ extension ImmichService {
                 findings.append(DoctorFinding(subject, .scanGuard, .warn, "Immich's scheduled scan is off and the guard is not on: new photos on the shares are not imported",
                                               fix: "extlib-net immich guard enable --every 24h"))
             }
-            findings.append(settings.watchEnabled
-                ? DoctorFinding(subject, .folderWatching, .warn, "Immich's folder watching is on; it does not see changes on network shares",
-                                fix: "turn it off: Administration > Settings > External Library > Watch")
-                : DoctorFinding(subject, .folderWatching, .pass, "off (it does not work on network shares)"))
+            if !settings.watchEnabled {
+                findings.append(DoctorFinding(subject, .folderWatching, .pass, "off (it does not work on network shares)"))
+            } else if on {
+                // The guard turned it off; someone turned it on again.
+                findings.append(DoctorFinding(subject, .folderWatching, .fail,
+                    "Immich's folder watching is on while the guard is on: a share swapped for its placeholder looks like deleted files, and Immich removes those assets",
+                    fix: "extlib-net immich guard enable (switches it off again; guard disable gives it back)"))
+            } else {
+                findings.append(DoctorFinding(subject, .folderWatching, .warn, "Immich's folder watching is on; it does not see changes on network shares",
+                                              fix: "extlib-net immich guard enable (switches it off), or turn it off: Administration > Settings > External Library > Watch"))
+            }
         } catch {
             findings.append(DoctorFinding(subject, .scanGuard, .fail, "\(error)"))
         }

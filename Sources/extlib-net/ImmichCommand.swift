@@ -289,8 +289,8 @@ struct GuardCommand: ParsableCommand {
             case .onDemand:
                 StandardStream.output.write("no timer: Immich's schedule was off; shares that come back still get their library rescanned\n")
             }
-            if report.watchWarning {
-                StandardStream.error.write("extlib-net: warning: Immich's folder watching (library.watch.enabled) is on; it does not work on network shares. Turn it off in Administration > Settings > External Library\n")
+            if report.watchSwitchedOff {
+                StandardStream.output.write("Immich's folder watching was on and is off now: it does not work on network shares, and a share swapped for its placeholder would look like deleted files to it; guard disable turns it back on\n")
             }
             if let failure = report.units.systemctlFailure { throw failure }
         }

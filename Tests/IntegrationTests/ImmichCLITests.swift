@@ -256,6 +256,46 @@ final class StandIn: @unchecked Sendable {
         #expect(!FileManager.default.fileExists(atPath: immich.scratch.path + GuardUnits.timerPath))
     }
 
+    /// Folder watching would remove the assets of a share swapped for its placeholder: the guard switches
+    /// it off with the schedule, a scan switches it off again if someone turned it on, and disable gives
+    /// back exactly what was there.
+    @Test func theGuardSwitchesFolderWatchingOffAndGivesItBack() async throws {
+        let immich = try StandIn()
+        defer { immich.remove() }
+        try await immich.login()
+        func settings() throws -> (scan: Bool?, watch: Bool?) {
+            let library = try immich.config()["library"] as? [String: Any]
+            return ((library?["scan"] as? [String: Any])?["enabled"] as? Bool, (library?["watch"] as? [String: Any])?["enabled"] as? Bool)
+        }
+        /// Turns Immich's folder watching on, as an admin would in the web UI (the whole config, as Immich wants it).
+        func watchOn() throws {
+            var config = try immich.config()
+            var library = try #require(config["library"] as? [String: Any])
+            library["watch"] = ["enabled": true]
+            config["library"] = library
+            let body = String(decoding: try JSONSerialization.data(withJSONObject: config), as: UTF8.self)
+            let put = try Child.runBlocking("/usr/bin/curl", ["-sf", "-X", "PUT", "-H", "x-api-key: \(immich.adminKey)", "-H", "Content-Type: application/json",
+                                                          "-d", body, immich.url + "/api/system-config"], timeout: .seconds(10))
+            #expect(put.status == 0, "\(put.error)")
+        }
+        try watchOn()
+        let before = try settings()
+        #expect(before.watch == true && before.scan == true)
+        let enable = try await immich.run(["immich", "guard", "enable", "--every", "6h", "--no-reload"])
+        #expect(enable.status == 0, "\(enable.error)")
+        #expect(enable.output.contains("folder watching was on and is off now"), "\(enable.output)")
+        #expect(try settings() == (false, false))
+
+        // Someone turns watching on again: the next scan switches it off again.
+        try watchOn()
+        _ = try await immich.run(["immich", "scan", "--all"])
+        #expect(try settings() == (false, false))
+
+        let disable = try await immich.run(["immich", "guard", "disable", "--no-reload"])
+        #expect(disable.status == 0, "\(disable.error)")
+        #expect(try settings() == (true, true), "Immich's own settings, exactly as they were")
+    }
+
     @Test func everyAndTheWatchWarning() async throws {
         let immich = try StandIn()
         defer { immich.remove() }
