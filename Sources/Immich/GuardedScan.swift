@@ -52,9 +52,6 @@ extension ImmichService {
                     outcomes.append(.skipped(decision))
                     continue
                 }
-                // The placeholder's record follows the share while it is there: taken before the scan
-                // request, from a share the decision just found healthy.
-                for definition in providers(of: library, in: definitions) { _ = recordPlaceholder(definition, library: library, api: api) }
                 switch Result(catching: { () throws(ImmichError) in try api.scan(library.id) }) {
                 case .success:
                     let recovered = outages.removeValue(forKey: library.id) != nil
@@ -71,6 +68,15 @@ extension ImmichService {
             throw error
         }
         try saveOutages(outages)
+        // The placeholders' records follow the shares while they are there: each scanned library's shares,
+        // walked after the run and outside the mount lock (a walk of a large share takes seconds, and must not
+        // keep a heal waiting). Only for `immich scan` (the guard's timer): a mount or heal that rescans a
+        // library holds the lock, and leaves the record to the next guarded scan.
+        if waiting != nil {
+            for case .scanned(let library, _) in outcomes {
+                for definition in providers(of: library, in: definitions) { _ = recordPlaceholder(definition, library: library, api: api) }
+            }
+        }
         return outcomes
     }
 

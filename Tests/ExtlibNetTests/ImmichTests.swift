@@ -321,7 +321,7 @@ import Testing
         immich.state.withLock { $0.paths = [photos.id: [bed.path(0) + "/a.jpg", bed.path(0) + "/deleted-on-the-nas.jpg"]] }
 
         for _ in 0..<2 {
-            let outcomes = try bed.service.scan([], using: immich)
+            let outcomes = try bed.service.scan([], using: immich, lockingEach: { _ in })
             guard outcomes.count == 2, case .scanned(let scanned, recovered: false) = outcomes[0], case .skipped(let skipped) = outcomes[1] else {
                 Issue.record("\(outcomes)"); return
             }
@@ -341,6 +341,7 @@ import Testing
         guard case .scanned(_, recovered: true) = back.first else { Issue.record("\(back)"); return }
         #expect(immich.state.withLock { $0.notices } == ["Library 'Videos' not scanned: its share is away", "Library 'Videos' is back"])
         #expect(immich.state.withLock { $0.puts } == 0, "the guard is off: Immich's schedule is left alone")
+        #expect(try records.load("videos") == nil, "a scan under a mount's or heal's lock leaves the record to the next guarded scan")
     }
 
     @Test func providerMatchesTheFolderAndWhatIsInside() throws {
