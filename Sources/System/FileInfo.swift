@@ -30,7 +30,9 @@ public struct FileInfo: Sendable, Equatable {
         permissions = UInt32(info.st_mode & 0o7777)
         device = UInt64(info.st_dev)
         inode = UInt64(info.st_ino)
-        modified = FileTime(seconds: Int64(info.st_mtim.tv_sec), nanoseconds: Int32(info.st_mtim.tv_nsec))
+        // A server may send nanoseconds out of range: kept as an invalid time (never a trap), which the
+        // walk counts as unreadable.
+        modified = FileTime(seconds: Int64(info.st_mtim.tv_sec), nanoseconds: Int32(exactly: info.st_mtim.tv_nsec) ?? -1)
     }
 
     /// `lstat`: a link is reported as one, never followed.
@@ -43,6 +45,12 @@ public struct FileInfo: Sendable, Equatable {
     public static func following(_ path: String) -> Result<FileInfo, Errno> {
         var info = stat()
         return stat(path, &info) == 0 ? .success(FileInfo(info)) : .failure(Errno(rawValue: errno))
+    }
+
+    /// `fstatat(AT_SYMLINK_NOFOLLOW)`: `name` in the folder open at `folder`, a link reported as one.
+    public static func of(_ name: String, in folder: Int32) -> Result<FileInfo, Errno> {
+        var info = stat()
+        return fstatat(folder, name, &info, AT_SYMLINK_NOFOLLOW) == 0 ? .success(FileInfo(info)) : .failure(Errno(rawValue: errno))
     }
 
     /// `fstat` of an open descriptor.

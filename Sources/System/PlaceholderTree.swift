@@ -17,39 +17,36 @@ public enum PlaceholderTree {
         public var description: String { "cannot write the placeholder's \(path): \(errno)" }
     }
 
-    /// `files`: clean relative paths (see `TreeSnapshot.isCleanRelative`) and their times.
+    /// `files`: clean relative paths (see `TreeSnapshot.isCleanRelative`) and their times. Only the chain of
+    /// folders above the current file is held open (one descriptor per level), so any number of folders fits.
     public static func build(_ files: [(path: String, modified: FileTime)], into folder: String) -> Result<Int, Failure> {
         let top = open(folder, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard top >= 0 else { return .failure(Failure(path: folder, errno: .last)) }
-        defer { _ = close(top) }
-        // Folder descriptors by relative path, so each folder is opened once however many files it holds.
-        var folders: [String: Int32] = ["": top]
-        defer { for (path, fd) in folders where !path.isEmpty { _ = close(fd) } }
+        // The open folders from the top down: (its path's components, descriptor); the top is never closed here.
+        var chain: [(components: [[UInt8]], fd: Int32)] = [([], top)]
+        defer { for (_, fd) in chain { _ = close(fd) } }
 
-        func descriptor(of relative: String) -> Result<Int32, Failure> {
-            if let fd = folders[relative] { return .success(fd) }
-            let (parentPath, name) = split(relative)
-            let parent: Int32
-            switch descriptor(of: parentPath) {
-            case .success(let fd): parent = fd
-            case .failure(let failure): return .failure(failure)
-            }
-            if mkdirat(parent, name, 0o755) != 0, errno != EEXIST { return .failure(Failure(path: relative, errno: .last)) }
-            let fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            guard fd >= 0 else { return .failure(Failure(path: relative, errno: .last)) }
-            folders[relative] = fd
-            return .success(fd)
-        }
-
+        // Files in byte order of their paths: a folder's files come together, each folder is opened once.
+        let sorted = files.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
         var written = 0
-        for file in files {
-            let (parentPath, name) = split(file.path)
-            let parent: Int32
-            switch descriptor(of: parentPath) {
-            case .success(let fd): parent = fd
-            case .failure(let failure): return .failure(failure)
+        for file in sorted {
+            var components = file.path.utf8.split(separator: 0x2F, omittingEmptySubsequences: false).map(Array.init)
+            guard let name = components.popLast() else { return .failure(Failure(path: file.path, errno: .invalidArgument)) }
+            // Keep the part of the chain this file's folders share; close the rest.
+            var kept = 1
+            while kept < chain.count, kept - 1 < components.count, chain[kept].components == Array(components.prefix(kept)) { kept += 1 }
+            while chain.count > kept { _ = close(chain.removeLast().fd) }
+            while chain.count - 1 < components.count {
+                let level = chain.count - 1
+                let parent = chain[chain.count - 1].fd
+                let folderName = String(decoding: components[level], as: UTF8.self)
+                let shown = components.prefix(level + 1).map { String(decoding: $0, as: UTF8.self) }.joined(separator: "/")
+                if mkdirat(parent, folderName, 0o755) != 0, errno != EEXIST { return .failure(Failure(path: shown, errno: .last)) }
+                let fd = openat(parent, folderName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                guard fd >= 0 else { return .failure(Failure(path: shown, errno: .last)) }
+                chain.append((Array(components.prefix(level + 1)), fd))
             }
-            let fd = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0)
+            let fd = openat(chain[chain.count - 1].fd, String(decoding: name, as: UTF8.self), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0)
             guard fd >= 0 else { return .failure(Failure(path: file.path, errno: .last)) }
             // Mode 0000 whatever the umask; the time last, on the descriptor.
             var times = [timespec(tv_sec: Int(file.modified.seconds), tv_nsec: Int(file.modified.nanoseconds)),
@@ -61,10 +58,5 @@ public enum PlaceholderTree {
             written += 1
         }
         return .success(written)
-    }
-
-    private static func split(_ path: String) -> (parent: String, name: String) {
-        guard let slash = path.lastIndex(of: "/") else { return ("", path) }
-        return (String(path[..<slash]), String(path[path.index(after: slash)...]))
     }
 }

@@ -1,6 +1,12 @@
 import Core
 import SystemPackage
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// The regular files under a folder with their exact modification times: what a placeholder copies.
 /// Taken in a child process (`take`), since a walk of a share whose server hangs blocks in the kernel.
 public struct TreeSnapshot: Sendable, Equatable {
@@ -18,60 +24,104 @@ public struct TreeSnapshot: Sendable, Equatable {
     public var files: [File] = []
     /// The walk stopped at its limit: files beyond it are not listed.
     public var truncated = false
-    /// Folders that could not be listed, relative.
+    /// Folders that could not be listed (or lay deeper than `maximumDepth`), relative.
     public var unlistable: [String] = []
     /// Names that are not UTF-8: no Immich asset can have them, so they are left out.
     public var skippedNames = 0
+    /// Entries that could not be examined (stat failed, or a time out of range).
+    public var unreadable = 0
 
     public init() {}
 
+    /// A listing that missed nothing it should hold: the only kind a placeholder may be built from.
+    public var isComplete: Bool { !truncated && unlistable.isEmpty && unreadable == 0 }
+
+    /// Folders nest at most this deep; one descriptor is open per level.
+    public static let maximumDepth = 128
+
     // MARK: the walk (in the child)
 
-    /// Walks `folder` in this process, following no link, sorted by name; at most `limit` files. Only a
+    /// Walks `folder` in this process: each folder opened relative to its parent's descriptor with
+    /// O_NOFOLLOW (a link swapped in anywhere is never followed), never into another mount (the device
+    /// must stay the folder's), files before subfolders, names in byte order; at most `limit` files. Only a
     /// child may call this: it waits on the file system without a deadline.
     public static func walk(_ folder: String, limit: Int) -> TreeSnapshot {
         var snapshot = TreeSnapshot()
-        var pending = [""]
-        while let relative = pending.popLast() {
-            guard let listing = DirectoryListing(path: relative.isEmpty ? folder : folder + "/" + relative) else {
-                snapshot.unlistable.append(relative)
+        let top = open(folder, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard top >= 0, let device = try? FileInfo.of(descriptor: top).get().device else {
+            if top >= 0 { _ = close(top) }
+            snapshot.unlistable.append("")
+            return snapshot
+        }
+        walkFolder(top, relative: "", depth: 0, device: device, limit: limit, into: &snapshot)
+        // The folder must still be the one walked: a share unmounted meanwhile shows its bare mount point.
+        if (try? FileInfo.of(folder).get().device) != device { snapshot.unlistable.append("") }
+        return snapshot
+    }
+
+    /// Lists the folder open at `fd` (and closes it), then each subfolder, depth first.
+    private static func walkFolder(_ fd: Int32, relative: String, depth: Int, device: UInt64, limit: Int, into snapshot: inout TreeSnapshot) {
+        defer { _ = close(fd) }
+        guard let listing = DirectoryListing(duplicating: fd) else {
+            snapshot.unlistable.append(relative)
+            return
+        }
+        var names: [String] = []
+        while let bytes = listing.nextBytes() {
+            guard let name = String(validating: bytes, as: UTF8.self) else {
+                snapshot.skippedNames += 1
                 continue
             }
-            var names: [String] = []
-            while let bytes = listing.nextBytes() {
-                guard let name = String(validating: bytes, as: UTF8.self) else {
-                    snapshot.skippedNames += 1
-                    continue
-                }
-                names.append(name)
-            }
-            var folders: [String] = []
-            for name in names.sorted() {
-                let path = relative.isEmpty ? name : relative + "/" + name
-                guard let info = try? FileInfo.of(folder + "/" + path).get() else { continue }
-                switch info.kind {
-                case .regular:
-                    guard snapshot.files.count < limit else {
-                        snapshot.truncated = true
-                        return snapshot
-                    }
-                    snapshot.files.append(File(path: path, modified: info.modified))
-                case .directory:
-                    folders.append(path)
-                default:
-                    continue
-                }
-            }
-            // Depth first, in name order.
-            pending += folders.reversed()
+            names.append(name)
         }
-        return snapshot
+        names.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        var folders: [String] = []
+        for name in names {
+            guard !snapshot.truncated else { return }
+            let path = relative.isEmpty ? name : relative + "/" + name
+            guard let info = try? FileInfo.of(name, in: fd).get() else {
+                snapshot.unreadable += 1
+                continue
+            }
+            switch info.kind {
+            case .regular:
+                guard info.modified.isValid else {
+                    snapshot.unreadable += 1
+                    continue
+                }
+                guard snapshot.files.count < limit else {
+                    snapshot.truncated = true
+                    return
+                }
+                snapshot.files.append(File(path: path, modified: info.modified))
+            case .directory:
+                // Another mount below the share (or a swapped-in folder elsewhere) is not the share.
+                if info.device == device { folders.append(name) }
+            default:
+                continue
+            }
+        }
+        for name in folders {
+            guard !snapshot.truncated else { return }
+            let path = relative.isEmpty ? name : relative + "/" + name
+            guard depth + 1 < maximumDepth else {
+                snapshot.unlistable.append(path)
+                continue
+            }
+            let child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard child >= 0 else {
+                snapshot.unlistable.append(path)
+                continue
+            }
+            walkFolder(child, relative: path, depth: depth + 1, device: device, limit: limit, into: &snapshot)
+        }
     }
 
     // MARK: the line format between child and parent
     // f SECONDS NANOSECONDS PATH    (PATH with bytes up to 0x20, 0x7F and '\' as \ooo)
     // u PATH                        a folder that could not be listed
     // s COUNT                       names skipped
+    // r COUNT                       entries that could not be examined
     // t                             truncated
     // end                           the walk finished (a file without it is not a snapshot)
 
@@ -82,6 +132,7 @@ public struct TreeSnapshot: Sendable, Equatable {
         }
         for folder in unlistable { out += Array("u ".utf8) + Self.escape(folder) + [0x0A] }
         if skippedNames > 0 { out += Array("s \(skippedNames)\n".utf8) }
+        if unreadable > 0 { out += Array("r \(unreadable)\n".utf8) }
         if truncated { out += Array("t\n".utf8) }
         out += Array("end\n".utf8)
         return out
@@ -110,6 +161,9 @@ public struct TreeSnapshot: Sendable, Equatable {
             case Array("s".utf8)? where fields.count == 2:
                 guard let count = Int(String(decoding: fields[1], as: UTF8.self)), count >= 0 else { return nil }
                 snapshot.skippedNames = count
+            case Array("r".utf8)? where fields.count == 2:
+                guard let count = Int(String(decoding: fields[1], as: UTF8.self)), count >= 0 else { return nil }
+                snapshot.unreadable = count
             case Array("t".utf8)? where fields.count == 1:
                 snapshot.truncated = true
             case Array("end".utf8)? where fields.count == 1:
@@ -159,9 +213,12 @@ public struct TreeSnapshot: Sendable, Equatable {
     }
 
     /// Relative, '/'-separated, no empty, "." or ".." component, no NUL: safe to join under a folder.
+    /// Judged on the bytes: a '/' followed by a combining mark is still a '/' to the kernel.
     public static func isCleanRelative(_ path: String) -> Bool {
         guard !path.isEmpty, !path.utf8.contains(0) else { return false }
-        return path.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." }
+        return path.utf8.split(separator: 0x2F, omittingEmptySubsequences: false).allSatisfy {
+            !$0.isEmpty && !$0.elementsEqual([0x2E]) && !$0.elementsEqual([0x2E, 0x2E])
+        }
     }
 
     // MARK: the parent

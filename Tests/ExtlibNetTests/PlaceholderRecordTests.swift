@@ -139,6 +139,20 @@ import Testing
 
 /// The placeholder's tree on a real tmpfs: what Immich stats is what the share had, and reading it fails.
 @Suite struct PlaceholderTreeTests {
+    /// One descriptor per level, not per folder: a YYYY/MM/DD library has thousands of folders, more than
+    /// the usual limit of 1,024 open files. A '/' followed by a combining mark is still a '/' on disk.
+    @Test func thousandsOfFoldersAndCombiningMarksBuildAndWalkBack() throws {
+        let target = try TreeSnapshotTests.Tree()
+        var files: [(path: String, modified: FileTime)] = []
+        for day in 0..<3000 { files.append(("\(2000 + day / 366)/\(day % 12 + 1)/\(day)/p.jpg", FileTime(seconds: Int64(day), nanoseconds: Int32(day)))) }
+        files.append(("Album/\u{301}.jpg", FileTime(seconds: 7, nanoseconds: 8)))
+        #expect(PlaceholderTree.build(files, into: target.path) == .success(3001))
+        let walked = TreeSnapshot.walk(target.path, limit: 10_000)
+        #expect(walked.isComplete && walked.files.count == 3001)
+        #expect(Set(walked.files.map { [UInt8]($0.path.utf8) }) == Set(files.map { [UInt8]($0.path.utf8) }))
+        #expect(!TreeSnapshot.isCleanRelative("/\u{301}/x") && !TreeSnapshot.isCleanRelative("a/\u{301}/../b") && TreeSnapshot.isCleanRelative("Album/\u{301}.jpg"))
+    }
+
     @Test(.enabled(if: getuid() == 0, "mounts a tmpfs"))
     func theTreeStatsLikeTheShareAndRefusesReadsWithoutDACOverride() throws {
         let share = try TreeSnapshotTests.Tree()
