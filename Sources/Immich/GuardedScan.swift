@@ -73,8 +73,11 @@ extension ImmichService {
         // keep a heal waiting). Only for `immich scan` (the guard's timer): a mount or heal that rescans a
         // library holds the lock, and leaves the record to the next guarded scan.
         if waiting != nil {
+            var recorded = Set<String>()
             for case .scanned(let library, _) in outcomes {
-                for definition in providers(of: library, in: definitions) { _ = recordPlaceholder(definition, library: library, api: api) }
+                for definition in providers(of: library, in: definitions) where recorded.insert(definition.name).inserted {
+                    _ = recordPlaceholder(definition, api: api)
+                }
             }
         }
         return outcomes

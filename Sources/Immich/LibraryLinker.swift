@@ -61,7 +61,7 @@ extension ImmichService {
             changed = true
         }
         let verdict = try api.validate(target, importPaths: [path]).first { $0.importPath == path }
-        let placeholder = recordPlaceholder(definition, library: target, api: api)
+        let placeholder = recordPlaceholder(definition, api: api)
         return LinkOutcome(library: target, created: created, changed: changed, verdict: verdict, placeholder: placeholder)
     }
 

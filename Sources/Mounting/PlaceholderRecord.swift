@@ -27,15 +27,16 @@ public struct PlaceholderRecord: Codable, Sendable, Equatable {
     }
 
     public let definition: String
-    public let libraryID: String?
+    /// The libraries the share's files were matched against (every library that imports the share).
+    public let libraryIDs: [String]
     /// UTC, `Timestamp.utcNow`.
     public let takenAt: String
     public let source: Source
     public let entries: [Entry]
 
-    public init(definition: String, libraryID: String?, takenAt: String, source: Source, entries: [Entry]) {
+    public init(definition: String, libraryIDs: [String], takenAt: String, source: Source, entries: [Entry]) {
         self.definition = definition
-        self.libraryID = libraryID
+        self.libraryIDs = libraryIDs
         self.takenAt = takenAt
         self.source = source
         self.entries = entries
@@ -45,11 +46,11 @@ public struct PlaceholderRecord: Codable, Sendable, Equatable {
     /// of kernel memory. Larger libraries are left unprotected, and said so.
     public static let maximumEntries = 1_000_000
 
-    /// The snapshot's files that are also in `assets` (paths relative to the share), or all of them when
-    /// `assets` is nil (`walkBeforeScan`).
-    public static func entries(of snapshot: TreeSnapshot, keeping assets: Set<String>?) -> [Entry] {
+    /// The snapshot's files that are also in `assets` (paths relative to the share, as bytes: two
+    /// spellings of "café" are two files), or all of them when `assets` is nil (`walkBeforeScan`).
+    public static func entries(of snapshot: TreeSnapshot, keeping assets: Set<[UInt8]>?) -> [Entry] {
         snapshot.files.compactMap { file in
-            guard assets?.contains(file.path) ?? true else { return nil }
+            guard assets?.contains(Array(file.path.utf8)) ?? true else { return nil }
             return Entry(path: file.path, modified: file.modified)
         }
     }
@@ -58,9 +59,9 @@ public struct PlaceholderRecord: Codable, Sendable, Equatable {
     /// no path twice, not too many.
     public var isSound: Bool {
         guard NameRule.isValid(definition), entries.count <= Self.maximumEntries else { return false }
-        var seen = Set<String>()
+        var seen = Set<[UInt8]>()
         for entry in entries {
-            guard TreeSnapshot.isCleanRelative(entry.path), entry.modified.isValid, seen.insert(entry.path).inserted else { return false }
+            guard TreeSnapshot.isCleanRelative(entry.path), entry.modified.isValid, seen.insert(Array(entry.path.utf8)).inserted else { return false }
         }
         return true
     }

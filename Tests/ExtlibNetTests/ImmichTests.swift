@@ -314,7 +314,7 @@ import Testing
         let admin = try immich.me().id
         let photos = try immich.createLibrary(ownerId: admin, name: "Photos", importPaths: [bed.path(0)])
         let videos = try immich.createLibrary(ownerId: admin, name: "Videos", importPaths: [bed.path(1)])
-        immich.state.withLock { $0.assets = [photos.id: 10, videos.id: 4] }
+        immich.state.withLock { $0.assets = [photos.id: 2, videos.id: 4] }
         bed.host.mountNFS("1.2.3.4:/volume1/photos", at: bed.target(0), health: .healthy)
         bed.fill(bed.target(0))
         FileManager.default.createFile(atPath: bed.target(0) + "/not-imported-yet.jpg", contents: Data([2]))
@@ -332,7 +332,7 @@ import Testing
         // the share have; none for the share that is away.
         let records = PlaceholderRecords(root: bed.service.mounts.mounter.root)
         let record = try #require(try records.load("photos"))
-        #expect(record.entries.map(\.path) == ["a.jpg"] && record.source == .immichAssets && record.libraryID == photos.id)
+        #expect(record.entries.map(\.path) == ["a.jpg"] && record.source == .immichAssets && record.libraryIDs == [photos.id])
         #expect(try records.load("videos") == nil)
 
         bed.host.mountNFS("1.2.3.4:/volume1/videos", at: bed.target(1), health: .healthy)
@@ -342,6 +342,35 @@ import Testing
         #expect(immich.state.withLock { $0.notices } == ["Library 'Videos' not scanned: its share is away", "Library 'Videos' is back"])
         #expect(immich.state.withLock { $0.puts } == 0, "the guard is off: Immich's schedule is left alone")
         #expect(try records.load("videos") == nil, "a scan under a mount's or heal's lock leaves the record to the next guarded scan")
+    }
+
+    /// The record is the share's: the assets of every library that imports it, not the last one scanned;
+    /// a listing shorter than Immich's own count (Immich importing) keeps the old record.
+    @Test func aShareOfTwoLibrariesRecordsTheAssetsOfBoth() throws {
+        let bed = try Bed()
+        defer { bed.remove() }
+        try bed.service.mounts.store.add(bed.definitions[0])
+        bed.host.mountNFS("1.2.3.4:/volume1/photos", at: bed.target(0), health: .healthy)
+        for folder in ["alice", "bob"] {
+            try FileManager.default.createDirectory(atPath: bed.target(0) + "/" + folder, withIntermediateDirectories: true)
+            bed.fill(bed.target(0) + "/" + folder)
+        }
+        let immich = FakeImmich()
+        let admin = try immich.me().id
+        let alice = try immich.createLibrary(ownerId: admin, name: "Alice", importPaths: [bed.path(0) + "/alice"])
+        let bob = try immich.createLibrary(ownerId: admin, name: "Bob", importPaths: [bed.path(0) + "/bob"])
+        immich.state.withLock {
+            $0.paths = [alice.id: [bed.path(0) + "/alice/a.jpg"], bob.id: [bed.path(0) + "/bob/a.jpg"]]
+            $0.assets = [alice.id: 1, bob.id: 1]
+        }
+        #expect(bed.service.recordPlaceholder(bed.definitions[0], api: immich) == .recorded(files: 2, source: .immichAssets))
+        let records = PlaceholderRecords(root: bed.service.mounts.mounter.root)
+        #expect(try records.load("photos")?.entries.map(\.path) == ["alice/a.jpg", "bob/a.jpg"])
+
+        immich.state.withLock { $0.assets[bob.id] = 5 }
+        guard case .skipped(let why) = bed.service.recordPlaceholder(bed.definitions[0], api: immich) else { Issue.record("recorded"); return }
+        #expect(why.contains("listed 1 of 5 assets"), "\(why)")
+        #expect(try records.load("photos")?.entries.count == 2, "the old record stays")
     }
 
     @Test func providerMatchesTheFolderAndWhatIsInside() throws {

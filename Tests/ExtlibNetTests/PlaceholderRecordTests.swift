@@ -101,14 +101,14 @@ import Testing
 
 @Suite struct PlaceholderRecordTests {
     func record(_ entries: [PlaceholderRecord.Entry], name: String = "photos") -> PlaceholderRecord {
-        PlaceholderRecord(definition: name, libraryID: "00000000-0000-0000-0000-000000000001", takenAt: "2026-12-03T22:00:00Z", source: .immichAssets, entries: entries)
+        PlaceholderRecord(definition: name, libraryIDs: ["00000000-0000-0000-0000-000000000001"], takenAt: "2026-12-03T22:00:00Z", source: .immichAssets, entries: entries)
     }
 
     @Test func onlyFilesImmichKnowsAndTheShareHoldsAreKept() {
         var snapshot = TreeSnapshot()
         let time = FileTime(seconds: 1, nanoseconds: 2)
         snapshot.files = ["a.jpg", "new.jpg", "2024/b.jpg"].map { TreeSnapshot.File(path: $0, modified: time) }
-        #expect(PlaceholderRecord.entries(of: snapshot, keeping: ["a.jpg", "2024/b.jpg", "gone.jpg"]).map(\.path) == ["a.jpg", "2024/b.jpg"],
+        #expect(PlaceholderRecord.entries(of: snapshot, keeping: Set(["a.jpg", "2024/b.jpg", "gone.jpg"].map { Array($0.utf8) })).map(\.path) == ["a.jpg", "2024/b.jpg"],
                 "never a file Immich has not imported, never one missing from the share")
         #expect(PlaceholderRecord.entries(of: snapshot, keeping: nil).count == 3)
     }
