@@ -14,8 +14,8 @@ extension ImmichService {
         public var units: BootReport
         public var wasOn: Bool
         public var calendarChecked: Bool
-        /// Immich's folder watching was on, and the guard switched it off too (`guard disable` gives it back).
-        public var watchSwitchedOff: Bool { settings.remembered.watchEnabled }
+        /// Immich's folder watching was on, and this enable switched it off too (`guard disable` gives it back).
+        public var watchSwitchedOff = false
     }
 
     /// Switches Immich's own scheduled scan off (changing nothing else in its config), remembers how it
@@ -37,6 +37,7 @@ extension ImmichService {
         // "off" the guard made.
         let remembered = previous?.remembered ?? current
         var settings = GuardSettings(remembered: remembered, schedule: .onDemand, phase: .enabling)
+        settings.switchedWatchOff = (previous?.switchedWatchOff ?? false) || current.watchEnabled
         var checked = false
         if let every {
             settings.schedule = .every(every)
@@ -62,7 +63,7 @@ extension ImmichService {
             do {
                 try apply(off, api: api) { $0.isGuarded }
             } catch {
-                throw unwindEnable(previous: previous, remembered: remembered, api: api, reload: reload, after: error)
+                throw unwindEnable(previous: previous, remembered: remembered, watch: settings.switchedWatchOff ? true : nil, api: api, reload: reload, after: error)
             }
         }
         let report: BootReport
@@ -71,7 +72,7 @@ extension ImmichService {
             report = try installer(reload: reload).apply(units, reload: reload)
         } catch {
             // apply put back what it changed; Immich's schedule goes back too (unless the guard was on).
-            throw unwindEnable(previous: previous, remembered: remembered, api: api, reload: reload, after: error)
+            throw unwindEnable(previous: previous, remembered: remembered, watch: settings.switchedWatchOff ? true : nil, api: api, reload: reload, after: error)
         }
         settings.phase = .on
         do {
@@ -79,13 +80,15 @@ extension ImmichService {
         } catch {
             throw GuardError(.unfinished(step: "Immich's scheduled scan is off and the guard's units are installed", cause: "recording that the guard is on failed: \(error)", next: "extlib-net immich guard enable"))
         }
-        return GuardReport(settings: settings, units: report, wasOn: previous?.phase == .on, calendarChecked: checked)
+        var done = GuardReport(settings: settings, units: report, wasOn: previous?.phase == .on, calendarChecked: checked)
+        done.watchSwitchedOff = current.watchEnabled
+        return done
     }
 
     /// After a failed enable: a guard that was on stays on as it was. Otherwise Immich gets its remembered
     /// schedule back, read back to check, and only then the record goes. The error to throw says which
     /// command completes what is left.
-    private func unwindEnable(previous: GuardSettings?, remembered: LibraryScanSettings, api: any ImmichClient, reload: Bool, after error: any Error) -> any Error {
+    private func unwindEnable(previous: GuardSettings?, remembered: LibraryScanSettings, watch: Bool?, api: any ImmichClient, reload: Bool, after error: any Error) -> any Error {
         if let previous, previous.phase == .on {
             do { try guardFile.save(previous) } catch {
                 return GuardError(.unfinished(step: "immich guard enable failed", cause: "the guard's record could not be put back: \(error)", next: "extlib-net immich guard enable"))
@@ -93,7 +96,7 @@ extension ImmichService {
             return error
         }
         do {
-            try restore(remembered, api: api)
+            try restore(remembered, watch: watch, api: api)
             // An earlier unfinished enable or disable may have left units: they go with the record.
             if previous != nil {
                 _ = try removeGuardUnits(reload: reload)
@@ -129,16 +132,17 @@ extension ImmichService {
 
     /// Gives Immich its own `remembered` schedule back (nothing else in its config changes) and reads it
     /// back: throws unless Immich has it.
-    func restore(_ remembered: LibraryScanSettings, api: any ImmichClient) throws {
+    /// `watch`: folder watching as it was, when the guard switched it off; nil leaves it as it is.
+    func restore(_ remembered: LibraryScanSettings, watch: Bool?, api: any ImmichClient) throws {
         let config = try api.systemConfig()
         guard var restored = config.replacing(["library", "scan", "enabled"], with: .bool(remembered.enabled))?
             .replacing(["library", "scan", "cronExpression"], with: .string(remembered.cronExpression))
         else { throw ImmichError(.badAnswer(route: "GET /api/system-config", "no library.scan settings")) }
-        // Folder watching as it was, where Immich's config has it.
-        let hasWatch = config["library"]?["watch"]?["enabled"] != nil
-        if hasWatch, let watched = restored.replacing(["library", "watch", "enabled"], with: .bool(remembered.watchEnabled)) { restored = watched }
+        // Folder watching as it was, where the guard switched it off and Immich's config has it.
+        let watch = config["library"]?["watch"]?["enabled"] != nil ? watch : nil
+        if let watch, let watched = restored.replacing(["library", "watch", "enabled"], with: .bool(watch)) { restored = watched }
         let matches = { (now: LibraryScanSettings) in
-            now.enabled == remembered.enabled && now.cronExpression == remembered.cronExpression && (!hasWatch || now.watchEnabled == remembered.watchEnabled)
+            now.enabled == remembered.enabled && now.cronExpression == remembered.cronExpression && (watch == nil || now.watchEnabled == watch)
         }
         if restored != config { try apply(restored, api: api, isApplied: matches) }
         let now = try LibraryScanSettings(config: api.systemConfig())
@@ -160,7 +164,7 @@ extension ImmichService {
             try guardFile.save(settings)
         }
         do {
-            try restore(settings.remembered, api: api)
+            try restore(settings.remembered, watch: settings.switchedWatchOff ? true : nil, api: api)
         } catch let error as ImmichError where error.code == .configReadOnly {
             let remembered = settings.remembered
             throw GuardError(.unfinished(step: "immich guard disable did not finish", cause: "Immich runs with IMMICH_CONFIG_FILE, so its settings cannot be changed through the API",

@@ -27,6 +27,10 @@ public struct GuardSettings: Codable, Sendable, Equatable {
     public var schedule: ScanSchedule
     /// A record written before phases existed (0.3.0) was written once the guard was on.
     public var phase: Phase
+    /// The guard switched Immich's folder watching off (it was on): `guard disable` switches it on again.
+    /// False in records of 0.3.0, which never changed it (an admin may have turned it off since, as 0.3.0
+    /// advised).
+    public var switchedWatchOff = false
 
     public init(remembered: LibraryScanSettings, schedule: ScanSchedule, phase: Phase = .on) {
         self.remembered = remembered
@@ -35,7 +39,7 @@ public struct GuardSettings: Codable, Sendable, Equatable {
     }
 
     /// The file keeps 0.3.0's keys: `onCalendar` or `everySeconds`, or neither.
-    private enum CodingKeys: String, CodingKey { case remembered, onCalendar, everySeconds, phase }
+    private enum CodingKeys: String, CodingKey { case remembered, onCalendar, everySeconds, phase, switchedWatchOff }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -46,6 +50,7 @@ public struct GuardSettings: Codable, Sendable, Equatable {
         case .onDemand: break
         }
         try container.encode(phase.rawValue, forKey: .phase)
+        try container.encode(switchedWatchOff, forKey: .switchedWatchOff)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -70,6 +75,7 @@ public struct GuardSettings: Codable, Sendable, Equatable {
         }
         // No phase: 0.3.0 wrote the record once the guard was on. A phase this version does not know (a
         // newer one, a hand edit): unfinished, which either command completes.
+        switchedWatchOff = try container.decodeIfPresent(Bool.self, forKey: .switchedWatchOff) ?? false
         if let text = try container.decodeIfPresent(String.self, forKey: .phase) {
             phase = Phase(rawValue: text) ?? .enabling
         } else {

@@ -95,6 +95,11 @@ extension ImmichService {
         else { return }
         do {
             try api.putSystemConfig(off)
+            // Watching an admin turned on again comes back with `guard disable`, like the schedule.
+            if current.watchEnabled, var settings = try? guardFile.load(), !settings.switchedWatchOff {
+                settings.switchedWatchOff = true
+                try? guardFile.save(settings)
+            }
             notifyAdmins(api, title: current.enabled ? "Immich's scheduled library scan was switched on again" : "Immich's folder watching was switched on again",
                          description: "extlib-net's guard switched it off again: a scheduled scan while a NAS is away moves its photos to the trash, and folder watching removes the assets of a share swapped for its placeholder. The guarded scan runs on the schedule instead; to give Immich its own settings back, run extlib-net immich guard disable.",
                          level: .warning)

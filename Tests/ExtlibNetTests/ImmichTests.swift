@@ -164,6 +164,11 @@ import Testing
         let old = #"{"everySeconds":21600,"remembered":{"cronExpression":"0 3 * * *","enabled":true,"watchEnabled":false}}"#
         try write(old, to: path)
         #expect(try service.guardFile.load() == GuardSettings(remembered: remembered, schedule: .every(.seconds(21600)), phase: .on))
+        #expect(try service.guardFile.load()?.switchedWatchOff == false, "0.3.0 never switched watching off")
+        var flagged = GuardSettings(remembered: remembered, schedule: .onDemand)
+        flagged.switchedWatchOff = true
+        try service.guardFile.save(flagged)
+        #expect(try service.guardFile.load() == flagged)
 
         let remembered0 = #""remembered":{"cronExpression":"0 3 * * *","enabled":true,"watchEnabled":false}"#
         for damaged in [#"{"onCalendar":"daily\nExecStartPre=/bin/sh",\#(remembered0)}"#, #"{"onCalendar":"daily","everySeconds":60,\#(remembered0)}"#,

@@ -294,6 +294,17 @@ final class StandIn: @unchecked Sendable {
         let disable = try await immich.run(["immich", "guard", "disable", "--no-reload"])
         #expect(disable.status == 0, "\(disable.error)")
         #expect(try settings() == (true, true), "Immich's own settings, exactly as they were")
+
+        // A guard enabled by 0.3.0 remembered watching on but never changed it; the admin then turned it off,
+        // as 0.3.0 advised. Disabling that guard gives the schedule back and leaves watching off.
+        #expect(try await immich.run(["immich", "guard", "enable", "--every", "6h", "--no-reload"]).status == 0)
+        #expect(try settings() == (false, false))
+        let record = immich.scratch.path + "/etc/extlib-net/immich-guard"
+        let old = #"{"everySeconds":21600,"remembered":{"cronExpression":"0 3 * * *","enabled":true,"watchEnabled":true}}"#
+        try FileManager.default.removeItem(atPath: record)
+        #expect(FileManager.default.createFile(atPath: record, contents: Data(old.utf8), attributes: [.posixPermissions: 0o600]))
+        #expect(try await immich.run(["immich", "guard", "disable", "--no-reload"]).status == 0)
+        #expect(try settings() == (true, false), "watching stays as the admin left it")
     }
 
     @Test func everyAndTheWatchWarning() async throws {
