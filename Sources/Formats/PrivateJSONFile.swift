@@ -37,6 +37,8 @@ public struct PrivateJSONFile<Value: Codable>: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         guard let data = try? encoder.encode(value) else { throw MalformedFileError(path: path, repair: repair) }
+        // Never written larger than `load` reads: it would read as damaged ever after.
+        guard data.count < limit else { throw SecureFileError(path: path, code: .tooLarge) }
         try SecureFile.ensurePrivateDirectory(SecureFile.parentDirectory(of: path), below: below)
         try SecureFile.writePrivate(Array(data) + [0x0A], to: path, below: below)
     }

@@ -78,8 +78,8 @@ public struct PlaceholderRecords: Sendable {
     func file(_ name: String) -> PrivateJSONFile<PlaceholderRecord> {
         var file = PrivateJSONFile<PlaceholderRecord>(path: root.path(Self.directory + "/\(name).json"), below: root.prefix,
                                                       repair: "delete it; the next guarded scan or extlib-net immich link writes it again (until then the library has no placeholder)")
-        // About 100 bytes of JSON a file.
-        file.limit = PlaceholderRecord.maximumEntries * 4200 / 10
+        // 1M entries of 500-byte paths fit; a record that would not is refused when written.
+        file.limit = 512 << 20
         return file
     }
 

@@ -237,6 +237,9 @@ public struct TreeSnapshot: Sendable, Equatable {
         }
     }
 
+    /// The largest listing the parent reads.
+    public static let maximumListingBytes = 512 << 20
+
     /// The hidden command the child runs.
     public static let command = "__tree-snapshot"
 
@@ -247,14 +250,18 @@ public struct TreeSnapshot: Sendable, Equatable {
         let arguments = [command, "--folder", folder, "--output", scratch, "--below", below, "--limit", String(limit)]
         let result: ProcessResult
         do { result = try runner.run(executable, arguments, secret: nil, until: .after(timeout)) } catch { return .failure(.child(error.description)) }
-        defer { _ = try? SecureFile.remove(scratch, below: below) }
+        defer {
+            _ = try? SecureFile.remove(scratch, below: below)
+            // A child killed at its deadline may have left its temporary file.
+            SecureFile.removeStaleTemporaries(for: scratch, below: below)
+        }
         if result.timedOut { return .failure(.timedOut(timeout)) }
         guard result.status == 0 else {
             return .failure(.child(result.standardError.split(separator: "\n").first.map { Terminal.printable(String($0)) } ?? "exit status \(result.status)"))
         }
-        // About 40 bytes a file beyond its path: bounded by the limit, never by what the child wrote.
+        // Bounded, never by what the child wrote: 1M files of 500-byte paths fit.
         let bytes: [UInt8]?
-        do { bytes = try SecureFile.readPrivate(scratch, limit: min(limit, 10_000_000) * 4200 + 4096) } catch { return .failure(.unreadable(error.description)) }
+        do { bytes = try SecureFile.readPrivate(scratch, limit: Self.maximumListingBytes) } catch { return .failure(.unreadable(error.description)) }
         guard let bytes, let snapshot = decode(bytes) else { return .failure(.unreadable("\(scratch) is not a whole listing")) }
         return .success(snapshot)
     }

@@ -113,6 +113,18 @@ import Testing
         #expect(PlaceholderRecord.entries(of: snapshot, keeping: nil).count == 3)
     }
 
+    /// Two spellings of one name are two files to the kernel, and to the record.
+    @Test func namesAreComparedAsBytes() throws {
+        let nfc = "caf\u{E9}.jpg", nfd = "cafe\u{301}.jpg"
+        #expect(nfc == nfd, "Swift compares them as equal")
+        let time = FileTime(seconds: 1, nanoseconds: 0)
+        let both = record([.init(path: nfc, modified: time), .init(path: nfd, modified: time)])
+        #expect(both.isSound)
+        var snapshot = TreeSnapshot()
+        snapshot.files = [.init(path: nfc, modified: time), .init(path: nfd, modified: time)]
+        #expect(PlaceholderRecord.entries(of: snapshot, keeping: [Array(nfd.utf8)]).map { Array($0.path.utf8) } == [Array(nfd.utf8)])
+    }
+
     @Test func theRecordIsPrivateAtomicAndADamagedOneIsRefused() throws {
         let temp = try TemporaryRoot()
         let records = PlaceholderRecords(root: temp.root)
