@@ -59,4 +59,40 @@ public enum PlaceholderTree {
         }
         return .success(written)
     }
+
+    /// Removes everything inside `folder` (a staging tmpfs), following no link, at most
+    /// `TreeSnapshot.maximumDepth` levels deep; the folder itself stays.
+    public static func clear(_ folder: String) -> Result<Int, Failure> {
+        let top = open(folder, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard top >= 0 else { return .failure(Failure(path: folder, errno: .last)) }
+        defer { _ = close(top) }
+        var removed = 0
+        if let failure = clearFolder(top, shown: "", depth: 0, removed: &removed) { return .failure(failure) }
+        return .success(removed)
+    }
+
+    private static func clearFolder(_ fd: Int32, shown: String, depth: Int, removed: inout Int) -> Failure? {
+        guard let listing = DirectoryListing(duplicating: fd) else { return Failure(path: shown.isEmpty ? "." : shown, errno: .last) }
+        var names: [[UInt8]] = []
+        while let name = listing.nextBytes() { names.append(name) }
+        for bytes in names {
+            let name = String(decoding: bytes, as: UTF8.self)
+            let path = shown.isEmpty ? name : shown + "/" + name
+            let cString = bytes.map { CChar(bitPattern: $0) } + [0]
+            if unlinkat(fd, cString, 0) == 0 {
+                removed += 1
+                continue
+            }
+            // Linux answers EISDIR for a folder.
+            guard errno == EISDIR, depth + 1 < TreeSnapshot.maximumDepth else { return Failure(path: path, errno: .last) }
+            let child = openat(fd, cString, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard child >= 0 else { return Failure(path: path, errno: .last) }
+            let failure = clearFolder(child, shown: path, depth: depth + 1, removed: &removed)
+            _ = close(child)
+            if let failure { return failure }
+            guard unlinkat(fd, cString, AT_REMOVEDIR) == 0 else { return Failure(path: path, errno: .last) }
+            removed += 1
+        }
+        return nil
+    }
 }

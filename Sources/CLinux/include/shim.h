@@ -94,4 +94,29 @@ static inline int extlib_net_directory_has_entries(const char *path) {
     syscall(SYS_close, fd);
     return failure ? -failure : result;
 }
+/* The new mount API (Linux 5.2 and 5.12), called through syscall() because glibc's wrappers came with 2.36.
+ * A bind made read-only *before* it is attached is read-only in every namespace it propagates to (the
+ * snap's); a later remount,bind,ro does not reach slave namespaces. Numbers are the same on every
+ * architecture (the unified syscall table). */
+#define EXTLIB_NET_SYS_OPEN_TREE 428
+#define EXTLIB_NET_SYS_MOVE_MOUNT 429
+#define EXTLIB_NET_SYS_MOUNT_SETATTR 442
+
+/* open_tree(dfd, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC): a detached copy of the mount at path. */
+static inline int extlib_net_clone_mount(const char *path) {
+    return (int)syscall(EXTLIB_NET_SYS_OPEN_TREE, -100 /* AT_FDCWD */, path, 1u /* OPEN_TREE_CLONE */ | 02000000u /* O_CLOEXEC */);
+}
+
+/* mount_setattr(fd, "", AT_EMPTY_PATH, {RDONLY | NOSUID | NODEV | NOEXEC}) on a detached mount. */
+static inline int extlib_net_make_mount_read_only(int fd) {
+    struct { unsigned long long attr_set, attr_clr, propagation, userns_fd; } attr = { 0x1 | 0x2 | 0x4 | 0x8, 0, 0, 0 };
+    return (int)syscall(EXTLIB_NET_SYS_MOUNT_SETATTR, fd, "", 0x1000 /* AT_EMPTY_PATH */, &attr, sizeof attr);
+}
+
+/* move_mount(fd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH): attaches a detached mount at path, on top
+ * of whatever is mounted there. */
+static inline int extlib_net_attach_mount(int fd, const char *path) {
+    return (int)syscall(EXTLIB_NET_SYS_MOVE_MOUNT, fd, "", -100 /* AT_FDCWD */, path, 0x4u /* MOVE_MOUNT_F_EMPTY_PATH */);
+}
+
 #endif

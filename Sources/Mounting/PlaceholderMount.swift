@@ -1,0 +1,212 @@
+import Core
+import Logging
+import System
+import Formats
+
+/// A share's placeholder: the tree of its record (`PlaceholderRecords`) on a staging tmpfs at
+/// /run/extlib-net/placeholders/NAME, shown at the share's mount point as a read-only bind.
+///
+/// The staging tmpfs sits in a private mount point, so no other namespace (the snap's) ever sees it
+/// writable; the bind is read-only before it is attached, so every copy the kernel propagates is too.
+/// Kept beneath the share, the bind is revealed at once when the share on top is detached, and the
+/// staging path can be brought up to date while it is covered.
+public struct PlaceholderMount: Sendable {
+    public let root: SystemRoot
+    public let mountTable: MountTable
+    public let records: PlaceholderRecords
+    let logger: Logger
+
+    /// The name the staging tmpfs and its binds show in /proc/self/mountinfo, `mount` and `df`.
+    public static let source = "extlib-net-placeholder"
+    public static let stagingDirectory = SystemRoot.Known.runDirectory + "/extlib-net/placeholders"
+
+    public init(root: SystemRoot, mountTable: MountTable = .system, logger: Logger) {
+        self.root = root
+        self.mountTable = mountTable
+        records = PlaceholderRecords(root: root)
+        self.logger = logger
+    }
+
+    public func stagingPath(_ name: String) -> String { root.path(Self.stagingDirectory + "/" + name) }
+
+    public static func isPlaceholder(_ entry: MountInfoEntry) -> Bool {
+        entry.fileSystemType == "tmpfs" && entry.source == source
+    }
+
+    /// How the placeholder of `name` sits at `target`.
+    public enum Layering: Sendable, Equatable {
+        /// None of ours there.
+        case absent
+        /// Beneath another mount (the share): shown the moment that one is detached.
+        case beneath
+        /// The top mount: the path shows the placeholder.
+        case shown
+    }
+
+    public func layering(at target: String, in table: [MountInfoEntry]? = nil) -> Layering {
+        let stack = MountTable.stack(at: target, in: table ?? mountTable.current())
+        guard let top = stack.last else { return .absent }
+        if Self.isPlaceholder(top) { return .shown }
+        return stack.contains(where: Self.isPlaceholder) ? .beneath : .absent
+    }
+
+    /// Makes the staging tmpfs of `name` hold exactly its record's tree (made when missing), and returns
+    /// the number of files. Refused while `target` shows the placeholder: what is shown stays as Immich
+    /// last saw it until the share is back.
+    @discardableResult
+    public func stage(_ name: String, target: String) throws(PlaceholderError) -> Int {
+        let record: PlaceholderRecord
+        do {
+            guard let loaded = try records.load(name) else { throw PlaceholderError(.noRecord(name)) }
+            record = loaded
+        } catch let error as PlaceholderError {
+            throw error
+        } catch {
+            throw PlaceholderError(.damagedRecord(name, "\(error)"))
+        }
+        let table = mountTable.current()
+        let layering = layering(at: target, in: table)
+        guard layering != .shown else { throw PlaceholderError(.shown(target)) }
+        let staging = stagingPath(name)
+        let folders = Set(record.entries.flatMap { Self.folders(of: $0.path) }).count
+        let needed = record.entries.count + folders + 64
+        do {
+            try prepareStagingDirectory()
+            let mounted = table.contains { $0.mountPoint == staging && Self.isPlaceholder($0) }
+            if mounted, layering == .absent {
+                // Not in use at the target: a fresh tmpfs is quicker than emptying this one.
+                try KernelMount.detach(staging)
+                try KernelMount.mountTmpfs(source: Self.source, at: staging, inodes: needed)
+            } else if mounted {
+                // Beneath the share: emptied and filled in place (the bind shows this very tmpfs).
+                try KernelMount.resizeTmpfs(at: staging, inodes: max(needed, try KernelMount.usedInodes(staging) + 64))
+                if case .failure(let failure) = PlaceholderTree.clear(staging) { throw PlaceholderError(.tree(failure)) }
+                try KernelMount.resizeTmpfs(at: staging, inodes: needed)
+            } else {
+                try SecureFile.ensureDirectory(staging, below: root.prefix)
+                try KernelMount.mountTmpfs(source: Self.source, at: staging, inodes: needed)
+            }
+        } catch let error as PlaceholderError {
+            throw error
+        } catch let error as KernelMount.Failure {
+            throw PlaceholderError(.kernel(error))
+        } catch {
+            throw PlaceholderError(.staging("\(error)"))
+        }
+        switch PlaceholderTree.build(record.entries.map { ($0.path, $0.modified) }, into: staging) {
+        case .success(let count):
+            logger.info("placeholder staged", metadata: ["name": "\(name)", "files": "\(count)"])
+            return count
+        case .failure(let failure):
+            throw PlaceholderError(.tree(failure))
+        }
+    }
+
+    /// Stages `name`'s placeholder and attaches it at `target`, on top of whatever is mounted there (nothing,
+    /// or a share that is away). Nothing changes when it is already the top.
+    @discardableResult
+    public func show(_ name: String, target: String) throws(PlaceholderError) -> Int {
+        if layering(at: target) == .shown { return try fileCount(name) }
+        let count = try stage(name, target: target)
+        do {
+            try KernelMount.attachReadOnlyBind(of: stagingPath(name), at: target)
+        } catch {
+            throw PlaceholderError(.kernel(error))
+        }
+        logger.info("placeholder shown", metadata: ["name": "\(name)", "target": "\(target)"])
+        return count
+    }
+
+    /// Detaches the placeholder when it is the top mount at `target` (our tmpfs: it cannot hang). Returns
+    /// whether it was there.
+    @discardableResult
+    public func detachShown(at target: String) throws(PlaceholderError) -> Bool {
+        guard layering(at: target) == .shown else { return false }
+        do {
+            try KernelMount.detach(target)
+        } catch {
+            throw PlaceholderError(.kernel(error))
+        }
+        return true
+    }
+
+    /// Unmounts the staging tmpfs of `name` (binds of it at a target keep it alive until they go).
+    public func removeStaging(_ name: String) {
+        let staging = stagingPath(name)
+        guard mountTable.current().contains(where: { $0.mountPoint == staging && Self.isPlaceholder($0) }) else { return }
+        do {
+            try KernelMount.detach(staging)
+        } catch {
+            logger.warning("could not unmount a placeholder's staging tmpfs", metadata: ["path": "\(staging)", "error": "\(error)"])
+        }
+    }
+
+    /// Files in the staging tmpfs of `name`: its used inodes less its folders is not known without a
+    /// walk, so this is the record's count.
+    public func fileCount(_ name: String) throws(PlaceholderError) -> Int {
+        do {
+            return try records.load(name)?.entries.count ?? 0
+        } catch {
+            throw PlaceholderError(.damagedRecord(name, "\(error)"))
+        }
+    }
+
+    /// /run/extlib-net/placeholders: root-only, and a private mount point of its own.
+    private func prepareStagingDirectory() throws {
+        try SecureFile.ensureDirectory(root.path(SystemRoot.Known.runDirectory), below: root.prefix)
+        try SecureFile.ensurePrivateDirectory(root.path(SystemRoot.Known.runDirectory + "/extlib-net"), below: root.prefix)
+        let directory = root.path(Self.stagingDirectory)
+        try SecureFile.ensurePrivateDirectory(directory, below: root.prefix)
+        try KernelMount.makePrivateMountPoint(directory)
+    }
+
+    /// "a/b/c.jpg" is in the folders "a" and "a/b".
+    static func folders(of path: String) -> [Substring] {
+        var result: [Substring] = []
+        var index = path.startIndex
+        while let slash = path[index...].firstIndex(of: "/") {
+            result.append(path[..<slash])
+            index = path.index(after: slash)
+        }
+        return result
+    }
+}
+
+/// Why a placeholder could not be staged or shown.
+public struct PlaceholderError: Error, Equatable, CustomStringConvertible {
+    public enum Code: Equatable, Sendable {
+        case noRecord(String)
+        case damagedRecord(String, String)
+        /// The target shows the placeholder: it is not rebuilt while Immich may be looking at it.
+        case shown(String)
+        case kernel(KernelMount.Failure)
+        case tree(PlaceholderTree.Failure)
+        case staging(String)
+    }
+
+    public let code: Code
+
+    public init(_ code: Code) { self.code = code }
+
+    public var description: String {
+        switch code {
+        case .noRecord(let name):
+            return "\(name) has no placeholder record yet; extlib-net immich link \(name) (or the next guarded scan) takes one while the share is mounted"
+        case .damagedRecord(let name, let why): return "the placeholder record of \(name) is damaged: \(why)"
+        case .shown(let target): return "\(target) shows the placeholder now; it is brought up to date once the share is back"
+        case .kernel(let failure): return "cannot mount the placeholder: \(failure)"
+        case .tree(let failure): return failure.description
+        case .staging(let why): return "cannot prepare the placeholder's staging folder: \(why)"
+        }
+    }
+}
+
+extension PlaceholderError: ReportableError {
+    public var exitStatus: ExitStatus {
+        switch code {
+        case .noRecord, .shown: return .usage
+        case .damagedRecord: return .configuration
+        case .kernel, .tree, .staging: return .system
+        }
+    }
+}
