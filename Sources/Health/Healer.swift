@@ -45,7 +45,7 @@ public struct Healer: Sendable {
             guard mounter.state(of: definition, in: table).isMounted else {
                 guard service.isPending(definition.name) else { return .notMounted }
                 mounter.logger.notice("mounting a share whose last mount failed", metadata: ["name": "\(definition.name)"])
-                let result = mounter.mount(definition, wait: max(.zero, end - .now), progress: progress)
+                let result = service.mountStacked(definition, wait: max(.zero, end - .now), progress: progress)
                 service.record(definition.name, result)
                 switch result {
                 case .success: return .mountedPending
@@ -57,12 +57,19 @@ public struct Healer: Sendable {
             guard health.isStale else { return .unhealthyLeftAlone(health) }
             progress("\(definition.name): \(health); unmounting (lazy) and mounting again")
             mounter.logger.notice("healing a stale mount", metadata: ["name": "\(definition.name)", "health": "\(health)"])
-            if case .failure(let error) = service.unmount(definition, lazy: true) {
+            // With a placeholder beneath, detaching the share shows it at once. With a record but nothing
+            // beneath (a share mounted before its record was taken), the placeholder goes on top of the stale
+            // share instead (attached in a child: the dead root may be looked up), never an empty folder.
+            var covered = false
+            if service.placeholders.layering(at: target) == .absent, service.hasPlaceholderRecord(definition.name) {
+                if case .success = service.showPlaceholder(definition) { covered = true }
+            }
+            if !covered, case .failure(let error) = service.detachShare(definition) {
                 let failure = MountError.failed(MountFailure(.transient, "\(health); the lazy unmount failed: \(error)"))
                 service.recordError(definition.name, failure.description)
                 return .failed(was: health, failure)
             }
-            let result = mounter.mount(definition, wait: max(.zero, end - .now), progress: progress)
+            let result = service.mountStacked(definition, wait: max(.zero, end - .now), progress: progress)
             switch result {
             case .success:
                 service.recordHeal(definition.name, was: health)

@@ -10,6 +10,8 @@ extension ImmichService {
     /// Why one import path keeps its library from being scanned.
     public enum PathProblem: Sendable, Equatable, CustomStringConvertible {
         case notMounted(definition: String)
+        /// The share is away and its placeholder stands in: the library is frozen as Immich last saw it.
+        case placeholder(definition: String)
         case occupied(definition: String, source: String)
         case unhealthy(definition: String, FileSystemHealth)
         /// Mounted and answering, but empty while Immich holds assets: the signature of a NAS that is away.
@@ -25,6 +27,8 @@ extension ImmichService {
         public var description: String {
             switch self {
             case .notMounted(let name): return "share '\(name)' is not mounted (extlib-net mount \(name))"
+            case .placeholder(let name):
+                return "share '\(name)' is away; its placeholder stands in, so the library is frozen as Immich last saw it, not lost (extlib-net heal mounts the share when the NAS answers)"
             case .occupied(let name, let source): return "something else is mounted where share '\(name)' belongs (\(Terminal.printable(source)))"
             case .unhealthy(let name, let health): return "share '\(name)' is mounted but not answering: \(health)"
             case .emptyWhileHoldingAssets(let path, let assets):
@@ -41,7 +45,7 @@ extension ImmichService {
         /// The share it belongs to, for the notice.
         var share: String? {
             switch self {
-            case .notMounted(let name), .occupied(let name, _), .unhealthy(let name, _), .notVisibleInSnap(let name, _): return name
+            case .notMounted(let name), .placeholder(let name), .occupied(let name, _), .unhealthy(let name, _), .notVisibleInSnap(let name, _): return name
             default: return nil
             }
         }
@@ -79,6 +83,7 @@ extension ImmichService {
             for definition in involved {
                 switch mounter.state(of: definition) {
                 case .notMounted: problems.append((path, .notMounted(definition: definition.name))); healthy = false; continue
+                case .placeholder: problems.append((path, .placeholder(definition: definition.name))); healthy = false; continue
                 case .occupied(let entry): problems.append((path, .occupied(definition: definition.name, source: entry.source))); healthy = false; continue
                 case .mounted: break
                 }

@@ -1,7 +1,7 @@
 /// `status --json`: one object per definition. `health` says why a mount is unhealthy; both health
 /// keys are null when it is not mounted.
 extension MountService.Status: Encodable {
-    private enum CodingKeys: String, CodingKey { case name, target, mounted, healthy, health, serverReachable, lastError, lastHeal, pending }
+    private enum CodingKeys: String, CodingKey { case name, target, mounted, healthy, health, serverReachable, lastError, lastHeal, pending, placeholder }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -14,6 +14,7 @@ extension MountService.Status: Encodable {
         try container.encode(lastError, forKey: .lastError)
         try container.encode(record.lastHeal, forKey: .lastHeal)
         try container.encode(record.pending, forKey: .pending)
+        try container.encode(placeholder, forKey: .placeholder)
     }
 }
 
@@ -22,14 +23,16 @@ public struct MountListing: Encodable, Sendable {
     public let definition: MountDefinition
     public let target: String
     public let mounted: Bool
+    public let placeholder: PlaceholderStatus
 
-    public init(_ definition: MountDefinition, target: String, mounted: Bool) {
+    public init(_ definition: MountDefinition, target: String, mounted: Bool, placeholder: PlaceholderStatus) {
         self.definition = definition
         self.target = target
         self.mounted = mounted
+        self.placeholder = placeholder
     }
 
-    private enum CodingKeys: String, CodingKey { case name, url, target, rw, credentials, mounted }
+    private enum CodingKeys: String, CodingKey { case name, url, target, rw, credentials, mounted, placeholder }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -39,5 +42,6 @@ public struct MountListing: Encodable, Sendable {
         try container.encode(definition.readWrite, forKey: .rw)
         try container.encode(definition.credentials, forKey: .credentials)
         try container.encode(mounted, forKey: .mounted)
+        try container.encode(placeholder, forKey: .placeholder)
     }
 }

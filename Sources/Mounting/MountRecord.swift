@@ -19,12 +19,15 @@ public struct MountRecord: Codable, Sendable, Equatable {
     /// The last mount failed for a reason a retry can cure, and the share was not unmounted on purpose
     /// since: `heal` tries it again.
     public var pending: Bool
+    /// When the share's placeholder was put up in its place; `detail` is how many files it holds.
+    public var placeholderShown: Event?
 
-    public init(lastError: Event? = nil, lastHeal: Event? = nil, pending: Bool = false) {
+    public init(lastError: Event? = nil, lastHeal: Event? = nil, pending: Bool = false, placeholderShown: Event? = nil) {
         self.lastError = lastError
         self.lastHeal = lastHeal
         self.pending = pending
+        self.placeholderShown = placeholderShown
     }
 
-    public var isEmpty: Bool { lastError == nil && lastHeal == nil && !pending }
+    public var isEmpty: Bool { lastError == nil && lastHeal == nil && !pending && placeholderShown == nil }
 }

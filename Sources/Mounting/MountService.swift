@@ -72,21 +72,157 @@ public struct MountService: Sendable {
         let end = ContinuousClock.now + wait
         return concurrentMap(definitions, limit: max(1, definitions.count)) { definition in
             events(.started(name: definition.name))
-            let result = self.mounter.mount(definition, wait: max(.zero, end - .now)) { events(.attemptFailed(name: definition.name, line: $0)) }
+            let result = self.mountStacked(definition, wait: max(.zero, end - .now)) { events(.attemptFailed(name: definition.name, line: $0)) }
             self.record(definition.name, result)
             events(.finished(name: definition.name, result))
             return result
         }
     }
 
-    /// Unmounts with umount(8) under a deadline: unmounting a hard NFS mount of a dead server can block
-    /// forever, which `--lazy` (MNT_DETACH) avoids. A lazy unmount detaches at once, so it is given 3 s,
-    /// and the mount table, not umount's end, says whether it worked; `--no-canonicalize` keeps umount
-    /// from resolving the path, which on a dead mount waits on the server (our targets are canonical).
+    public var placeholders: PlaceholderMount { PlaceholderMount(root: root, mountTable: mounter.mountTable, logger: mounter.logger) }
+
+    /// Whether `name` has a sound placeholder record (a damaged one counts as none: no placeholder).
+    public func hasPlaceholderRecord(_ name: String) -> Bool { ((try? placeholders.records.load(name)) ?? nil) != nil }
+
+    /// Mounts `definition`'s share. With a placeholder record, the placeholder goes up first so the share
+    /// lands on top of it: shown at once if the mount fails or the share later goes away, so Immich never
+    /// finds the folder empty. A share mounted today with nothing beneath is restacked: the placeholder on
+    /// top of it, then the share mounted again over that.
+    public func mountStacked(_ definition: MountDefinition, wait: Duration, progress: @escaping (String) -> Void = { _ in }) -> Result<MountedShare, MountError> {
+        let target = mounter.target(of: definition)
+        if hasPlaceholderRecord(definition.name) {
+            switch (mounter.state(of: definition), placeholders.layering(at: target)) {
+            case (.notMounted, _):
+                showPlaceholder(definition)
+            case (.mounted, .absent) where mounter.health(target).isHealthy:
+                showPlaceholder(definition)
+            default:
+                break
+            }
+        }
+        return mounter.mount(definition, wait: wait, progress: progress)
+    }
+
+    /// Puts `definition`'s placeholder up at its target, on top of what is there; a failure is logged and
+    /// recorded (the library is then unprotected), never thrown: the share's own mount matters more.
+    @discardableResult
+    public func showPlaceholder(_ definition: MountDefinition) -> Result<Int, PlaceholderError> {
+        let target = mounter.target(of: definition)
+        var folder: Int32 = -1
+        defer { if folder >= 0 { FileSystem.close(folder) } }
+        do {
+            let attaching: PlaceholderMount.Attaching
+            if mounter.mountTable.entry(at: target) == nil {
+                // The bare folder: made if missing, refused when it holds files (they would be hidden),
+                // and attached onto through the descriptor the no-follow walk opened.
+                _ = try MountTarget.prepare(name: definition.name, base: definition.effectiveSandbox, root: root)
+                folder = try MountTarget.walk(definition.effectiveSandbox.path + "/" + definition.name, root: root, creating: false)
+                attaching = .onto(folder: folder)
+            } else {
+                // A network share on top may be dead: looking its root up is left to a child with a deadline.
+                attaching = .inChild(runner: mounter.runner, timeout: .seconds(5))
+            }
+            let wasShown = placeholders.layering(at: target) == .shown
+            let count = try placeholders.show(definition.name, target: target, attaching: attaching)
+            if !wasShown { update(definition.name) { $0.placeholderShown = .init(at: Timestamp.now(), detail: "\(count) files") } }
+            return .success(count)
+        } catch {
+            let failure = error as? PlaceholderError ?? (error as? MountTargetError).map { PlaceholderError(.folder($0)) } ?? PlaceholderError(.staging("\(error)"))
+            mounter.logger.error("no placeholder", metadata: ["name": "\(definition.name)", "error": "\(failure)"])
+            recordError(definition.name, "no placeholder: \(failure)")
+            return .failure(failure)
+        }
+    }
+
+    /// `unmount --placeholder`: the share's placeholder takes its place on purpose (heal leaves it so). With
+    /// the placeholder beneath, the share is detached; without, the placeholder goes on top of it (the share
+    /// stays covered beneath until a plain unmount), so the folder is never empty. Returns the files shown.
+    public func replaceWithPlaceholder(_ definition: MountDefinition, lazy: Bool) -> Result<Int, MountError> {
+        let target = mounter.target(of: definition)
+        let placeholders = self.placeholders
+        do {
+            switch placeholders.layering(at: target) {
+            case .shown:
+                break
+            case .beneath:
+                if case .failure(let error) = detachTop(definition, lazy: lazy) { return .failure(error) }
+                guard placeholders.layering(at: target) == .shown else {
+                    return .failure(.failed(MountFailure(.permanent, "the share was unmounted but its placeholder is not what \(target) shows")))
+                }
+            case .absent:
+                if case .failure(let error) = showPlaceholder(definition) { throw error }
+            }
+            let count = try placeholders.fileCount(definition.name)
+            update(definition.name) { record in
+                if record.placeholderShown == nil { record.placeholderShown = .init(at: Timestamp.now(), detail: "\(count) files") }
+            }
+            clearPending(definition.name)
+            return .success(count)
+        } catch let error as PlaceholderError {
+            return .failure(.placeholder(error))
+        } catch {
+            return .failure(.failed(MountFailure(.permanent, "\(error)")))
+        }
+    }
+
+    /// The most mounts one target may have stacked (the share, its placeholder, a restacked share, and
+    /// room for a hand-made one); more is not ours, and unmount stops there.
+    static let maximumLayers = 8
+
+    /// Unmounts every layer at the definition's target, top first: the share (umount(8) in a child, see
+    /// `detachTop`), the placeholder beneath it, and any older layers; then the placeholder's staging
+    /// tmpfs. Returns whether anything was mounted there.
     public func unmount(_ definition: MountDefinition, lazy: Bool, timeout: Duration = .seconds(10)) -> Result<Bool, MountError> {
         let target = mounter.target(of: definition)
+        var removed = false
+        for _ in 0..<Self.maximumLayers {
+            guard let top = mounter.mountTable.entry(at: target) else { break }
+            if PlaceholderMount.isPlaceholder(top) {
+                do {
+                    try KernelMount.detach(target)
+                } catch {
+                    return .failure(.failed(MountFailure(.permanent, "the placeholder: \(error)")))
+                }
+            } else {
+                switch detachTop(definition, lazy: lazy, timeout: timeout) {
+                case .success(false): break
+                case .success(true): break
+                case .failure(let error): return .failure(error)
+                }
+            }
+            removed = true
+        }
+        if let left = mounter.mountTable.entry(at: target) {
+            return .failure(.failed(MountFailure(.permanent, "\(Self.maximumLayers) mounts were removed and \(left.source) is still at \(target)")))
+        }
+        placeholders.removeStaging(definition.name)
+        update(definition.name) { $0.placeholderShown = nil }
+        clearPending(definition.name)
+        return .success(removed)
+    }
+
+    /// Detaches the share on top of `definition`'s target (a heal of a stale share): the placeholder
+    /// beneath, if there is one, is shown at once.
+    public func detachShare(_ definition: MountDefinition) -> Result<Bool, MountError> {
+        let target = mounter.target(of: definition)
+        guard let top = mounter.mountTable.entry(at: target), !PlaceholderMount.isPlaceholder(top) else { return .success(false) }
+        let result = detachTop(definition, lazy: true)
+        if case .success = result, placeholders.layering(at: target) == .shown {
+            update(definition.name) { $0.placeholderShown = .init(at: Timestamp.now(), detail: "\((try? placeholders.fileCount(definition.name)) ?? 0) files") }
+        }
+        return result
+    }
+
+    /// Unmounts the top mount at the target with umount(8) under a deadline: unmounting a hard NFS mount
+    /// of a dead server can block forever, which `--lazy` (MNT_DETACH) avoids. A lazy unmount detaches at
+    /// once, so it is given 3 s, and the mount table, not umount's end, says whether it worked;
+    /// `--no-canonicalize` keeps umount from resolving the path, which on a dead mount waits on the server
+    /// (our targets are canonical). The child, not this process, drops the last reference of a hung cifs
+    /// mount (which can take minutes), and it holds no lock.
+    func detachTop(_ definition: MountDefinition, lazy: Bool, timeout: Duration = .seconds(10)) -> Result<Bool, MountError> {
+        let target = mounter.target(of: definition)
         // Whatever is at the target (ours or not) is what the user asks to unmount.
-        guard mounter.mountTable.entry(at: target) != nil else { clearPending(definition.name); return .success(false) }
+        guard let before = mounter.mountTable.entry(at: target) else { clearPending(definition.name); return .success(false) }
         let result: ProcessResult
         do {
             result = try mounter.runner.run(MountHelper.umount, (lazy ? ["--lazy", "--no-canonicalize"] : []) + ["--", target], secret: nil,
@@ -98,7 +234,7 @@ public struct MountService: Sendable {
         if result.status == 0 { clearPending(definition.name); return .success(true) }
         // A lazy unmount of a hung CIFS mount detaches at once, but umount itself then waits minutes on the
         // dead server (measured in the VM): what counts is that the mount is gone.
-        if lazy, mounter.mountTable.entry(at: target) == nil { clearPending(definition.name); return .success(true) }
+        if lazy, mounter.mountTable.entry(at: target)?.mountID != before.mountID { clearPending(definition.name); return .success(true) }
         if result.timedOut {
             return .failure(.failed(MountFailure(.transient, "umount did not finish within \(formatSeconds(timeout.seconds)) (is the server hung?); try --lazy")))
         }
@@ -117,6 +253,7 @@ public struct MountService: Sendable {
         public let serverReachable: Bool
         public let record: MountRecord
         public var lastError: String? { record.lastError?.detail }
+        public let placeholder: PlaceholderStatus
     }
 
     /// Checks every definition at once; each check is bounded, so this returns within a few seconds
@@ -131,8 +268,10 @@ public struct MountService: Sendable {
             let checks = concurrentMap([0, 1], limit: 2) { which -> (FileSystemHealth?, Bool) in
                 which == 0 ? (mounted ? self.mounter.health(target) : nil, false) : (nil, self.reachable(definition))
             }
+            let record = self.mountRecord(definition.name)
             return Status(definition: definition, target: target, mounted: mounted, health: checks[0].0,
-                          serverReachable: checks[1].1, record: self.mountRecord(definition.name))
+                          serverReachable: checks[1].1, record: record,
+                          placeholder: self.placeholders.status(definition.name, target: target, shownSince: record.placeholderShown?.at, in: table))
         }
     }
 

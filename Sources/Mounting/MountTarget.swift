@@ -49,8 +49,9 @@ public enum MountTarget {
     package static let immichMedia = "upload"
 
     /// Creates `root + base/name` (and any missing parents, 0755) by walking each component with
-    /// `openat(O_NOFOLLOW|O_DIRECTORY)`, and checks the final directory is empty. Returns the path.
-    public static func prepare(name: String, base: SandboxBase, root: SystemRoot) throws(MountTargetError) -> String {
+    /// `openat(O_NOFOLLOW|O_DIRECTORY)`, and checks the final directory is empty (unless the share's
+    /// placeholder is what it shows). Returns the path.
+    public static func prepare(name: String, base: SandboxBase, root: SystemRoot, mustBeEmpty: Bool = true) throws(MountTargetError) -> String {
         let relative = base.path + "/" + name
         let full = root.path(relative)
         if base == .var, name == immichMedia || name.hasPrefix(immichMedia + "/") { throw .insideImmichMedia(full) }
@@ -58,7 +59,7 @@ public enum MountTarget {
         let fd = try walk(relative, root: root, creating: true)
         defer { FileSystem.close(fd) }
         guard let listing = DirectoryListing(duplicating: fd) else { throw .system(full, .last) }
-        if listing.next() != nil { throw .notEmpty(full) }
+        if mustBeEmpty, listing.next() != nil { throw .notEmpty(full) }
         return full
     }
 

@@ -33,6 +33,8 @@ public enum MountError: Error, Equatable, CustomStringConvertible {
     /// The helper said yes but the mount is missing or unhealthy; anything it left at the target was
     /// detached again, so the next `mount` starts clean.
     case notVerified(String)
+    /// The placeholder could not be put up.
+    case placeholder(PlaceholderError)
 
     public var description: String {
         switch self {
@@ -42,6 +44,7 @@ public enum MountError: Error, Equatable, CustomStringConvertible {
         case .credentials(let error): return error.description
         case .failed(let failure): return failure.reason
         case .notVerified(let message): return message + "; check the server with extlib-net status and mount again"
+        case .placeholder(let error): return error.description
         }
     }
 }
@@ -52,6 +55,7 @@ extension MountError: ReportableError {
         case .credentials(let error): return error.exitStatus
         case .target(let error): return error.exitStatus
         case .occupied, .failed, .notVerified: return .mountFailure
+        case .placeholder(let error): return error.exitStatus
         }
     }
 }
@@ -98,12 +102,15 @@ public struct Mounter: Sendable {
         case mounted(MountInfoEntry)
         /// Something else.
         case occupied(MountInfoEntry)
+        /// The share's placeholder stands in for it (`PlaceholderMount`): a mount goes on top of it.
+        case placeholder(MountInfoEntry)
 
         public var isMounted: Bool { if case .mounted = self { return true } else { return false } }
     }
 
     public func state(of definition: MountDefinition, in table: [MountInfoEntry]? = nil) -> State {
         guard let entry = MountTable.entry(at: target(of: definition), in: table ?? mountTable.current()) else { return .notMounted }
+        if PlaceholderMount.isPlaceholder(entry) { return .placeholder(entry) }
         return Self.matches(entry, definition) ? .mounted(entry) : .occupied(entry)
     }
 
@@ -111,15 +118,18 @@ public struct Mounter: Sendable {
     /// line per failed attempt.
     public func mount(_ definition: MountDefinition, wait: Duration, progress: @escaping (String) -> Void = { _ in }) -> Result<MountedShare, MountError> {
         let target = target(of: definition)
+        let overPlaceholder: Bool
         switch state(of: definition) {
         case .occupied(let entry): return .failure(.occupied(target: target, source: entry.source))
         case .mounted(let entry):
             return .success(MountedShare(name: definition.name, target: target, immichPath: immichPath(of: definition), source: entry.source, wasMounted: true))
-        case .notMounted: break
+        case .notMounted: overPlaceholder = false
+        case .placeholder: overPlaceholder = true
         }
         let folder: MountTarget.Identity
         do {
-            _ = try MountTarget.prepare(name: definition.name, base: definition.effectiveSandbox, root: root)
+            // Over a placeholder the folder holds its files: the share goes on top of them.
+            _ = try MountTarget.prepare(name: definition.name, base: definition.effectiveSandbox, root: root, mustBeEmpty: !overPlaceholder)
             folder = try MountTarget.identity(name: definition.name, base: definition.effectiveSandbox, root: root)
         } catch {
             return .failure(.target(error))
@@ -160,9 +170,10 @@ public struct Mounter: Sendable {
     /// Detaches whatever a helper left at `target` that failed verification, so the next `mount` does not
     /// find "something else mounted". Lazy, and bounded: the server may be what is broken.
     func detachLeftover(_ target: String) -> String {
-        guard mountTable.entry(at: target) != nil else { return "" }
+        // Our placeholder is not a leftover: it stands in for the share until the share is there.
+        guard let top = mountTable.entry(at: target), !PlaceholderMount.isPlaceholder(top) else { return "" }
         let result = try? runner.run(MountHelper.umount, ["--lazy", "--no-canonicalize", "--", target], secret: nil, until: .after(.seconds(3)))
-        if mountTable.entry(at: target) == nil { return "; it was unmounted again" }
+        if mountTable.entry(at: target).map(PlaceholderMount.isPlaceholder) ?? true { return "; it was unmounted again" }
         return "; unmounting it again failed too (umount exited \(result?.status ?? 127)): run umount --lazy \(shellQuoted(target))"
     }
 

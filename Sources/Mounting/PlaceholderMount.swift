@@ -102,14 +102,28 @@ public struct PlaceholderMount: Sendable {
         }
     }
 
+    /// How the bind is attached: here, or in a child under a deadline when the target's top mount is a
+    /// network share that may hang (`KernelMount.attachReadOnlyBindInChild`).
+    public enum Attaching: Sendable {
+        /// By the target's path.
+        case inProcess
+        /// Onto the folder open at this descriptor (the bare mount folder, reached without following links).
+        case onto(folder: Int32)
+        case inChild(runner: any ProcessRunner, timeout: Duration)
+    }
+
     /// Stages `name`'s placeholder and attaches it at `target`, on top of whatever is mounted there (nothing,
     /// or a share that is away). Nothing changes when it is already the top.
     @discardableResult
-    public func show(_ name: String, target: String) throws(PlaceholderError) -> Int {
+    public func show(_ name: String, target: String, attaching: Attaching = .inProcess) throws(PlaceholderError) -> Int {
         if layering(at: target) == .shown { return try fileCount(name) }
         let count = try stage(name, target: target)
         do {
-            try KernelMount.attachReadOnlyBind(of: stagingPath(name), at: target)
+            switch attaching {
+            case .inProcess: try KernelMount.attachReadOnlyBind(of: stagingPath(name), at: target)
+            case .onto(let folder): try KernelMount.attachReadOnlyBind(of: stagingPath(name), onto: folder, shown: target)
+            case .inChild(let runner, let timeout): try KernelMount.attachReadOnlyBindInChild(of: stagingPath(name), at: target, runner: runner, timeout: timeout)
+            }
         } catch {
             throw PlaceholderError(.kernel(error))
         }
@@ -182,6 +196,8 @@ public struct PlaceholderError: Error, Equatable, CustomStringConvertible {
         case kernel(KernelMount.Failure)
         case tree(PlaceholderTree.Failure)
         case staging(String)
+        /// The share's mount folder (missing parents, a link on the way, files in it).
+        case folder(MountTargetError)
     }
 
     public let code: Code
@@ -197,6 +213,7 @@ public struct PlaceholderError: Error, Equatable, CustomStringConvertible {
         case .kernel(let failure): return "cannot mount the placeholder: \(failure)"
         case .tree(let failure): return failure.description
         case .staging(let why): return "cannot prepare the placeholder's staging folder: \(why)"
+        case .folder(let error): return "no placeholder: \(error)"
         }
     }
 }
@@ -207,6 +224,72 @@ extension PlaceholderError: ReportableError {
         case .noRecord, .shown: return .usage
         case .damagedRecord: return .configuration
         case .kernel, .tree, .staging: return .system
+        case .folder(let error): return error.exitStatus
         }
+    }
+}
+
+/// What stands in for a share while it is away, for status, list and doctor.
+public struct PlaceholderStatus: Sendable, Equatable, Encodable {
+    public enum State: String, Sendable, Encodable {
+        /// The placeholder is what the folder shows: the share is away.
+        case shown
+        /// Beneath the mounted share, shown the moment it goes.
+        case beneath
+        /// A record, and nothing mounted from it yet (the next mount or heal puts it up).
+        case recorded
+        /// No record: the library is unprotected while the share is away.
+        case none
+        /// The record cannot be used: the library is unprotected.
+        case damaged
+    }
+
+    public let state: State
+    /// Files in the record (nil without one).
+    public let files: Int?
+    /// When it was put up in the share's place (local time); only while shown.
+    public let since: String?
+    /// When its record was taken (UTC).
+    public let recordTakenAt: String?
+
+    public init(state: State, files: Int?, since: String?, recordTakenAt: String?) {
+        self.state = state
+        self.files = files
+        self.since = since
+        self.recordTakenAt = recordTakenAt
+    }
+
+    public var isProtected: Bool { state != .none && state != .damaged }
+
+    /// One line: "placeholder since TIME, N files".
+    public var text: String {
+        let count = files.map { "\($0) file\($0 == 1 ? "" : "s")" } ?? "?"
+        switch state {
+        case .shown: return "placeholder since \(since ?? "an unknown time"), \(count)"
+        case .beneath: return "ready beneath the share, \(count)"
+        case .recorded: return "recorded, \(count)"
+        case .none: return "none"
+        case .damaged: return "damaged record: unprotected"
+        }
+    }
+}
+
+extension PlaceholderMount {
+    /// `name`'s placeholder at `target` as `table` shows it; `shownSince` from the mount's record.
+    public func status(_ name: String, target: String, shownSince: String?, in table: [MountInfoEntry]) -> PlaceholderStatus {
+        let record: PlaceholderRecord
+        do {
+            guard let loaded = try records.load(name) else { return PlaceholderStatus(state: .none, files: nil, since: nil, recordTakenAt: nil) }
+            record = loaded
+        } catch {
+            return PlaceholderStatus(state: .damaged, files: nil, since: nil, recordTakenAt: nil)
+        }
+        let state: PlaceholderStatus.State
+        switch layering(at: target, in: table) {
+        case .shown: state = .shown
+        case .beneath: state = .beneath
+        case .absent: state = .recorded
+        }
+        return PlaceholderStatus(state: state, files: record.entries.count, since: state == .shown ? shownSince : nil, recordTakenAt: record.takenAt)
     }
 }

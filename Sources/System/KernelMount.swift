@@ -51,11 +51,49 @@ public enum KernelMount {
     /// read-only (and nosuid, nodev, noexec) before it is attached, so every copy the kernel propagates
     /// into other namespaces is read-only too: a `remount,bind,ro` afterwards would not reach them.
     public static func attachReadOnlyBind(of source: String, at target: String) throws(Failure) {
+        try attachReadOnlyBind(of: source, shown: target) { extlib_net_attach_mount($0, target) }
+    }
+
+    /// The same, onto the folder open at `folder` (reached without following links): no path is looked
+    /// up again, so nothing swapped in meanwhile is followed.
+    public static func attachReadOnlyBind(of source: String, onto folder: Int32, shown target: String) throws(Failure) {
+        try attachReadOnlyBind(of: source, shown: target) { extlib_net_attach_mount_onto($0, folder) }
+    }
+
+    private static func attachReadOnlyBind(of source: String, shown target: String, attach: (Int32) -> Int32) throws(Failure) {
         let fd = extlib_net_clone_mount(source)
         guard fd >= 0 else { throw Failure(call: "open_tree", path: source, errno: .last) }
         defer { _ = close(fd) }
         guard extlib_net_make_mount_read_only(fd) == 0 else { throw Failure(call: "mount_setattr", path: source, errno: .last) }
-        guard extlib_net_attach_mount(fd, target) == 0 else { throw Failure(call: "move_mount", path: target, errno: .last) }
+        guard attach(fd) == 0 else { throw Failure(call: "move_mount", path: target, errno: .last) }
+    }
+
+    /// The hidden command that attaches in a child.
+    public static let attachCommand = "__attach-read-only"
+
+    /// `attachReadOnlyBind` in a child (this executable's `__attach-read-only`) under a deadline: looking up
+    /// a target whose top mount is a network share that went away can wait on the server (NFS revalidates
+    /// the root it lands on), and only the child may wait. The child exits with the errno of its failure.
+    public static func attachReadOnlyBindInChild(of source: String, at target: String, runner: any ProcessRunner, timeout: Duration,
+                                                 executable: String = SelfExecutable.path) throws(Failure) {
+        let result: ProcessResult
+        do {
+            result = try runner.run(executable, [attachCommand, "--source", source, "--target", target], secret: nil, until: .after(timeout))
+        } catch {
+            throw Failure(call: "spawn \(attachCommand)", path: target, errno: .noSuchFileOrDirectory)
+        }
+        if result.timedOut { throw Failure(call: "move_mount (no answer in time)", path: target, errno: .timedOut) }
+        guard result.status == 0 else { throw Failure(call: "move_mount", path: target, errno: Errno(rawValue: result.status)) }
+    }
+
+    /// The child's work; returns 0 or the errno of the call that failed.
+    public static func runAttachChild(source: String, target: String) -> Int32 {
+        do {
+            try attachReadOnlyBind(of: source, at: target)
+            return 0
+        } catch {
+            return max(1, min(error.errno.rawValue, 255))
+        }
     }
 
     /// Detaches the topmost mount at `path` (`MNT_DETACH`). Our own tmpfs only: see the type's comment.

@@ -18,7 +18,7 @@ struct ExtlibNetCommand: ParsableCommand {
             """,
         version: ExtlibNetVersion.current,
         subcommands: [SetupCommand.self, Discover.self, CredentialsCommand.self, Add.self, List.self, Remove.self, Mount.self, Unmount.self, Status.self, Heal.self,
-                      BootCommand.self, DoctorCommand.self, ImmichCommand.self, ImmichViewChild.self, TreeSnapshotChild.self]
+                      BootCommand.self, DoctorCommand.self, ImmichCommand.self, ImmichViewChild.self, TreeSnapshotChild.self, AttachReadOnlyChild.self]
     )
 
     /// Runs the command line. The one place where an error becomes its message and exit status

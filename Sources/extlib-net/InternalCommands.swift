@@ -35,3 +35,16 @@ struct TreeSnapshotChild: ParsableCommand {
         if status != 0 { throw ExitCode(status) }
     }
 }
+
+/// `KernelMount.attachReadOnlyBindInChild`'s child: attaches a placeholder, exits with the errno.
+struct AttachReadOnlyChild: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: KernelMount.attachCommand, shouldDisplay: false)
+
+    @Option var source: String
+    @Option var target: String
+
+    func run() throws {
+        let status = KernelMount.runAttachChild(source: source, target: target)
+        if status != 0 { throw ExitCode(status) }
+    }
+}

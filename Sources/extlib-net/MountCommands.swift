@@ -118,6 +118,12 @@ struct Unmount: ParsableCommand {
     @Flag(help: "Detach at once even if the server hangs or files are open (umount --lazy).")
     var lazy = false
 
+    @Flag(help: """
+        Leave the share's placeholder in its place (its files as Immich last saw them, read-only, empty): \
+        Immich keeps the library while the NAS is off. 'extlib-net mount NAME' brings the share back.
+        """)
+    var placeholder = false
+
     func run() throws {
         let service = try makeService(global)
         let definitions = try selection.resolve(in: service)
@@ -125,9 +131,28 @@ struct Unmount: ParsableCommand {
         defer { withExtendedLifetime(lock) {} }
         var failed: [ExitStatus] = []
         for definition in definitions {
+            if placeholder {
+                switch service.replaceWithPlaceholder(definition, lazy: lazy) {
+                case .success(let files):
+                    StandardStream.output.write("\(definition.name): the placeholder stands in (\(files) files): Immich keeps the library as it last saw it; extlib-net mount \(definition.name) brings the share back\n")
+                case .failure(let error):
+                    failed.append(error.exitStatus)
+                    StandardStream.error.write("extlib-net: \(definition.name): \(error)\n")
+                }
+                continue
+            }
+            let linked = service.hasPlaceholderRecord(definition.name)
             switch service.unmount(definition, lazy: lazy) {
             case .success(let wasMounted):
                 StandardStream.output.write("\(definition.name): \(wasMounted ? "unmounted" : "not mounted")\n")
+                if wasMounted, linked {
+                    StandardStream.error.write("""
+                        extlib-net: \(definition.name): its folder is empty now, so a scan by Immich would move the library's assets \
+                        to the trash; 'extlib-net mount \(definition.name)' brings the share back, and 'extlib-net unmount --placeholder \
+                        \(definition.name)' keeps the library safe while the NAS is away
+
+                        """)
+                }
             case .failure(let error):
                 failed.append(error.exitStatus)
                 StandardStream.error.write("extlib-net: \(definition.name): \(error)\n")
@@ -170,9 +195,10 @@ struct Status: ParsableCommand {
         let rows = statuses.map { status in
             [status.definition.name, status.mounted ? "yes" : "no", status.health.map { $0.isHealthy ? "yes" : "NO: \($0)" } ?? "-",
              status.serverReachable ? "yes" : "no",
+             status.placeholder.text,
              status.lastError ?? status.record.lastHeal.map { "none; was stale (\($0.detail)), healed by a remount at \($0.at)" } ?? "-"]
         }
-        StandardStream.output.write(TextTable.render(header: ["NAME", "MOUNTED", "HEALTHY", "SERVER", "LAST ERROR"], rows: rows, indent: "").joined(separator: "\n") + "\n")
+        StandardStream.output.write(TextTable.render(header: ["NAME", "MOUNTED", "HEALTHY", "SERVER", "PLACEHOLDER", "LAST ERROR"], rows: rows, indent: "").joined(separator: "\n") + "\n")
         if problem { throw CommandFailure(.checkFailed) }
     }
 }

@@ -120,7 +120,12 @@ struct List: ParsableCommand {
             (definition, service.mounter.target(of: definition), service.mounter.state(of: definition, in: table).isMounted)
         }
         if json {
-            StandardStream.output.write(Rendering.json(rows.map { MountListing($0, target: $1, mounted: $2) }) + "\n")
+            let placeholders = service.placeholders
+            let listings = rows.map { definition, target, mounted in
+                MountListing(definition, target: target, mounted: mounted,
+                             placeholder: placeholders.status(definition.name, target: target, shownSince: service.mountRecord(definition.name).placeholderShown?.at, in: table))
+            }
+            StandardStream.output.write(Rendering.json(listings) + "\n")
             return
         }
         guard !rows.isEmpty else {

@@ -113,6 +113,12 @@ static inline int extlib_net_make_mount_read_only(int fd) {
     return (int)syscall(EXTLIB_NET_SYS_MOUNT_SETATTR, fd, "", 0x1000 /* AT_EMPTY_PATH */, &attr, sizeof attr);
 }
 
+/* move_mount(fd, "", folder, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH): attaches a detached
+ * mount onto the folder open at `folder` (reached without following links), on top of what is mounted there. */
+static inline int extlib_net_attach_mount_onto(int fd, int folder) {
+    return (int)syscall(EXTLIB_NET_SYS_MOVE_MOUNT, fd, "", folder, "", 0x4u | 0x40u /* MOVE_MOUNT_T_EMPTY_PATH */);
+}
+
 /* move_mount(fd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH): attaches a detached mount at path, on top
  * of whatever is mounted there. */
 static inline int extlib_net_attach_mount(int fd, const char *path) {
