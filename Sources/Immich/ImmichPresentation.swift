@@ -157,7 +157,13 @@ public enum LinkPresentation {
             lines.append("Immich checks the path: \(verdict.isValid ? "valid" : "NOT valid")\(message)")
         }
         switch outcome.placeholder {
-        case .recorded(let files, _): lines.append("placeholder recorded: \(files) file\(files == 1 ? "" : "s") as Immich knows them")
+        case .recorded(let files, _, let placed):
+            lines.append("placeholder recorded: \(files) file\(files == 1 ? "" : "s") as Immich knows them")
+            switch placed {
+            case .refreshed, .restacked: lines.append("the placeholder is ready beneath the share: it stands in the moment the share goes away")
+            case .notMounted: break
+            case .failed(let why): lines.append("the placeholder is not ready beneath the share: \(Terminal.printable(why)); the next guarded scan tries again")
+            }
         case .skipped(let why): lines.append("no placeholder recorded yet: \(Terminal.printable(why))")
         }
         return lines

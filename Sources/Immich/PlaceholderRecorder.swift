@@ -6,7 +6,8 @@ import Mounting
 extension ImmichService {
     /// What recording a share's placeholder came to.
     public enum PlaceholderRecording: Sendable, Equatable {
-        case recorded(files: Int, source: PlaceholderRecord.Source)
+        /// `placed`: what the new record changed at the mount folder.
+        case recorded(files: Int, source: PlaceholderRecord.Source, placed: MountService.PlaceholderRefresh)
         /// Not recorded now; an earlier record, if any, stays. Why.
         case skipped(String)
     }
@@ -74,6 +75,8 @@ extension ImmichService {
                                        source: assets == nil ? .walkBeforeScan : .immichAssets, entries: PlaceholderRecord.entries(of: snapshot, keeping: assets))
         do { try records.save(record) } catch { return .skipped("\(error)") }
         logger.info("recorded a placeholder", metadata: ["name": "\(definition.name)", "files": "\(record.entries.count)", "source": "\(record.source.rawValue)"])
-        return .recorded(files: record.entries.count, source: record.source)
+        let placed = mounts.refreshPlaceholder(definition)
+        logger.info("placeholder put to use", metadata: ["name": "\(definition.name)", "outcome": "\(placed)"])
+        return .recorded(files: record.entries.count, source: record.source, placed: placed)
     }
 }

@@ -134,6 +134,50 @@ public struct MountService: Sendable {
         }
     }
 
+    /// What a new placeholder record changed at the share's mount folder.
+    public enum PlaceholderRefresh: Sendable, Equatable {
+        /// The placeholder beneath the share now holds the new record's tree.
+        case refreshed(files: Int)
+        /// The share had nothing beneath: the placeholder went on top and the share was mounted again over it.
+        case restacked
+        /// The share is not what the folder shows (away, or its placeholder stands in): left as it is.
+        case notMounted
+        case failed(String)
+    }
+
+    /// Puts a new record to use while the share is mounted: the placeholder beneath is brought up to date,
+    /// or a share with nothing beneath is restacked. Takes the mount lock (waiting at most `lockTimeout`),
+    /// so a heal never detaches the share in the middle. A restack whose second mount fails takes the
+    /// placeholder off again: a healthy share is never left covered.
+    public func refreshPlaceholder(_ definition: MountDefinition, lockTimeout: Duration = .seconds(60)) -> PlaceholderRefresh {
+        let lock: FileLock
+        do { lock = try self.lock(timeout: lockTimeout) } catch { return .failed("\(error)") }
+        defer { withExtendedLifetime(lock) {} }
+        let target = mounter.target(of: definition)
+        guard mounter.state(of: definition).isMounted else { return .notMounted }
+        switch placeholders.layering(at: target) {
+        case .beneath:
+            do {
+                return .refreshed(files: try placeholders.stage(definition.name, target: target))
+            } catch {
+                return .failed(error.description)
+            }
+        case .shown:
+            return .notMounted
+        case .absent:
+            guard mounter.health(target).isHealthy else { return .failed("the share is not healthy") }
+            switch mountStacked(definition, wait: .seconds(30)) {
+            case .success:
+                return placeholders.layering(at: target) == .beneath ? .restacked : .failed("the placeholder is not beneath the share")
+            case .failure(let error):
+                // Only ours comes off: the share it covers is healthy and shows again.
+                if placeholders.layering(at: target) == .shown { _ = try? placeholders.detachShown(at: target) }
+                update(definition.name) { $0.placeholderShown = nil }
+                return .failed("the share could not be mounted again over its placeholder: \(error)")
+            }
+        }
+    }
+
     /// `unmount --placeholder`: the share's placeholder takes its place on purpose (heal leaves it so). With
     /// the placeholder beneath, the share is detached; without, the placeholder goes on top of it (the share
     /// stays covered beneath until a plain unmount), so the folder is never empty. Returns the files shown.
