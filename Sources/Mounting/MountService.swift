@@ -185,18 +185,19 @@ public struct MountService: Sendable {
         let target = mounter.target(of: definition)
         let placeholders = self.placeholders
         do {
+            let count: Int
             switch placeholders.layering(at: target) {
             case .shown:
-                break
+                count = try placeholders.fileCount(definition.name)
             case .beneath:
                 if case .failure(let error) = detachTop(definition, lazy: lazy) { return .failure(error) }
                 guard placeholders.layering(at: target) == .shown else {
                     return .failure(.failed(MountFailure(.permanent, "the share was unmounted but its placeholder is not what \(target) shows")))
                 }
+                count = try placeholders.fileCount(definition.name)
             case .absent:
-                if case .failure(let error) = showPlaceholder(definition) { throw error }
+                count = try showPlaceholder(definition).get()
             }
-            let count = try placeholders.fileCount(definition.name)
             update(definition.name) { record in
                 if record.placeholderShown == nil { record.placeholderShown = .init(at: Timestamp.now(), detail: "\(count) files") }
             }

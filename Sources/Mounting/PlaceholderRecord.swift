@@ -59,9 +59,10 @@ public struct PlaceholderRecord: Codable, Sendable, Equatable {
     /// no path twice, not too many.
     public var isSound: Bool {
         guard NameRule.isValid(definition), entries.count <= Self.maximumEntries else { return false }
-        var seen = Set<[UInt8]>()
+        var seen = Set<BytesOf>()
+        seen.reserveCapacity(entries.count)
         for entry in entries {
-            guard TreeSnapshot.isCleanRelative(entry.path), entry.modified.isValid, seen.insert(Array(entry.path.utf8)).inserted else { return false }
+            guard TreeSnapshot.isCleanRelative(entry.path), entry.modified.isValid, seen.insert(BytesOf(entry.path)).inserted else { return false }
         }
         return true
     }
@@ -105,4 +106,19 @@ public struct PlaceholderRecords: Sendable {
 
     @discardableResult
     public func remove(_ name: String) -> Bool { file(name).remove() }
+}
+
+/// A string compared and hashed by its UTF-8 bytes, without copying them (String's own == treats "é" and
+/// "e\u{301}" as equal, but they are two files).
+struct BytesOf: Hashable {
+    let text: String
+
+    init(_ text: String) { self.text = text }
+
+    static func == (lhs: BytesOf, rhs: BytesOf) -> Bool { lhs.text.utf8.elementsEqual(rhs.text.utf8) }
+
+    func hash(into hasher: inout Hasher) {
+        var text = text
+        text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
 }

@@ -516,6 +516,76 @@ check "Immich stopped: says how to start it" grep -q "snap start immich-distribu
 check "Immich stopped: answered in ${took}s, within the request deadline" awk -v t="$took" 'BEGIN { exit !(t < 10) }'
 X unmount --all --lazy >/dev/null 2>&1
 
+# --- placeholder: while a share is away, its mount folder shows the files Immich knows (empty, mode
+# 0000, the share's exact times), read-only; never an empty folder during a swap. The record is written
+# here as immich link would write it (the stand-in's libraries are not needed for the mounts).
+write_record() { # NAME FOLDER: every file of FOLDER, with its time to the nanosecond
+  python3 - "$1" "$2" "$SYS/var/lib/extlib-net/placeholders" <<'PY'
+import json, os, sys
+name, folder, out = sys.argv[1:4]
+entries = []
+for top, dirs, files in os.walk(folder):
+    for f in files:
+        path = os.path.join(top, f)
+        ns = os.lstat(path).st_mtime_ns
+        entries.append({"path": os.path.relpath(path, folder), "modified": {"seconds": ns // 10**9, "nanoseconds": ns % 10**9}})
+os.makedirs(out, mode=0o700, exist_ok=True)
+os.chmod(os.path.dirname(out), 0o700)
+fd = os.open(os.path.join(out, name + ".json"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+os.write(fd, json.dumps({"definition": name, "libraryIDs": ["vm"], "takenAt": "2026-12-04T00:00:00Z", "source": "immichAssets", "entries": entries}).encode())
+os.close(fd)
+PY
+}
+stack_types() { awk -v p="$1" '$5 == p { for (i = 7; $i != "-"; i++); print $(i + 1) }' /proc/self/mountinfo | tr '\n' ' '; }
+top_type() { stack_types "$1" | awk '{ print $NF }'; }
+# stat_loop FILE: stats FILE until $out/stop-loop exists; counts tries and misses
+stat_loop() {
+  local n=0 miss=0
+  while [ ! -e "$out/stop-loop" ]; do
+    [ -e "$1" ] || miss=$((miss + 1))
+    n=$((n + 1))
+  done
+  echo "$n $miss" >"$out/loop-count"
+}
+X mount public --wait 30s >/dev/null 2>&1
+write_record public "$SMBBASE/public"
+share_time=$(stat -c %y "$SMBBASE/public/$VM_SMB_PUBLIC_FILE")
+X unmount public >/dev/null 2>&1
+X mount public --wait 30s >"$out/ph-mount.out" 2>&1
+check "placeholder: mount puts it beneath the share ($(stack_types "$SMBBASE/public"))" test "$(stack_types "$SMBBASE/public")" = "tmpfs cifs "
+check "placeholder: the share reads on top of it" test "$(cat "$SMBBASE/public/$VM_SMB_PUBLIC_FILE")" = "$VM_SMB_PUBLIC_CONTENT"
+rm -f "$out/stop-loop"; stat_loop "$SMBBASE/public/$VM_SMB_PUBLIC_FILE" & looper=$!
+X unmount --placeholder public >"$out/ph-by-hand.out" 2>&1
+check "placeholder: unmount --placeholder shows it (rc $?)" test "$(top_type "$SMBBASE/public")" = tmpfs
+X mount public --wait 30s >/dev/null 2>&1
+check "placeholder: mount puts the share back on top" test "$(top_type "$SMBBASE/public")" = cifs
+touch "$out/stop-loop"; wait "$looper"
+read -r looks misses <"$out/loop-count"
+check "placeholder: a stat loop through both swaps never missed the file ($misses of $looks)" test "$misses" = 0 -a "$looks" -gt 100
+# A hung server: heal detaches the share; the placeholder is there at once, exact, unreadable.
+vm_smbd_pause
+start=$(vm_now)
+X heal public --wait 5s >"$out/ph-heal.out" 2>&1
+took=$(vm_since "$start")
+check "placeholder: heal with a hung server answers within its bound (${took}s)" awk -v t="$took" 'BEGIN { exit !(t < 30) }'
+check "placeholder: after heal the folder shows the placeholder ($(stack_types "$SMBBASE/public"))" test "$(top_type "$SMBBASE/public")" = tmpfs
+check "placeholder: the file has the share's exact time" test "$(stat -c %y "$SMBBASE/public/$VM_SMB_PUBLIC_FILE")" = "$share_time"
+check "placeholder: root-owned, mode 0000, empty" test "$(stat -c '%u %a %s' "$SMBBASE/public/$VM_SMB_PUBLIC_FILE")" = "0 0 0"
+check "placeholder: unreadable without DAC override (as the snap's Immich)" \
+  sh -c '! capsh --drop=cap_dac_override,cap_dac_read_search -- -c "cat \"\$0\"" "$1" 2>/dev/null' _ "$SMBBASE/public/$VM_SMB_PUBLIC_FILE"
+check "placeholder: read-only even for root" sh -c '! touch "$1/new.jpg" 2>/dev/null' _ "$SMBBASE/public"
+X status --json >"$out/ph-status.json"
+check "placeholder: status --json says shown, with a time and its files" \
+  jq -e '.[] | select(.name == "public") | .placeholder.state == "shown" and .placeholder.files == 1 and (.placeholder.since | type == "string")' "$out/ph-status.json" >/dev/null
+vm_smbd_resume
+X heal public --wait 60s >"$out/ph-heal-back.out" 2>&1
+check "placeholder: heal mounts the returned share over it ($(stack_types "$SMBBASE/public"))" test "$(top_type "$SMBBASE/public")" = cifs
+check "placeholder: the share reads again" test "$(cat "$SMBBASE/public/$VM_SMB_PUBLIC_FILE")" = "$VM_SMB_PUBLIC_CONTENT"
+X unmount public >"$out/ph-unmount.out" 2>"$out/ph-unmount.err"
+check "placeholder: a plain unmount removes every layer" test -z "$(stack_types "$SMBBASE/public")"
+check "placeholder: a plain unmount warns about the trash" grep -q "trash" "$out/ph-unmount.err"
+rm -f "$SYS/var/lib/extlib-net/placeholders/public.json"
+
 # --- an NFSv4-only kernel server: no rpcbind, no MOUNT protocol (rpc.nfsd -N 3)
 vm_nfsd_stop
 pkill -x rpcbind; pkill -x rpc.statd
