@@ -44,7 +44,9 @@ extension ImmichService {
                     if outages[library.id] == nil {
                         let shares = Array(Set(decision.problems.compactMap(\.problem.share))).sorted()
                         outages[library.id] = Outage(since: Timestamp.utcNow(), shares: shares)
-                        notifyAdmins(api, title: "Library '\(library.name)' not scanned: its share is away",
+                        let frozen = decision.problems.allSatisfy { if case .placeholder = $0.problem { true } else { false } }
+                        notifyAdmins(api, title: frozen ? "Library '\(library.name)' is frozen, not lost: its share is away and its placeholder stands in"
+                                                        : "Library '\(library.name)' not scanned: its share is away",
                                      description: "extlib-net skipped the scan so Immich does not move its photos to the trash: "
                                         + decision.problems.map(\.problem.description).joined(separator: "; ")
                                         + ". It is scanned again once the share is back.", level: .warning)

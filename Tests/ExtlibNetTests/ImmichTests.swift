@@ -235,6 +235,24 @@ import Testing
         #expect(bed.decide([bed.path(0) + "//"]) == [], "Immich may spell the path differently")
     }
 
+    /// The share is away and its placeholder is what the folder shows: the guard does not scan (nothing
+    /// would be lost, but nothing new could be seen either), and the admins hear the library is frozen.
+    @Test func aPlaceholderStandingInIsNotScannedAndTheNoticeSaysFrozen() throws {
+        let bed = try Bed()
+        defer { bed.remove() }
+        bed.host.state.withLock { $0.table.append(MountInfo.parse("9 2 0:9 / \(bed.target(0)) ro - tmpfs \(PlaceholderMount.source) ro").first!) }
+        #expect(bed.decide([bed.path(0)]) == [.placeholder(definition: "photos")])
+        for definition in bed.definitions { try bed.service.mounts.store.add(definition) }
+        let immich = FakeImmich()
+        let photos = try immich.createLibrary(ownerId: try immich.me().id, name: "Photos", importPaths: [bed.path(0)])
+        immich.state.withLock { $0.assets = [photos.id: 2] }
+        let outcomes = try bed.service.scan([photos.id], using: immich)
+        guard case .skipped(let decision) = outcomes.first else { Issue.record("\(outcomes)"); return }
+        #expect(decision.problems.map(\.problem) == [.placeholder(definition: "photos")])
+        #expect(immich.state.withLock { $0.notices } == ["Library 'Photos' is frozen, not lost: its share is away and its placeholder stands in"])
+        #expect(ImmichService.PathProblem.placeholder(definition: "photos").description.contains("frozen as Immich last saw it, not lost"))
+    }
+
     @Test func everyWayAShareCanBeAway() throws {
         let bed = try Bed()
         defer { bed.remove() }
