@@ -79,10 +79,13 @@ public struct MountService: Sendable {
         }
     }
 
-    public var placeholders: PlaceholderMount { PlaceholderMount(root: root, mountTable: mounter.mountTable, logger: mounter.logger) }
+    public var placeholders: PlaceholderMount {
+        PlaceholderMount(root: root, mountTable: mounter.mountTable, calls: mounter.mountCalls, logger: mounter.logger)
+    }
 
-    /// Whether `name` has a sound placeholder record (a damaged one counts as none: no placeholder).
-    public func hasPlaceholderRecord(_ name: String) -> Bool { ((try? placeholders.records.load(name)) ?? nil) != nil }
+    /// Whether `name` has a placeholder record (not read: a damaged one is refused when the placeholder
+    /// is built from it, and status says so).
+    public func hasPlaceholderRecord(_ name: String) -> Bool { placeholders.records.exists(name) }
 
     /// Mounts `definition`'s share. With a placeholder record, the placeholder goes up first so the share
     /// lands on top of it: shown at once if the mount fails or the share later goes away, so Immich never
@@ -224,7 +227,7 @@ public struct MountService: Sendable {
             guard let top = mounter.mountTable.entry(at: target) else { break }
             if PlaceholderMount.isPlaceholder(top) {
                 do {
-                    try KernelMount.detach(target)
+                    try mounter.mountCalls.detach(target)
                 } catch {
                     return .failure(.failed(MountFailure(.permanent, "the placeholder: \(error)")))
                 }

@@ -65,6 +65,8 @@ public struct Mounter: Sendable {
     public let root: SystemRoot
     public let logger: Logger
     public let runner: any ProcessRunner
+    /// The mount calls of placeholders (see `PlaceholderMount`).
+    public var mountCalls: any MountCalls = SystemMountCalls()
     public let clock: any RetryClock
     public var backoff: Backoff = .standard
     /// Bounds each TCP reachability check and each name resolution.

@@ -14,15 +14,18 @@ public struct PlaceholderMount: Sendable {
     public let root: SystemRoot
     public let mountTable: MountTable
     public let records: PlaceholderRecords
+    /// The kernel's mount calls (a unit test's made-up mount table comes with calls that make none).
+    public let calls: any MountCalls
     let logger: Logger
 
     /// The name the staging tmpfs and its binds show in /proc/self/mountinfo, `mount` and `df`.
     public static let source = "extlib-net-placeholder"
     public static let stagingDirectory = SystemRoot.Known.runDirectory + "/extlib-net/placeholders"
 
-    public init(root: SystemRoot, mountTable: MountTable = .system, logger: Logger) {
+    public init(root: SystemRoot, mountTable: MountTable = .system, calls: any MountCalls = SystemMountCalls(), logger: Logger) {
         self.root = root
         self.mountTable = mountTable
+        self.calls = calls
         records = PlaceholderRecords(root: root)
         self.logger = logger
     }
@@ -76,16 +79,16 @@ public struct PlaceholderMount: Sendable {
             let mounted = table.contains { $0.mountPoint == staging && Self.isPlaceholder($0) }
             if mounted, layering == .absent {
                 // Not in use at the target: a fresh tmpfs is quicker than emptying this one.
-                try KernelMount.detach(staging)
-                try KernelMount.mountTmpfs(source: Self.source, at: staging, inodes: needed)
+                try calls.detach(staging)
+                try calls.mountTmpfs(source: Self.source, at: staging, inodes: needed)
             } else if mounted {
                 // Beneath the share: emptied and filled in place (the bind shows this very tmpfs).
-                try KernelMount.resizeTmpfs(at: staging, inodes: max(needed, try KernelMount.usedInodes(staging) + 64))
+                try calls.resizeTmpfs(at: staging, inodes: max(needed, try calls.usedInodes(staging) + 64))
                 if case .failure(let failure) = PlaceholderTree.clear(staging) { throw PlaceholderError(.tree(failure)) }
-                try KernelMount.resizeTmpfs(at: staging, inodes: needed)
+                try calls.resizeTmpfs(at: staging, inodes: needed)
             } else {
                 try SecureFile.ensureDirectory(staging, below: root.prefix)
-                try KernelMount.mountTmpfs(source: Self.source, at: staging, inodes: needed)
+                try calls.mountTmpfs(source: Self.source, at: staging, inodes: needed)
             }
         } catch let error as PlaceholderError {
             throw error
@@ -121,9 +124,9 @@ public struct PlaceholderMount: Sendable {
         let count = try stage(name, target: target)
         do {
             switch attaching {
-            case .inProcess: try KernelMount.attachReadOnlyBind(of: stagingPath(name), at: target)
-            case .onto(let folder): try KernelMount.attachReadOnlyBind(of: stagingPath(name), onto: folder, shown: target)
-            case .inChild(let runner, let timeout): try KernelMount.attachReadOnlyBindInChild(of: stagingPath(name), at: target, runner: runner, timeout: timeout)
+            case .inProcess: try calls.attachReadOnlyBind(of: stagingPath(name), at: target)
+            case .onto(let folder): try calls.attachReadOnlyBind(of: stagingPath(name), onto: folder, shown: target)
+            case .inChild(let runner, let timeout): try calls.attachReadOnlyBindInChild(of: stagingPath(name), at: target, runner: runner, timeout: timeout)
             }
         } catch {
             throw PlaceholderError(.kernel(error))
@@ -138,7 +141,7 @@ public struct PlaceholderMount: Sendable {
     public func detachShown(at target: String) throws(PlaceholderError) -> Bool {
         guard layering(at: target) == .shown else { return false }
         do {
-            try KernelMount.detach(target)
+            try calls.detach(target)
         } catch {
             throw PlaceholderError(.kernel(error))
         }
@@ -150,7 +153,7 @@ public struct PlaceholderMount: Sendable {
         let staging = stagingPath(name)
         guard mountTable.current().contains(where: { $0.mountPoint == staging && Self.isPlaceholder($0) }) else { return }
         do {
-            try KernelMount.detach(staging)
+            try calls.detach(staging)
         } catch {
             logger.warning("could not unmount a placeholder's staging tmpfs", metadata: ["path": "\(staging)", "error": "\(error)"])
         }
@@ -172,7 +175,7 @@ public struct PlaceholderMount: Sendable {
         try SecureFile.ensurePrivateDirectory(root.path(SystemRoot.Known.runDirectory + "/extlib-net"), below: root.prefix)
         let directory = root.path(Self.stagingDirectory)
         try SecureFile.ensurePrivateDirectory(directory, below: root.prefix)
-        try KernelMount.makePrivateMountPoint(directory)
+        try calls.makePrivateMountPoint(directory)
     }
 
 }

@@ -92,6 +92,12 @@ public struct PlaceholderRecords: Sendable {
         return record
     }
 
+    /// Whether a record file of `name` is there (a regular file, not followed through a link).
+    public func exists(_ name: String) -> Bool {
+        guard case .success(let info) = FileInfo.of(file(name).path) else { return false }
+        return info.kind == .regular
+    }
+
     /// /var/lib/extlib-net (0700, as the outages' file wants it) and its placeholders folder (0700).
     public func ensureFolder() throws {
         try SecureFile.ensurePrivateDirectory(root.path(SystemRoot.Known.stateDirectory), below: root.prefix)

@@ -108,3 +108,37 @@ public enum KernelMount {
         return Int(info.f_files) - Int(info.f_ffree)
     }
 }
+
+/// The mount calls a placeholder makes, behind a protocol: unit tests that make up a mount table make
+/// none for real (`SystemMountCalls` does).
+public protocol MountCalls: Sendable {
+    func mountTmpfs(source: String, at path: String, inodes: Int) throws(KernelMount.Failure)
+    func resizeTmpfs(at path: String, inodes: Int) throws(KernelMount.Failure)
+    func makePrivateMountPoint(_ path: String) throws(KernelMount.Failure)
+    func attachReadOnlyBind(of source: String, at target: String) throws(KernelMount.Failure)
+    func attachReadOnlyBind(of source: String, onto folder: Int32, shown target: String) throws(KernelMount.Failure)
+    func attachReadOnlyBindInChild(of source: String, at target: String, runner: any ProcessRunner, timeout: Duration) throws(KernelMount.Failure)
+    func detach(_ path: String) throws(KernelMount.Failure)
+    func usedInodes(_ path: String) throws(KernelMount.Failure) -> Int
+}
+
+/// The kernel's, through `KernelMount`.
+public struct SystemMountCalls: MountCalls {
+    public init() {}
+    public func mountTmpfs(source: String, at path: String, inodes: Int) throws(KernelMount.Failure) {
+        try KernelMount.mountTmpfs(source: source, at: path, inodes: inodes)
+    }
+    public func resizeTmpfs(at path: String, inodes: Int) throws(KernelMount.Failure) { try KernelMount.resizeTmpfs(at: path, inodes: inodes) }
+    public func makePrivateMountPoint(_ path: String) throws(KernelMount.Failure) { try KernelMount.makePrivateMountPoint(path) }
+    public func attachReadOnlyBind(of source: String, at target: String) throws(KernelMount.Failure) {
+        try KernelMount.attachReadOnlyBind(of: source, at: target)
+    }
+    public func attachReadOnlyBind(of source: String, onto folder: Int32, shown target: String) throws(KernelMount.Failure) {
+        try KernelMount.attachReadOnlyBind(of: source, onto: folder, shown: target)
+    }
+    public func attachReadOnlyBindInChild(of source: String, at target: String, runner: any ProcessRunner, timeout: Duration) throws(KernelMount.Failure) {
+        try KernelMount.attachReadOnlyBindInChild(of: source, at: target, runner: runner, timeout: timeout)
+    }
+    public func detach(_ path: String) throws(KernelMount.Failure) { try KernelMount.detach(path) }
+    public func usedInodes(_ path: String) throws(KernelMount.Failure) -> Int { try KernelMount.usedInodes(path) }
+}

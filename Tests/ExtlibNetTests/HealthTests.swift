@@ -50,6 +50,7 @@ final class FakeHost: ProcessRunner, StatfsProbe, Sendable {
         var mounter = Mounter(root: root, logger: .init(label: "test"), runner: self, clock: FakeClock())
         mounter.statfsProbe = self
         mounter.mountTable = table
+        mounter.mountCalls = self
         return mounter
     }
 
@@ -307,4 +308,35 @@ extension HealerTests {
             #expect(mounter.state(of: definition) == .notMounted)
         }
     }
+}
+
+/// The placeholder's mount calls against the made-up table: a tmpfs or a bind is a new top entry, a
+/// detach takes the top one away; nothing is mounted for real.
+extension FakeHost: MountCalls {
+    private func push(_ source: String, _ type: String, at path: String) {
+        state.withLock { state in
+            let id = (state.table.map(\.mountID).max() ?? 100) + 1
+            let parent = state.table.last { $0.mountPoint == path }?.mountID ?? 1
+            state.table.append(MountInfo.parse("\(id) \(parent) 0:\(id) / \(path) ro - \(type) \(source) ro").first!)
+            state.calls.append(["mount", type, path])
+        }
+    }
+
+    func mountTmpfs(source: String, at path: String, inodes: Int) throws(KernelMount.Failure) { push(source, "tmpfs", at: path) }
+    func resizeTmpfs(at path: String, inodes: Int) throws(KernelMount.Failure) {}
+    func makePrivateMountPoint(_ path: String) throws(KernelMount.Failure) {}
+    func attachReadOnlyBind(of source: String, at target: String) throws(KernelMount.Failure) { push(PlaceholderMount.source, "tmpfs", at: target) }
+    func attachReadOnlyBind(of source: String, onto folder: Int32, shown target: String) throws(KernelMount.Failure) {
+        push(PlaceholderMount.source, "tmpfs", at: target)
+    }
+    func attachReadOnlyBindInChild(of source: String, at target: String, runner: any ProcessRunner, timeout: Duration) throws(KernelMount.Failure) {
+        push(PlaceholderMount.source, "tmpfs", at: target)
+    }
+    func detach(_ path: String) throws(KernelMount.Failure) {
+        state.withLock { state in
+            if let index = state.table.lastIndex(where: { $0.mountPoint == path }) { state.table.remove(at: index) }
+            state.calls.append(["detach", path])
+        }
+    }
+    func usedInodes(_ path: String) throws(KernelMount.Failure) -> Int { 1 }
 }

@@ -202,6 +202,7 @@ import Testing
             let system = try SystemRoot(root)
             var mounter = Mounter(root: system, logger: Logger(label: "test"), runner: host)
             mounter.mountTable = host.table
+            mounter.mountCalls = host
             mounter.statfsProbe = host
             service = ImmichService(mounts: MountService(mounter: mounter), logger: Logger(label: "test"))
             service.snapNamespace = nil
