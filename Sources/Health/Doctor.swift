@@ -42,6 +42,7 @@ public enum DoctorCheck: String, Sendable, CaseIterable {
     case apiConnection = "API connection"
     case linkedInImmich = "linked in Immich"
     case scanGuard = "scan guard"
+    case placeholder
 }
 
 /// The one text form of a finding, for `doctor` and for setup's closing check.

@@ -34,6 +34,7 @@ extension ImmichService {
             let path = importPath(of: definition)
             if let library = libraries.first(where: { $0.importPaths.contains { provider(of: $0, in: [definition]) != nil } }) {
                 findings.append(DoctorFinding(definition.name, .linkedInImmich, .pass, "library '\(Terminal.printable(library.name))' imports \(path)"))
+                findings.append(placeholderFinding(definition))
             } else {
                 findings.append(DoctorFinding(definition.name, .linkedInImmich, .warn, "no Immich library imports \(path)", fix: "extlib-net immich link \(definition.name)"))
             }
@@ -74,5 +75,25 @@ extension ImmichService {
     /// `Doctor`), then Immich's side.
     public func allDoctorFindings(_ definitions: [MountDefinition], namespace: String? = nil) -> [DoctorFinding] {
         Doctor(mounter: mounts.mounter, namespace: namespace).examine(definitions) + doctorFindings(definitions)
+    }
+
+    /// A linked share's placeholder: what stands in while the share is away, or that nothing does.
+    func placeholderFinding(_ definition: MountDefinition) -> DoctorFinding {
+        let target = mounts.mounter.target(of: definition)
+        let record = mounts.mountRecord(definition.name)
+        let status = mounts.placeholders.status(definition.name, target: target, shownSince: record.placeholderShown?.at, in: mounts.mounter.mountTable.current())
+        switch status.state {
+        case .none:
+            return DoctorFinding(definition.name, .placeholder, .warn, "no placeholder record: while the share is away, a scan started in Immich would trash the library",
+                                 fix: "extlib-net immich link \(definition.name) (with the share mounted) records one")
+        case .damaged:
+            return DoctorFinding(definition.name, .placeholder, .fail, "the placeholder record is damaged: the library is unprotected while the share is away",
+                                 fix: "delete /var/lib/extlib-net/placeholders/\(definition.name).json and run extlib-net immich link \(definition.name)")
+        case .shown:
+            return DoctorFinding(definition.name, .placeholder, .warn, "\(status.text): the share is away, the library is frozen as Immich last saw it",
+                                 fix: "extlib-net heal (or mount \(definition.name)) once the NAS answers")
+        case .beneath, .recorded:
+            return DoctorFinding(definition.name, .placeholder, .pass, status.text)
+        }
     }
 }

@@ -15,6 +15,8 @@ public struct PlaceholderRecord: Codable, Sendable, Equatable {
         case walkBeforeScan
     }
 
+    /// One file, written as one JSON string "SECONDS.NANOSECONDS PATH" (a million of them decode several
+    /// times faster than a million objects). The path runs to the end, spaces and all.
     public struct Entry: Codable, Sendable, Hashable {
         /// Relative to the share's mount point.
         public let path: String
@@ -23,6 +25,39 @@ public struct PlaceholderRecord: Codable, Sendable, Equatable {
         public init(path: String, modified: FileTime) {
             self.path = path
             self.modified = modified
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let text = try decoder.singleValueContainer().decode(String.self)
+            guard let entry = Self(line: text) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not SECONDS.NANOSECONDS PATH"))
+            }
+            self = entry
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(line)
+        }
+
+        /// "1600000000.000000001 2024/a b.jpg": nine digits of nanoseconds, always.
+        var line: String {
+            let nanos = String(modified.nanoseconds)
+            return "\(modified.seconds).\(String(repeating: "0", count: max(0, 9 - nanos.count)))\(nanos) \(path)"
+        }
+
+        init?(line: String) {
+            let utf8 = line.utf8
+            guard let space = utf8.firstIndex(of: 0x20), let dot = utf8[..<space].firstIndex(of: 0x2E) else { return nil }
+            let secondsText = utf8[..<dot]
+            let nanosText = utf8[utf8.index(after: dot)..<space]
+            let digits = secondsText.first == 0x2D ? secondsText.dropFirst() : secondsText[...]  // a time before 1970
+            guard !digits.isEmpty, digits.count <= 18, nanosText.count == 9,
+                digits.allSatisfy({ (0x30...0x39).contains($0) }), nanosText.allSatisfy({ (0x30...0x39).contains($0) }),
+                let seconds = Int64(Substring(secondsText)), let nanos = Int32(Substring(nanosText))
+            else { return nil }
+            path = String(Substring(utf8[utf8.index(after: space)...]))
+            modified = FileTime(seconds: seconds, nanoseconds: nanos)
         }
     }
 

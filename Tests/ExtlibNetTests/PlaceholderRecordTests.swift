@@ -114,6 +114,29 @@ import Testing
     }
 
     /// Two spellings of one name are two files to the kernel, and to the record.
+    /// An entry is one string, "SECONDS.NANOSECONDS PATH"; anything else makes the record damaged.
+    @Test func entriesAreLinesThatRoundTripAndRefuseJunk() throws {
+        var generator = SystemRandomNumberGenerator()
+        var roundTrips = 0
+        for _ in 0..<2_000 {
+            let path = String((0..<Int.random(in: 1...40, using: &generator)).map { _ in
+                ["a", " ", "é", "e\u{301}", "/", ".", "\\", "\n", "\"", "😀"].randomElement(using: &generator)!
+            }.joined())
+            let entry = PlaceholderRecord.Entry(path: path, modified: FileTime(seconds: Int64.random(in: -4_000_000_000...4_000_000_000, using: &generator),
+                                                                               nanoseconds: Int32.random(in: 0..<1_000_000_000, using: &generator)))
+            let decoded = try JSONDecoder().decode(PlaceholderRecord.Entry.self, from: JSONEncoder().encode(entry))
+            #expect(decoded.modified == entry.modified && decoded.path.utf8.elementsEqual(entry.path.utf8))
+            roundTrips += 1
+        }
+        #expect(roundTrips == 2_000)
+        #expect(PlaceholderRecord.Entry(line: "1600000000.000000001 2024/a b.jpg") == PlaceholderRecord.Entry(path: "2024/a b.jpg", modified: FileTime(seconds: 1_600_000_000, nanoseconds: 1)))
+        for junk in ["", "1600000000 a.jpg", "1600000000.1 a.jpg", "1600000000.0000000001 a.jpg", "x.000000000 a.jpg", "1.00000000x a.jpg",
+                     "+1.000000000 a.jpg", "--1.000000000 a.jpg", "99999999999999999999.000000000 a.jpg", ".000000000 a.jpg", "1.000000000"] {
+            #expect(PlaceholderRecord.Entry(line: junk) == nil, "\(junk)")
+        }
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(PlaceholderRecord.Entry.self, from: Data(#"{"path":"a","modified":{"seconds":1,"nanoseconds":0}}"#.utf8)) }
+    }
+
     @Test func namesAreComparedAsBytes() throws {
         let nfc = "caf\u{E9}.jpg", nfd = "cafe\u{301}.jpg"
         #expect(nfc == nfd, "Swift compares them as equal")
