@@ -83,11 +83,12 @@ public struct PlaceholderRecord: Codable, Sendable, Equatable {
 
     /// The snapshot's files that are also in `assets` (paths relative to the share, as bytes: two
     /// spellings of "café" are two files), or all of them when `assets` is nil (`walkBeforeScan`).
+    /// In byte order of their paths, the order the placeholder is built in.
     public static func entries(of snapshot: TreeSnapshot, keeping assets: Set<[UInt8]>?) -> [Entry] {
         snapshot.files.compactMap { file in
             guard assets?.contains(Array(file.path.utf8)) ?? true else { return nil }
             return Entry(path: file.path, modified: file.modified)
-        }
+        }.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
     }
 
     /// A record read from disk is checked as hostile: every path clean and relative, every time valid,

@@ -27,7 +27,11 @@ public enum PlaceholderTree {
         defer { for (_, fd) in chain { _ = close(fd) } }
 
         // Files in byte order of their paths: a folder's files come together, each folder is opened once.
-        let sorted = files.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        // Records are written in that order, so this is usually one pass that finds them sorted.
+        let inOrder: (_ a: (path: String, modified: FileTime), _ b: (path: String, modified: FileTime)) -> Bool = {
+            $0.path.utf8.lexicographicallyPrecedes($1.path.utf8)
+        }
+        let sorted = zip(files, files.dropFirst()).allSatisfy { !inOrder($1, $0) } ? files : files.sorted(by: inOrder)
         // The folder of the previous file, as bytes: the chain changes only when the next file's differs
         // (a million files in ten thousand folders: ten thousand changes, no allocation per file).
         var currentFolder: [UInt8] = []

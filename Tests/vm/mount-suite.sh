@@ -528,7 +528,7 @@ for top, dirs, files in os.walk(folder):
     for f in files:
         path = os.path.join(top, f)
         ns = os.lstat(path).st_mtime_ns
-        entries.append({"path": os.path.relpath(path, folder), "modified": {"seconds": ns // 10**9, "nanoseconds": ns % 10**9}})
+        entries.append("%d.%09d %s" % (ns // 10**9, ns % 10**9, os.path.relpath(path, folder)))
 os.makedirs(out, mode=0o700, exist_ok=True)
 os.chmod(os.path.dirname(out), 0o700)
 fd = os.open(os.path.join(out, name + ".json"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
