@@ -24,6 +24,9 @@ check() { # NAME CMD...
   if "$@"; then pass=$((pass + 1)); echo "PASS $name"; else fail=$((fail + 1)); echo "FAIL $name"; fi
 }
 mounted_type() { findmnt -rn -o FSTYPE --mountpoint "$1" 2>/dev/null; }
+# stack_types MOUNTPOINT: the types of every mount on it, bottom first; top_type: the one a reader sees
+stack_types() { awk -v p="$1" '$5 == p { for (i = 7; $i != "-"; i++); print $(i + 1) }' /proc/self/mountinfo | tr '\n' ' '; }
+top_type() { stack_types "$1" | awk '{ print $NF }'; }
 # has_flags MOUNTPOINT [!]FLAG...: the mount's per-mount flags include each FLAG (and none given as !FLAG)
 has_flags() {
   local flags=",$(findmnt -rn -o VFS-OPTIONS --mountpoint "$1" 2>/dev/null),"; shift
@@ -492,7 +495,8 @@ check "setup: the password never on the screen" not_in_file "$VM_SMB_PASS" "$out
 check "setup: shows the plain add command" grep -qF "$ extlib-net add setupsec smb://$VM_ADDR/$VM_SMB_SECURE --credentials setupcred --root $SYS" "$out/setup.screen"
 check "setup: shows the plain mount command" grep -qF "$ extlib-net mount setupsec --root $SYS" "$out/setup.screen"
 check "setup: the credential is stored and works" X credentials check setupcred "$VM_ADDR/$VM_SMB_SECURE" --timeout 60
-check "setup: the share is mounted (cifs)" test "$(mounted_type "$SMBBASE/setupsec")" = cifs
+# immich link restacks: the placeholder beneath, the share on top
+check "setup: the share is mounted on top ($(stack_types "$SMBBASE/setupsec"))" test "$(top_type "$SMBBASE/setupsec")" = cifs
 check "setup: says it mounted" grep -q "^setupsec: mounted " "$out/setup.screen"
 check "setup: alice's file is readable through it" grep -qF "$VM_SMB_SECURE_CONTENT" "$SMBBASE/setupsec/$VM_SMB_SECURE_FILE"
 check "setup: no boot units (declined)" test ! -e "$SYS/etc/systemd/system/extlib-net.service"
@@ -534,10 +538,9 @@ os.chmod(os.path.dirname(out), 0o700)
 fd = os.open(os.path.join(out, name + ".json"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
 os.write(fd, json.dumps({"definition": name, "libraryIDs": ["vm"], "takenAt": "2026-12-04T00:00:00Z", "source": "immichAssets", "entries": entries}).encode())
 os.close(fd)
+print(len(entries))
 PY
 }
-stack_types() { awk -v p="$1" '$5 == p { for (i = 7; $i != "-"; i++); print $(i + 1) }' /proc/self/mountinfo | tr '\n' ' '; }
-top_type() { stack_types "$1" | awk '{ print $NF }'; }
 # stat_loop FILE: stats FILE until $out/stop-loop exists; counts tries and misses
 stat_loop() {
   local n=0 miss=0
@@ -548,7 +551,7 @@ stat_loop() {
   echo "$n $miss" >"$out/loop-count"
 }
 X mount public --wait 30s >/dev/null 2>&1
-write_record public "$SMBBASE/public"
+recorded=$(write_record public "$SMBBASE/public")
 share_time=$(stat -c %y "$SMBBASE/public/$VM_SMB_PUBLIC_FILE")
 X unmount public >/dev/null 2>&1
 X mount public --wait 30s >"$out/ph-mount.out" 2>&1
@@ -576,8 +579,8 @@ check "placeholder: unreadable without DAC override (as the snap's Immich)" \
 check "placeholder: read-only even for root" sh -c '! touch "$1/new.jpg" 2>/dev/null' _ "$SMBBASE/public"
 X status --json >"$out/ph-status.json"
 json_true() { jq -e "$1" "$2" >/dev/null; }
-check "placeholder: status --json says shown, with a time and its files" \
-  json_true '.[] | select(.name == "public") | .placeholder.state == "shown" and .placeholder.files == 1 and (.placeholder.since | type == "string")' "$out/ph-status.json"
+check "placeholder: status --json says shown, with a time and its $recorded files" \
+  json_true '.[] | select(.name == "public") | .placeholder.state == "shown" and .placeholder.files == '"$recorded"' and (.placeholder.since | type == "string")' "$out/ph-status.json"
 vm_smbd_resume
 X heal public --wait 60s >"$out/ph-heal-back.out" 2>&1
 check "placeholder: heal mounts the returned share over it ($(stack_types "$SMBBASE/public"))" test "$(top_type "$SMBBASE/public")" = cifs
