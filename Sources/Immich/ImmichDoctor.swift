@@ -79,9 +79,8 @@ extension ImmichService {
 
     /// A linked share's placeholder: what stands in while the share is away, or that nothing does.
     func placeholderFinding(_ definition: MountDefinition) -> DoctorFinding {
-        let target = mounts.mounter.target(of: definition)
-        let record = mounts.mountRecord(definition.name)
-        let status = mounts.placeholders.status(definition.name, target: target, shownSince: record.placeholderShown?.at, in: mounts.mounter.mountTable.current())
+        let status = mounts.placeholderStatus(definition)
+        let problem = status.problem.map { " (last problem: \($0))" } ?? ""
         switch status.state {
         case .none:
             return DoctorFinding(definition.name, .placeholder, .warn, "no placeholder record: while the share is away, a scan started in Immich would trash the library",
@@ -92,7 +91,19 @@ extension ImmichService {
         case .shown:
             return DoctorFinding(definition.name, .placeholder, .warn, "\(status.text): the share is away, the library is frozen as Immich last saw it",
                                  fix: "extlib-net heal (or mount \(definition.name)) once the NAS answers")
-        case .beneath, .recorded:
+        case .recorded:
+            return DoctorFinding(definition.name, .placeholder, .warn,
+                                 "\(status.text): neither the share nor its placeholder is at the folder, so a scan started in Immich now would trash the library\(problem)",
+                                 fix: "extlib-net mount \(definition.name), or extlib-net unmount --placeholder \(definition.name) while the NAS is away")
+        case .uncovered:
+            return DoctorFinding(definition.name, .placeholder, .warn,
+                                 "\(status.text): should the share go away, its folder is empty until the next heal covers it\(problem)",
+                                 fix: "extlib-net mount \(definition.name) puts the placeholder beneath the share (it is mounted again over it)")
+        case .beneath:
+            guard status.problem == nil else {
+                return DoctorFinding(definition.name, .placeholder, .warn, "\(status.text), but\(problem)",
+                                     fix: "the next guarded scan brings it up to date; extlib-net unmount then mount \(definition.name) builds it again")
+            }
             return DoctorFinding(definition.name, .placeholder, .pass, status.text)
         }
     }

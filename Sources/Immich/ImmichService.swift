@@ -18,6 +18,8 @@ public struct ImmichService: Sendable {
     /// The snap's mount namespace: where Immich scans. When it is there, a share must be mounted in it
     /// too (a host mount that did not reach the snap looks like an empty folder to Immich).
     public var snapNamespace: String?
+    /// Told who holds the mount lock when a placeholder's refresh waits for it (the command says so).
+    public var lockWaiting: @Sendable (LockHolder?) -> Void = { _ in }
     /// Makes the client for a connection: Immich's HTTP API, or a test's fake.
     public var makeClient: @Sendable (ImmichConnection, Duration, Logger) -> any ImmichClient = { connection, timeout, logger in
         ImmichAPI(connection: connection, timeout: timeout, logger: logger)

@@ -72,6 +72,8 @@ extension ImmichService {
         let path = importPath(of: definition)
         let linked = try api.libraries().filter { $0.importPaths.contains(path) }
         for library in linked { _ = try api.setImportPaths(library, library.importPaths.filter { $0 != path }) }
+        // No library imports the share now: its placeholder record (private paths) has no use.
+        PlaceholderRecords(root: root).remove(definition.name)
         return linked
     }
 

@@ -75,7 +75,7 @@ extension ImmichService {
                                        source: assets == nil ? .walkBeforeScan : .immichAssets, entries: PlaceholderRecord.entries(of: snapshot, keeping: assets))
         do { try records.save(record) } catch { return .skipped("\(error)") }
         logger.info("recorded a placeholder", metadata: ["name": "\(definition.name)", "files": "\(record.entries.count)", "source": "\(record.source.rawValue)"])
-        let placed = mounts.refreshPlaceholder(definition)
+        let placed = mounts.refreshPlaceholder(definition, waiting: lockWaiting)
         logger.info("placeholder put to use", metadata: ["name": "\(definition.name)", "outcome": "\(placed)"])
         return .recorded(files: record.entries.count, source: record.source, placed: placed)
     }

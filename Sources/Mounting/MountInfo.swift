@@ -9,6 +9,8 @@ public struct MountInfoEntry: Sendable, Equatable {
     public let fileSystemType: String
     public let source: String
     public let superOptions: [String]
+    /// "MAJOR:MINOR" of the file system: two binds of one tmpfs share it.
+    public var device: String = ""
 }
 
 public enum MountInfo {
@@ -28,7 +30,7 @@ public enum MountInfo {
             root: unescape(fields[3]), mountPoint: unescape(fields[4]),
             options: fields[5].split(separator: ",").map(String.init),
             fileSystemType: unescape(fields[separator + 1]), source: unescape(fields[separator + 2]),
-            superOptions: fields[separator + 3].split(separator: ",").map(String.init))
+            superOptions: fields[separator + 3].split(separator: ",").map(String.init), device: String(fields[2]))
     }
 
     /// The kernel writes space, tab, newline and backslash as `\ooo` octal escapes.

@@ -21,13 +21,17 @@ public struct MountRecord: Codable, Sendable, Equatable {
     public var pending: Bool
     /// When the share's placeholder was put up in its place; `detail` is how many files it holds.
     public var placeholderShown: Event?
+    /// The last time the placeholder could not be put up or brought up to date, and why; kept when the
+    /// share itself mounts (the library is then unprotected should it go away), cleared when it works.
+    public var placeholderProblem: Event?
 
-    public init(lastError: Event? = nil, lastHeal: Event? = nil, pending: Bool = false, placeholderShown: Event? = nil) {
+    public init(lastError: Event? = nil, lastHeal: Event? = nil, pending: Bool = false, placeholderShown: Event? = nil, placeholderProblem: Event? = nil) {
         self.lastError = lastError
         self.lastHeal = lastHeal
         self.pending = pending
         self.placeholderShown = placeholderShown
+        self.placeholderProblem = placeholderProblem
     }
 
-    public var isEmpty: Bool { lastError == nil && lastHeal == nil && !pending && placeholderShown == nil }
+    public var isEmpty: Bool { lastError == nil && lastHeal == nil && !pending && placeholderShown == nil && placeholderProblem == nil }
 }

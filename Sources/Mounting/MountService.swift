@@ -60,9 +60,15 @@ public struct MountService: Sendable {
     @discardableResult
     public func remove(named name: String) throws(MountStoreError) -> MountDefinition {
         let definition = try store.definition(named: name)
-        if mounter.state(of: definition).isMounted { throw .mounted(name: name, target: mounter.target(of: definition)) }
+        switch mounter.state(of: definition) {
+        case .mounted, .placeholder: throw .mounted(name: name, target: mounter.target(of: definition))
+        case .notMounted, .occupied: break
+        }
         try store.remove(named: name)
         forget(name)
+        // The definition is gone, so is what stood in for its share: the record lists private paths.
+        placeholders.removeStaging(name)
+        placeholders.records.remove(name)
         return definition
     }
 
@@ -91,19 +97,39 @@ public struct MountService: Sendable {
     /// lands on top of it: shown at once if the mount fails or the share later goes away, so Immich never
     /// finds the folder empty. A share mounted today with nothing beneath is restacked: the placeholder on
     /// top of it, then the share mounted again over that.
+    /// A restack whose second mount fails takes the placeholder off again: a healthy share is never left
+    /// covered.
     public func mountStacked(_ definition: MountDefinition, wait: Duration, progress: @escaping (String) -> Void = { _ in }) -> Result<MountedShare, MountError> {
         let target = mounter.target(of: definition)
+        var restacking = false
         if hasPlaceholderRecord(definition.name) {
             switch (mounter.state(of: definition), placeholders.layering(at: target)) {
             case (.notMounted, _):
                 showPlaceholder(definition)
             case (.mounted, .absent) where mounter.health(target).isHealthy:
-                showPlaceholder(definition)
+                if case .success = showPlaceholder(definition) { restacking = true }
             default:
                 break
             }
         }
-        return mounter.mount(definition, wait: wait, progress: progress)
+        let result = mounter.mount(definition, wait: wait, progress: progress)
+        switch result {
+        case .success:
+            // The share is on top: "placeholder since" is over.
+            if placeholders.layering(at: target) != .shown { update(definition.name) { $0.placeholderShown = nil } }
+        case .failure(let error) where restacking:
+            // Only ours comes off: the share it covers is healthy and shows again.
+            do {
+                try placeholders.detachShown(at: target)
+                update(definition.name) { $0.placeholderShown = nil }
+            } catch {
+                mounter.logger.error("a placeholder put on a healthy share could not be taken off", metadata: ["name": "\(definition.name)", "error": "\(error)"])
+            }
+            recordPlaceholderProblem(definition.name, "the share could not be mounted again over its placeholder: \(error)")
+        case .failure:
+            break
+        }
+        return result
     }
 
     /// Puts `definition`'s placeholder up at its target, on top of what is there; a failure is logged and
@@ -127,12 +153,15 @@ public struct MountService: Sendable {
             }
             let wasShown = placeholders.layering(at: target) == .shown
             let count = try placeholders.show(definition.name, target: target, attaching: attaching)
-            if !wasShown { update(definition.name) { $0.placeholderShown = .init(at: Timestamp.now(), detail: "\(count) files") } }
+            update(definition.name) { record in
+                if !wasShown { record.placeholderShown = .init(at: Timestamp.now(), detail: "\(count) files") }
+                record.placeholderProblem = nil
+            }
             return .success(count)
         } catch {
             let failure = error as? PlaceholderError ?? (error as? MountTargetError).map { PlaceholderError(.folder($0)) } ?? PlaceholderError(.staging("\(error)"))
             mounter.logger.error("no placeholder", metadata: ["name": "\(definition.name)", "error": "\(failure)"])
-            recordError(definition.name, "no placeholder: \(failure)")
+            recordPlaceholderProblem(definition.name, "no placeholder: \(failure)")
             return .failure(failure)
         }
     }
@@ -149,20 +178,25 @@ public struct MountService: Sendable {
     }
 
     /// Puts a new record to use while the share is mounted: the placeholder beneath is brought up to date,
-    /// or a share with nothing beneath is restacked. Takes the mount lock (waiting at most `lockTimeout`),
-    /// so a heal never detaches the share in the middle. A restack whose second mount fails takes the
-    /// placeholder off again: a healthy share is never left covered.
-    public func refreshPlaceholder(_ definition: MountDefinition, lockTimeout: Duration = .seconds(60)) -> PlaceholderRefresh {
+    /// or a share with nothing beneath is restacked (see `mountStacked`). Takes the mount lock (waiting at
+    /// most `lockTimeout`, and telling `waiting` who holds it), so a heal never detaches the share in the
+    /// middle.
+    public func refreshPlaceholder(_ definition: MountDefinition, lockTimeout: Duration = .seconds(60),
+                                   waiting: (LockHolder?) -> Void = { _ in }) -> PlaceholderRefresh {
         let lock: FileLock
-        do { lock = try self.lock(timeout: lockTimeout) } catch { return .failed("\(error)") }
+        do { lock = try self.lock(timeout: lockTimeout, waiting: waiting) } catch { return .failed("\(error)") }
         defer { withExtendedLifetime(lock) {} }
         let target = mounter.target(of: definition)
         guard mounter.state(of: definition).isMounted else { return .notMounted }
         switch placeholders.layering(at: target) {
         case .beneath:
             do {
-                return .refreshed(files: try placeholders.stage(definition.name, target: target))
+                let files = try placeholders.stage(definition.name, target: target)
+                update(definition.name) { $0.placeholderProblem = nil }
+                return .refreshed(files: files)
             } catch {
+                // A refresh that failed half-way may have left the placeholder beneath incomplete: said so.
+                recordPlaceholderProblem(definition.name, "the placeholder beneath the share could not be brought up to date: \(error)")
                 return .failed(error.description)
             }
         case .shown:
@@ -173,9 +207,6 @@ public struct MountService: Sendable {
             case .success:
                 return placeholders.layering(at: target) == .beneath ? .restacked : .failed("the placeholder is not beneath the share")
             case .failure(let error):
-                // Only ours comes off: the share it covers is healthy and shows again.
-                if placeholders.layering(at: target) == .shown { _ = try? placeholders.detachShown(at: target) }
-                update(definition.name) { $0.placeholderShown = nil }
                 return .failed("the share could not be mounted again over its placeholder: \(error)")
             }
         }
@@ -319,8 +350,15 @@ public struct MountService: Sendable {
             let record = self.mountRecord(definition.name)
             return Status(definition: definition, target: target, mounted: mounted, health: checks[0].0,
                           serverReachable: checks[1].1, record: record,
-                          placeholder: self.placeholders.status(definition.name, target: target, shownSince: record.placeholderShown?.at, in: table))
+                          placeholder: self.placeholderStatus(definition, record: record, in: table))
         }
+    }
+
+    /// What stands in for `definition`'s share while it is away, as `table` (or the kernel's) shows it.
+    public func placeholderStatus(_ definition: MountDefinition, record: MountRecord? = nil, in table: [MountInfoEntry]? = nil) -> PlaceholderStatus {
+        let record = record ?? mountRecord(definition.name)
+        return placeholders.status(definition.name, target: mounter.target(of: definition), shownSince: record.placeholderShown?.at,
+                                   problem: record.placeholderProblem?.detail, in: table ?? mounter.mountTable.current())
     }
 
     func reachable(_ definition: MountDefinition) -> Bool {
@@ -337,7 +375,9 @@ public struct MountService: Sendable {
     /// every heal interval would only knock on the NAS (and may trip its block of failed logins).
     package func record(_ name: String, _ result: Result<MountedShare, MountError>) {
         switch result {
-        case .success: forget(name)
+        case .success:
+            // Past errors go; a placeholder that could not be put up is still worth saying.
+            update(name) { $0.lastError = nil; $0.lastHeal = nil; $0.pending = false }
         case .failure(let error):
             let cured = Self.retryCures(error)
             update(name) { $0.lastError = .init(at: Timestamp.now(), detail: error.description); $0.pending = cured }
@@ -383,6 +423,10 @@ public struct MountService: Sendable {
 
     /// The last mount of `name` failed, and it has not been unmounted on purpose since (see `record`).
     public func isPending(_ name: String) -> Bool { mountRecord(name).pending }
+
+    package func recordPlaceholderProblem(_ name: String, _ message: String) {
+        update(name) { $0.placeholderProblem = .init(at: Timestamp.now(), detail: message) }
+    }
 
     package func recordError(_ name: String, _ message: String) { update(name) { $0.lastError = .init(at: Timestamp.now(), detail: message) } }
 

@@ -4,12 +4,14 @@ import System
 import Formats
 
 /// A share's placeholder: the tree of its record (`PlaceholderRecords`) on a staging tmpfs at
-/// /run/extlib-net/placeholders/NAME, shown at the share's mount point as a read-only bind.
+/// /var/lib/extlib-net/staging/NAME, shown at the share's mount point as a read-only bind.
 ///
-/// The staging tmpfs sits in a private mount point, so no other namespace (the snap's) ever sees it
-/// writable; the bind is read-only before it is attached, so every copy the kernel propagates is too.
-/// Kept beneath the share, the bind is revealed at once when the share on top is detached, and the
-/// staging path can be brought up to date while it is covered.
+/// The staging tmpfs is writable (it is refreshed while covered), so no other namespace may see it.
+/// snap-confine builds the snap's namespace from recursive binds of host folders (/run, /var/snap,
+/// /root, /tmp, /var/lib/snapd, ...), after making every mount shared; /var/lib itself comes from the
+/// base snap, so a staging folder under /var/lib/extlib-net is never copied in. The folder is also a
+/// private mount point, so nothing mounted there propagates. The bind is read-only before it is
+/// attached, so every copy the kernel propagates of it is too.
 public struct PlaceholderMount: Sendable {
     public let root: SystemRoot
     public let mountTable: MountTable
@@ -20,7 +22,7 @@ public struct PlaceholderMount: Sendable {
 
     /// The name the staging tmpfs and its binds show in /proc/self/mountinfo, `mount` and `df`.
     public static let source = "extlib-net-placeholder"
-    public static let stagingDirectory = SystemRoot.Known.runDirectory + "/extlib-net/placeholders"
+    public static let stagingDirectory = SystemRoot.Known.stateDirectory + "/staging"
 
     public init(root: SystemRoot, mountTable: MountTable = .system, calls: any MountCalls = SystemMountCalls(), logger: Logger) {
         self.root = root
@@ -58,10 +60,10 @@ public struct PlaceholderMount: Sendable {
     /// last saw it until the share is back.
     @discardableResult
     public func stage(_ name: String, target: String) throws(PlaceholderError) -> Int {
-        let record: PlaceholderRecord
+        let record: PlaceholderRecord, layout: PlaceholderRecord.Layout
         do {
-            guard let loaded = try records.load(name) else { throw PlaceholderError(.noRecord(name)) }
-            record = loaded
+            guard let loaded = try records.loadWithLayout(name) else { throw PlaceholderError(.noRecord(name)) }
+            (record, layout) = loaded
         } catch let error as PlaceholderError {
             throw error
         } catch {
@@ -71,12 +73,16 @@ public struct PlaceholderMount: Sendable {
         let layering = layering(at: target, in: table)
         guard layering != .shown else { throw PlaceholderError(.shown(target)) }
         let staging = stagingPath(name)
-        // Files and folders: no more folders than slashes (counted, not hashed: this runs on 1M paths).
-        let slashes = record.entries.reduce(0) { count, entry in count + entry.path.utf8.reduce(0) { $0 + ($1 == 0x2F ? 1 : 0) } }
-        let needed = record.entries.count + slashes + 64
+        let stagingMount = table.last { $0.mountPoint == staging && Self.isPlaceholder($0) }
+        if layering == .beneath {
+            // What is beneath the share must be this very tmpfs, or a refresh would fill a copy nobody sees.
+            let beneath = MountTable.stack(at: target, in: table).last(where: Self.isPlaceholder)
+            guard let stagingMount, stagingMount.device == beneath?.device else { throw PlaceholderError(.notStaged(target)) }
+        }
+        let needed = layout.inodes + 64
         do {
             try prepareStagingDirectory()
-            let mounted = table.contains { $0.mountPoint == staging && Self.isPlaceholder($0) }
+            let mounted = stagingMount != nil
             if mounted, layering == .absent {
                 // Not in use at the target: a fresh tmpfs is quicker than emptying this one.
                 try calls.detach(staging)
@@ -169,10 +175,9 @@ public struct PlaceholderMount: Sendable {
         }
     }
 
-    /// /run/extlib-net/placeholders: root-only, and a private mount point of its own.
+    /// /var/lib/extlib-net/staging: root-only, and a private mount point of its own.
     private func prepareStagingDirectory() throws {
-        try SecureFile.ensureDirectory(root.path(SystemRoot.Known.runDirectory), below: root.prefix)
-        try SecureFile.ensurePrivateDirectory(root.path(SystemRoot.Known.runDirectory + "/extlib-net"), below: root.prefix)
+        try SecureFile.ensurePrivateDirectory(root.path(SystemRoot.Known.stateDirectory), below: root.prefix)
         let directory = root.path(Self.stagingDirectory)
         try SecureFile.ensurePrivateDirectory(directory, below: root.prefix)
         try calls.makePrivateMountPoint(directory)
@@ -190,6 +195,8 @@ public struct PlaceholderError: Error, Equatable, CustomStringConvertible {
         case kernel(KernelMount.Failure)
         case tree(PlaceholderTree.Failure)
         case staging(String)
+        /// The placeholder beneath the share is not its staging tmpfs (that was unmounted by hand).
+        case notStaged(String)
         /// The share's mount folder (missing parents, a link on the way, files in it).
         case folder(MountTargetError)
     }
@@ -207,6 +214,8 @@ public struct PlaceholderError: Error, Equatable, CustomStringConvertible {
         case .kernel(let failure): return "cannot mount the placeholder: \(failure)"
         case .tree(let failure): return failure.description
         case .staging(let why): return "cannot prepare the placeholder's staging folder: \(why)"
+        case .notStaged(let target):
+            return "the placeholder beneath the share at \(target) is no longer its staging copy (was it unmounted by hand?), so it cannot be brought up to date; extlib-net unmount, then mount, of the share builds it again"
         case .folder(let error): return "no placeholder: \(error)"
         }
     }
@@ -217,7 +226,7 @@ extension PlaceholderError: ReportableError {
         switch code {
         case .noRecord, .shown: return .usage
         case .damagedRecord: return .configuration
-        case .kernel, .tree, .staging: return .system
+        case .kernel, .tree, .staging, .notStaged: return .system
         case .folder(let error): return error.exitStatus
         }
     }
@@ -230,8 +239,12 @@ public struct PlaceholderStatus: Sendable, Equatable, Encodable {
         case shown
         /// Beneath the mounted share, shown the moment it goes.
         case beneath
-        /// A record, and nothing mounted from it yet (the next mount or heal puts it up).
+        /// A record, and nothing at the folder: neither the share nor its placeholder (the folder is empty;
+        /// the next mount or heal puts it up).
         case recorded
+        /// A record, and the share mounted with nothing beneath: should it go away, the folder is empty until
+        /// heal covers it (the next mount restacks it).
+        case uncovered
         /// No record: the library is unprotected while the share is away.
         case none
         /// The record cannot be used: the library is unprotected.
@@ -245,12 +258,15 @@ public struct PlaceholderStatus: Sendable, Equatable, Encodable {
     public let since: String?
     /// When its record was taken (UTC).
     public let recordTakenAt: String?
+    /// The last time it could not be put up or brought up to date, and why (cleared once that works).
+    public let problem: String?
 
-    public init(state: State, files: Int?, since: String?, recordTakenAt: String?) {
+    public init(state: State, files: Int?, since: String?, recordTakenAt: String?, problem: String? = nil) {
         self.state = state
         self.files = files
         self.since = since
         self.recordTakenAt = recordTakenAt
+        self.problem = problem
     }
 
     public var isProtected: Bool { state != .none && state != .damaged }
@@ -261,7 +277,8 @@ public struct PlaceholderStatus: Sendable, Equatable, Encodable {
         switch state {
         case .shown: return "placeholder since \(since ?? "an unknown time"), \(count)"
         case .beneath: return "ready beneath the share, \(count)"
-        case .recorded: return "recorded, \(count)"
+        case .recorded: return "recorded, \(count), not up"
+        case .uncovered: return "not beneath the share, \(count)"
         case .none: return "none"
         case .damaged: return "damaged record: unprotected"
         }
@@ -269,21 +286,23 @@ public struct PlaceholderStatus: Sendable, Equatable, Encodable {
 }
 
 extension PlaceholderMount {
-    /// `name`'s placeholder at `target` as `table` shows it; `shownSince` from the mount's record.
-    public func status(_ name: String, target: String, shownSince: String?, in table: [MountInfoEntry]) -> PlaceholderStatus {
+    /// `name`'s placeholder at `target` as `table` shows it; `shownSince` and `problem` from the mount's
+    /// record.
+    public func status(_ name: String, target: String, shownSince: String?, problem: String? = nil, in table: [MountInfoEntry]) -> PlaceholderStatus {
         let record: PlaceholderRecord
         do {
             guard let loaded = try records.load(name) else { return PlaceholderStatus(state: .none, files: nil, since: nil, recordTakenAt: nil) }
             record = loaded
         } catch {
-            return PlaceholderStatus(state: .damaged, files: nil, since: nil, recordTakenAt: nil)
+            return PlaceholderStatus(state: .damaged, files: nil, since: nil, recordTakenAt: nil, problem: problem)
         }
         let state: PlaceholderStatus.State
         switch layering(at: target, in: table) {
         case .shown: state = .shown
         case .beneath: state = .beneath
-        case .absent: state = .recorded
+        case .absent: state = MountTable.stack(at: target, in: table).isEmpty ? .recorded : .uncovered
         }
-        return PlaceholderStatus(state: state, files: record.entries.count, since: state == .shown ? shownSince : nil, recordTakenAt: record.takenAt)
+        return PlaceholderStatus(state: state, files: record.entries.count, since: state == .shown ? shownSince : nil,
+                                 recordTakenAt: record.takenAt, problem: problem)
     }
 }

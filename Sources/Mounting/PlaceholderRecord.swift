@@ -91,16 +91,107 @@ public struct PlaceholderRecord: Codable, Sendable, Equatable {
         }.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
     }
 
-    /// A record read from disk is checked as hostile: every path clean and relative, every time valid,
-    /// no path twice, not too many.
-    public var isSound: Bool {
-        guard NameRule.isValid(definition), entries.count <= Self.maximumEntries else { return false }
-        var seen = Set<BytesOf>()
-        seen.reserveCapacity(entries.count)
-        for entry in entries {
-            guard TreeSnapshot.isCleanRelative(entry.path), entry.modified.isValid, seen.insert(BytesOf(entry.path)).inserted else { return false }
+    /// The most files and folders one placeholder's tmpfs may hold (`nr_inodes`): a record whose paths
+    /// need more folders than this is refused, whatever its file count.
+    public static let maximumInodes = 2 * maximumEntries
+
+    /// What the record's tree takes on a tmpfs.
+    public struct Layout: Sendable, Equatable {
+        public let files: Int
+        public let folders: Int
+        public var inodes: Int { files + folders }
+    }
+
+    /// Why a record cannot be built into a placeholder. Each is refused when the record is read or written,
+    /// before anything is mounted, so a refresh in place never empties a placeholder half-way.
+    public enum Unsound: Error, Sendable, Equatable, CustomStringConvertible {
+        case definition
+        case tooManyFiles(Int)
+        case tooManyFolders(Int)
+        /// Not clean and relative (see `TreeSnapshot.isCleanRelative`), a name over 255 bytes, or deeper
+        /// than `TreeSnapshot.maximumDepth` (the deepest a walk or a clear goes).
+        case badPath(index: Int)
+        case badTime(index: Int)
+        case twice(index: Int)
+        /// A file's path is also a folder of another file's path.
+        case fileIsFolder(index: Int)
+
+        public var description: String {
+            switch self {
+            case .definition: return "its name is not a mount name"
+            case .tooManyFiles(let count): return "it lists \(count) files, more than the \(PlaceholderRecord.maximumEntries) a placeholder holds"
+            case .tooManyFolders(let count): return "its files need \(count) files and folders, more than the \(PlaceholderRecord.maximumInodes) a placeholder holds"
+            case .badPath(let index): return "file \(index + 1) has a path that is not clean and relative, has a name over 255 bytes, or lies deeper than \(TreeSnapshot.maximumDepth) levels"
+            case .badTime(let index): return "file \(index + 1) has an invalid time"
+            case .twice(let index): return "file \(index + 1) is listed twice"
+            case .fileIsFolder(let index): return "file \(index + 1) is also the folder of another file"
+            }
         }
-        return true
+    }
+
+    /// A record read from disk is checked as hostile: every path clean, relative, with names of at most
+    /// 255 bytes and no deeper than a walk goes; every time valid; no path twice; no file that is also a
+    /// folder; not too many files or folders. The layout says what its tmpfs must hold.
+    public func layout() -> Result<Layout, Unsound> {
+        guard NameRule.isValid(definition) else { return .failure(.definition) }
+        guard entries.count <= Self.maximumEntries else { return .failure(.tooManyFiles(entries.count)) }
+        let sorted = Self.isInByteOrder(entries) ? entries : entries.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        var folders = 0
+        for index in sorted.indices {
+            let path = sorted[index].path
+            guard sorted[index].modified.isValid else { return .failure(.badTime(index: index)) }
+            guard TreeSnapshot.isCleanRelative(path), Self.componentsFit(path) else { return .failure(.badPath(index: index)) }
+            // In byte order, the folders a path adds are those past the part it shares with the path before
+            // (every path below a folder comes in one run), and a file that is also a folder is found where
+            // that folder's run begins.
+            var common = 0
+            if index > 0 {
+                let previous = sorted[index - 1].path
+                if previous.utf8.elementsEqual(path.utf8) { return .failure(.twice(index: index)) }
+                common = zip(previous.utf8, path.utf8).prefix { $0 == $1 }.count
+            }
+            var offset = 0
+            for byte in path.utf8 {
+                if byte == 0x2F, offset >= common {
+                    folders += 1
+                    if Self.contains(sorted, path: path.utf8.prefix(offset)) { return .failure(.fileIsFolder(index: index)) }
+                }
+                offset += 1
+            }
+            guard sorted.count + folders <= Self.maximumInodes else { return .failure(.tooManyFolders(sorted.count + folders)) }
+        }
+        return .success(Layout(files: sorted.count, folders: folders))
+    }
+
+    public var isSound: Bool { if case .success = layout() { return true } else { return false } }
+
+    static func isInByteOrder(_ entries: [Entry]) -> Bool {
+        zip(entries, entries.dropFirst()).allSatisfy { !$1.path.utf8.lexicographicallyPrecedes($0.path.utf8) }
+    }
+
+    /// Names of at most 255 bytes (NAME_MAX), at most `TreeSnapshot.maximumDepth` of them.
+    private static func componentsFit(_ path: String) -> Bool {
+        var components = 1, length = 0
+        for byte in path.utf8 {
+            if byte == 0x2F {
+                components += 1
+                length = 0
+            } else {
+                length += 1
+                if length > 255 { return false }
+            }
+        }
+        return components <= TreeSnapshot.maximumDepth
+    }
+
+    /// Whether `sorted` (in byte order) holds a file at exactly `path`: a binary search.
+    private static func contains(_ sorted: [Entry], path: Substring.UTF8View) -> Bool {
+        var low = 0, high = sorted.count
+        while low < high {
+            let middle = (low + high) / 2
+            if sorted[middle].path.utf8.lexicographicallyPrecedes(path) { low = middle + 1 } else { high = middle }
+        }
+        return low < sorted.count && sorted[low].path.utf8.elementsEqual(path)
     }
 }
 
@@ -122,10 +213,13 @@ public struct PlaceholderRecords: Sendable {
 
     /// The record of `name`, or nil when there is none. A damaged one throws: no placeholder is built
     /// from it, and status and doctor say the library is unprotected.
-    public func load(_ name: String) throws -> PlaceholderRecord? {
+    public func load(_ name: String) throws -> PlaceholderRecord? { try loadWithLayout(name)?.record }
+
+    /// The record of `name` and what its tree takes (checked once).
+    public func loadWithLayout(_ name: String) throws -> (record: PlaceholderRecord, layout: PlaceholderRecord.Layout)? {
         guard let record = try file(name).load() else { return nil }
-        guard record.isSound, record.definition == name else { throw MalformedFileError(path: file(name).path, repair: file(name).repair) }
-        return record
+        guard case .success(let layout) = record.layout(), record.definition == name else { throw MalformedFileError(path: file(name).path, repair: file(name).repair) }
+        return (record, layout)
     }
 
     /// Whether a record file of `name` is there (a regular file, not followed through a link).
@@ -142,7 +236,7 @@ public struct PlaceholderRecords: Sendable {
 
     public func save(_ record: PlaceholderRecord) throws {
         try ensureFolder()
-        guard record.isSound else { throw MalformedFileError(path: file(record.definition).path, repair: "extlib-net refused to write an unsound record; report this") }
+        if case .failure(let unsound) = record.layout() { throw unsound }
         try file(record.definition).save(record)
     }
 

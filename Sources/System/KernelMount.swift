@@ -37,8 +37,9 @@ public enum KernelMount {
     }
 
     /// Makes the folder `path` a mount point of its own (a bind onto itself when it is not one) whose
-    /// later mounts propagate to no other namespace (`MS_PRIVATE`): a staging tmpfs under it is never
-    /// copied, writable, into the snap's namespace.
+    /// later mounts propagate to no other namespace (`MS_PRIVATE`). Not unbindable: snap-confine makes its
+    /// copy of every mount shared (which clears that) before it binds the host's folders in; what keeps the
+    /// staging tmpfs out of the snap is that it lives in a folder snapd does not bind (/var/lib).
     public static func makePrivateMountPoint(_ path: String) throws(Failure) {
         if mount(nil, path, nil, UInt(MS_PRIVATE), nil) == 0 { return }
         guard errno == EINVAL else { throw Failure(call: "make private", path: path, errno: .last) }

@@ -30,6 +30,7 @@ struct ImmichCommand: ParsableCommand {
     static func service(_ global: GlobalOptions, timeout: Double) throws -> ImmichService {
         var service = ImmichService(mounts: try makeService(global), logger: global.makeLogger())
         service.timeout = .milliseconds(Int64(timeout * 1000))
+        service.lockWaiting = { announceLockWait($0) }
         return service
     }
 

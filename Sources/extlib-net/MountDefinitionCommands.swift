@@ -120,10 +120,8 @@ struct List: ParsableCommand {
             (definition, service.mounter.target(of: definition), service.mounter.state(of: definition, in: table).isMounted)
         }
         if json {
-            let placeholders = service.placeholders
             let listings = rows.map { definition, target, mounted in
-                MountListing(definition, target: target, mounted: mounted,
-                             placeholder: placeholders.status(definition.name, target: target, shownSince: service.mountRecord(definition.name).placeholderShown?.at, in: table))
+                MountListing(definition, target: target, mounted: mounted, placeholder: service.placeholderStatus(definition, in: table))
             }
             StandardStream.output.write(Rendering.json(listings) + "\n")
             return

@@ -78,7 +78,10 @@ final class FakeHost: ProcessRunner, StatfsProbe, Sendable {
             case MountHelper.nfs:
                 guard state.mountResult.status == 0 else { return state.mountResult }
                 guard state.mountsAppear else { return ProcessResult(status: 0, standardError: "") }
-                state.table.append(MountInfo.parse("9 2 0:9 / \(arguments[1]) rw - nfs4 \(state.leavesSource ?? arguments[0]) rw").first!)
+                // On top of what is at the target, as the kernel stacks it.
+                let id = max((state.table.map(\.mountID).max() ?? 0) + 1, 100)
+                let parent = state.table.last { $0.mountPoint == arguments[1] }?.mountID ?? 2
+                state.table.append(MountInfo.parse("\(id) \(parent) 0:\(id) / \(arguments[1]) rw - nfs4 \(state.leavesSource ?? arguments[0]) rw").first!)
                 state.health[arguments[1]] = state.healthAfterMount
                 return ProcessResult(status: 0, standardError: "")
             case _ where arguments.first == ImmichView.command:
@@ -313,24 +316,30 @@ extension HealerTests {
 /// The placeholder's mount calls against the made-up table: a tmpfs or a bind is a new top entry, a
 /// detach takes the top one away; nothing is mounted for real.
 extension FakeHost: MountCalls {
-    private func push(_ source: String, _ type: String, at path: String) {
+    /// A new mount at `path`; a bind (`of`) shares the device of the mount at that path, as the kernel's does.
+    private func push(_ source: String, _ type: String, at path: String, of bound: String? = nil) {
         state.withLock { state in
-            let id = (state.table.map(\.mountID).max() ?? 100) + 1
+            let id = max((state.table.map(\.mountID).max() ?? 0) + 1, 100)
             let parent = state.table.last { $0.mountPoint == path }?.mountID ?? 1
-            state.table.append(MountInfo.parse("\(id) \(parent) 0:\(id) / \(path) ro - \(type) \(source) ro").first!)
+            let device = bound.flatMap { bound in state.table.last { $0.mountPoint == bound }?.device } ?? "0:\(id)"
+            state.table.append(MountInfo.parse("\(id) \(parent) \(device) / \(path) ro - \(type) \(source) ro").first!)
             state.calls.append(["mount", type, path])
         }
     }
 
-    func mountTmpfs(source: String, at path: String, inodes: Int) throws(KernelMount.Failure) { push(source, "tmpfs", at: path) }
+    /// A new tmpfs is empty: the folder (a real one, the tree is built in it) is emptied.
+    func mountTmpfs(source: String, at path: String, inodes: Int) throws(KernelMount.Failure) {
+        _ = PlaceholderTree.clear(path)
+        push(source, "tmpfs", at: path)
+    }
     func resizeTmpfs(at path: String, inodes: Int) throws(KernelMount.Failure) {}
     func makePrivateMountPoint(_ path: String) throws(KernelMount.Failure) {}
-    func attachReadOnlyBind(of source: String, at target: String) throws(KernelMount.Failure) { push(PlaceholderMount.source, "tmpfs", at: target) }
+    func attachReadOnlyBind(of source: String, at target: String) throws(KernelMount.Failure) { push(PlaceholderMount.source, "tmpfs", at: target, of: source) }
     func attachReadOnlyBind(of source: String, onto folder: Int32, shown target: String) throws(KernelMount.Failure) {
-        push(PlaceholderMount.source, "tmpfs", at: target)
+        push(PlaceholderMount.source, "tmpfs", at: target, of: source)
     }
     func attachReadOnlyBindInChild(of source: String, at target: String, runner: any ProcessRunner, timeout: Duration) throws(KernelMount.Failure) {
-        push(PlaceholderMount.source, "tmpfs", at: target)
+        push(PlaceholderMount.source, "tmpfs", at: target, of: source)
     }
     func detach(_ path: String) throws(KernelMount.Failure) {
         state.withLock { state in

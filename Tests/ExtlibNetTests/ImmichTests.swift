@@ -400,6 +400,50 @@ import Testing
         #expect(try records.load("photos")?.entries.count == 2, "the old record stays")
     }
 
+    /// A healthy share with nothing beneath is restacked when its record is taken; when the second mount
+    /// fails, the placeholder comes off (the healthy share is never left covered), and status and doctor
+    /// say the share has nothing beneath, and why, even after a later mount succeeds at something else.
+    @Test func aRestackWhoseSecondMountFailsLeavesTheShareOnTopAndSaysSo() throws {
+        let bed = try Bed()
+        defer { bed.remove() }
+        // A NAS that answers (the mounter checks it can reach the server before mount.nfs runs).
+        let (listener, port) = try TCPProbeTests.listener()
+        defer { withExtendedLifetime(listener) {} }
+        var definition = MountDefinition(name: "photos", url: try MountURL.parse("nfs://127.0.0.1:\(port)/volume1/photos"))
+        definition.nfsVersion = .v4_2
+        #expect(bed.service.mounts.mounter.target(of: definition) == bed.target(0))
+        try bed.service.mounts.store.add(definition)
+        bed.host.mountNFS("127.0.0.1:/volume1/photos", at: bed.target(0), health: .healthy)
+        bed.fill(bed.target(0))
+        let immich = FakeImmich()
+        let photos = try immich.createLibrary(ownerId: try immich.me().id, name: "Photos", importPaths: [bed.path(0)])
+        immich.state.withLock { $0.paths = [photos.id: [bed.path(0) + "/a.jpg"]]; $0.assets = [photos.id: 1] }
+        bed.host.state.withLock { $0.mountResult = ProcessResult(status: 32, standardError: "mount.nfs: access denied by server while mounting") }
+
+        guard case .recorded(1, .immichAssets, .failed(let why)) = bed.service.recordPlaceholder(definition, api: immich) else {
+            Issue.record("not a failed restack"); return
+        }
+        #expect(why.contains("access denied"), "\(why)")
+        let mounts = bed.service.mounts
+        let stack = MountTable.stack(at: bed.target(0), in: bed.host.table.current())
+        #expect(stack.map(\.fileSystemType) == ["nfs4"], "the placeholder came off the healthy share: \(stack)")
+        let uncovered = mounts.placeholderStatus(definition)
+        #expect(uncovered.state == .uncovered && uncovered.problem?.contains("access denied") == true, "\(uncovered)")
+        #expect(mounts.mountRecord("photos").placeholderShown == nil)
+        let finding = bed.service.placeholderFinding(definition)
+        #expect(finding.verdict == .warn && finding.detail.contains("access denied") && finding.fix?.contains("extlib-net mount photos") == true, "\(finding)")
+
+        // The next try works: the placeholder beneath, the share on top, no "since", no problem left.
+        bed.host.state.withLock { $0.mountResult = ProcessResult(status: 0, standardError: "") }
+        #expect(mounts.refreshPlaceholder(definition) == .restacked, "\(bed.host.calls.filter { $0[0] != "statfs" }) \(bed.host.table.current().map { "\($0.mountID) \($0.parentID) \($0.mountPoint) \($0.fileSystemType)" })")
+        #expect(MountTable.stack(at: bed.target(0), in: bed.host.table.current()).map(\.fileSystemType) == ["nfs4", "tmpfs", "nfs4"])
+        let ready = mounts.placeholderStatus(definition)
+        #expect(ready.state == .beneath && ready.problem == nil, "\(ready)")
+        #expect(mounts.mountRecord("photos").placeholderShown == nil, "the share is on top: no placeholder since")
+        #expect(bed.service.placeholderFinding(definition).verdict == .pass)
+        #expect(throws: MountStoreError.self) { try mounts.remove(named: "photos") }
+    }
+
     @Test func providerMatchesTheFolderAndWhatIsInside() throws {
         let bed = try Bed()
         defer { bed.remove() }

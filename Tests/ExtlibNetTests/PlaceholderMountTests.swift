@@ -158,6 +158,57 @@ struct PlaceholderMountTests {
         #expect(looks.load(ordering: .relaxed) > 1_000, "the loop looked often enough to see a gap: \(looks.load(ordering: .relaxed))")
     }
 
+    /// snap-confine builds the snap's namespace as this does: every mount made shared, then recursive
+    /// binds of host folders (/run, /var/snap, /root, /tmp, ...) into a new root; /var/lib comes from the
+    /// base snap. In it, the only placeholder mount is the read-only bind at the target: never the
+    /// writable staging tmpfs.
+    @Test func aNamespaceBuiltAsSnapConfineDoesSeesOnlyTheReadOnlyBind() throws {
+        let bed = try Bed()
+        try bed.shareFile("a.jpg", seconds: 1_600_000_000, nanoseconds: 1)
+        _ = try bed.record()
+        try bed.placeholders.show("photos", target: bed.target)
+        let staging = bed.placeholders.stagingPath("photos")
+        #expect(FileManager.default.fileExists(atPath: staging + "/a.jpg"))
+        let script = """
+            set -e
+            mount --make-rshared /
+            mkdir -p "$0/newroot"
+            mount -t tmpfs none "$0/newroot"
+            for folder in run var/snap root tmp var/tmp var/log; do
+              mkdir -p "$0/newroot/$folder"
+              if [ -d "$1/$folder" ]; then mount --rbind "$1/$folder" "$0/newroot/$folder"; fi
+            done
+            mount --make-rslave "$0/newroot"
+            findmnt -rn -o TARGET,VFS-OPTIONS,SOURCE | awk -v top="$0/newroot/" 'index($1, top) == 1 && $3 == "extlib-net-placeholder" { print $2 }'
+            stat -c %Y "$0/newroot/var/snap/immich-distribution/common/photos/a.jpg"
+            touch "$0/newroot/var/snap/immich-distribution/common/photos/new.jpg" 2>&1 || true
+            """
+        let outcome = try Child.runBlocking("/usr/bin/unshare", ["--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, bed.base, bed.root.prefix],
+                                            timeout: .seconds(10))
+        let lines = outcome.output.split(separator: "\n").map(String.init)
+        #expect(outcome.status == 0 && lines.count >= 2, "\(outcome.output) \(outcome.error)")
+        #expect(lines.filter { !$0.hasPrefix("1600000000") && !$0.contains("Read-only") }.count == 1, "one placeholder mount in the snap's namespace: \(outcome.output)")
+        #expect(lines.first?.hasPrefix("ro,") == true, "and it is read-only: \(outcome.output)")
+        #expect(lines.contains("1600000000"), "the placeholder itself came along: \(outcome.output)")
+        #expect(outcome.output.contains("Read-only file system"), "\(outcome.output) \(outcome.error)")
+        #expect(staging.hasPrefix(bed.root.path("/var/lib/extlib-net/")), "\(staging)")
+    }
+
+    /// The placeholder beneath the share is that very staging tmpfs, or a refresh is refused: filling a
+    /// new staging tmpfs nobody sees is not a refresh.
+    @Test func aRefreshIsRefusedWhenTheStagingTmpfsIsNotWhatIsBeneath() throws {
+        let bed = try Bed()
+        try bed.shareFile("old.jpg", seconds: 1_500_000_000, nanoseconds: 5)
+        _ = try bed.record()
+        try bed.placeholders.show("photos", target: bed.target)
+        try bed.mountShare()
+        #expect(bed.layering == .beneath)
+        #expect(try bed.placeholders.stage("photos", target: bed.target) == 1)
+        try KernelMount.detach(bed.placeholders.stagingPath("photos"))
+        #expect(throws: PlaceholderError(.notStaged(bed.target))) { try bed.placeholders.stage("photos", target: bed.target) }
+        #expect(bed.layering == .beneath)
+    }
+
     /// A placeholder beneath the share is brought up to date in place; a shown one is left as it is.
     @Test func aCoveredPlaceholderIsRefreshedAndAShownOneIsNot() throws {
         let bed = try Bed()

@@ -161,14 +161,71 @@ import Testing
         for bad in [record([.init(path: "../etc/shadow", modified: FileTime(seconds: 1, nanoseconds: 0))]),
                     record([.init(path: "a", modified: FileTime(seconds: 1, nanoseconds: 1_000_000_000))]),
                     record([.init(path: "a", modified: FileTime(seconds: 1, nanoseconds: 0)), .init(path: "a", modified: FileTime(seconds: 2, nanoseconds: 0))]),
-                    record([], name: "../x")] {
-            #expect(throws: MalformedFileError.self) { try records.save(bad) }
+                    record([], name: "../x"),
+                    record([.init(path: "a", modified: FileTime(seconds: 1, nanoseconds: 0)), .init(path: "a/b", modified: FileTime(seconds: 2, nanoseconds: 0))])] {
+            #expect(throws: PlaceholderRecord.Unsound.self) { try records.save(bad) }
         }
         // A hand edit that renames the record or breaks a path: refused on reading, so no placeholder.
         let edited = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "2024\\/a b.jpg", with: "\\/etc\\/shadow")
         try FileManager.default.removeItem(atPath: path)
         #expect(FileManager.default.createFile(atPath: path, contents: Data(edited.utf8), attributes: [.posixPermissions: 0o600]))
         #expect(throws: MalformedFileError.self) { try records.load("photos") }
+    }
+}
+
+extension PlaceholderRecordTests {
+    func entries(_ paths: [String]) -> [PlaceholderRecord.Entry] {
+        paths.map { PlaceholderRecord.Entry(path: $0, modified: FileTime(seconds: 1, nanoseconds: 0)) }
+    }
+
+    /// What cannot be built whole is refused before anything is mounted: a refresh in place clears the
+    /// placeholder first, and must never stop half-way.
+    @Test func aRecordThatCannotBeBuiltWholeIsRefused() {
+        let deepest = (1...TreeSnapshot.maximumDepth).map { "d\($0)" }.joined(separator: "/")
+        #expect(record(entries(["x/a.jpg", "x/b/c.jpg", "y.jpg"])).layout() == .success(.init(files: 3, folders: 2)))
+        #expect(record(entries([deepest, String(repeating: "n", count: 255)])).layout() == .success(.init(files: 2, folders: TreeSnapshot.maximumDepth - 1)))
+        #expect(record(entries([deepest + "/e"])).layout() == .failure(.badPath(index: 0)), "deeper than a walk or a clear goes")
+        #expect(record(entries(["ok/" + String(repeating: "n", count: 256)])).layout() == .failure(.badPath(index: 0)), "a name over NAME_MAX")
+        // A file that is also a folder, however the paths between sort.
+        for paths in [["a", "a/b"], ["a/b", "a"], ["a", "a b", "a/c"], ["a", "a-", "a/c/d"], ["x/a", "x/a b", "x/a/c", "z"]] {
+            guard case .failure(.fileIsFolder) = record(entries(paths)).layout() else { Issue.record("\(paths) accepted"); continue }
+        }
+        #expect(record(entries(["b", "a", "b"])).layout() == .failure(.twice(index: 2)))
+        #expect(record(entries(["b/x", "a", "c/y"])).layout() == .success(.init(files: 3, folders: 2)), "unsorted is sorted first")
+        #expect(PlaceholderRecord.Unsound.fileIsFolder(index: 0).description.contains("also the folder"))
+    }
+
+    /// Random trees from a few names: the layout's folder count and refusals agree with a plain count, and
+    /// every record it accepts builds whole and clears whole on disk.
+    @Test func theLayoutAgreesWithAPlainCountAndWhatItAcceptsBuilds() throws {
+        var generator = SystemRandomNumberGenerator()
+        let names = ["a", "b", "a b", "a-", "a0", "é", "e\u{301}"]
+        var accepted = 0, refused = 0
+        for _ in 0..<300 {
+            let paths = (0..<Int.random(in: 1...12, using: &generator)).map { _ in
+                (0..<Int.random(in: 1...4, using: &generator)).map { _ in names.randomElement(using: &generator)! }.joined(separator: "/")
+            }
+            var folders = Set<[UInt8]>()
+            for path in paths {
+                let bytes = Array(path.utf8)
+                for (index, byte) in bytes.enumerated() where byte == 0x2F { folders.insert(Array(bytes[..<index])) }
+            }
+            let files = paths.map { Array($0.utf8) }
+            let unsound = Set(files).count != files.count || files.contains { folders.contains($0) }
+            switch record(entries(paths)).layout() {
+            case .success(let layout):
+                #expect(!unsound, "\(paths)")
+                #expect(layout == .init(files: paths.count, folders: folders.count), "\(paths)")
+                let tree = try TreeSnapshotTests.Tree()
+                #expect(PlaceholderTree.build(paths.map { ($0, FileTime(seconds: 1, nanoseconds: 0)) }, into: tree.path) == .success(paths.count), "\(paths)")
+                #expect(PlaceholderTree.clear(tree.path) == .success(paths.count + folders.count), "\(paths)")
+                accepted += 1
+            case .failure:
+                #expect(unsound, "\(paths)")
+                refused += 1
+            }
+        }
+        #expect(accepted > 30 && refused > 30, "both kinds met: \(accepted) accepted, \(refused) refused")
     }
 }
 

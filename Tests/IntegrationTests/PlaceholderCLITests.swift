@@ -21,7 +21,7 @@ struct PlaceholderCLITests {
     @Test func aPlaceholderPutUpByHandIsShownAndAPlainUnmountRemovesItAndWarns() async throws {
         let scratch = try ScratchRoot()
         defer {
-            _ = try? Child.runBlocking("/bin/umount", ["-R", "-l", scratch.path + "/run/extlib-net/placeholders"], timeout: .seconds(10))
+            _ = try? Child.runBlocking("/bin/umount", ["-R", "-l", scratch.path + "/var/lib/extlib-net/staging"], timeout: .seconds(10))
             scratch.remove()
         }
         let root = ["--root", scratch.path]
@@ -58,6 +58,9 @@ struct PlaceholderCLITests {
         #expect(try await CLI.run(["unmount", "--placeholder", "photos"] + root).status == 0)
         let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8).split(separator: "\n").filter { $0.contains(" \(target) ") }
         #expect(mounts.count == 1, "\(mounts)")
+        // Removing the definition while its placeholder stands in is refused (the tmpfs would stay behind).
+        let removeShown = try await CLI.run(["remove", "photos"] + root)
+        #expect(removeShown.status != 0 && removeShown.error.contains("unmount"), "\(removeShown.error)")
 
         // A plain unmount takes it away, says what that means, and leaves no staging tmpfs.
         let plain = try await CLI.run(["unmount", "photos"] + root)
@@ -66,9 +69,12 @@ struct PlaceholderCLITests {
         #expect(plain.error.contains("trash") && plain.error.contains("unmount --placeholder photos"), "\(plain.error)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: target).isEmpty)
         let left = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
-        #expect(!left.contains(scratch.path + "/run/extlib-net/placeholders/photos"), "the staging tmpfs is gone")
+        #expect(!left.contains(scratch.path + "/var/lib/extlib-net/staging/photos"), "the staging tmpfs is gone")
         let after = try await CLI.run(["status", "--json"] + root)
         #expect(Self.placeholder(try JSONSerialization.jsonObject(with: Data(after.output.utf8)))?["state"] as? String == "recorded")
+        // The definition removed: its record (private paths) goes with it.
+        #expect(try await CLI.run(["remove", "photos"] + root).status == 0)
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + "/var/lib/extlib-net/placeholders/photos.json"))
     }
 
     @Test func aDamagedRecordIsNoPlaceholderAndStatusSaysUnprotected() async throws {
