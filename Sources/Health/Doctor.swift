@@ -146,8 +146,12 @@ public struct Doctor: Sendable {
         let namespaceExists = FileSystem.isReachable(namespace)
         if namespaceExists {
             switch view.look(ImmichView.Request(namespace: namespace, mountPoint: target)) {
-            case .success(let report) where report.visible == true:
+            case .success(let report) where report.showsShare:
                 findings.append(DoctorFinding(name, .visibleInSnap, .pass, "mounted inside the snap's mount namespace (\(namespace))"))
+            case .success(let report) where report.showsPlaceholder:
+                findings.append(DoctorFinding(
+                    name, .visibleInSnap, .fail, "the snap's mount namespace (\(namespace)) shows the share's placeholder, not the share",
+                    fix: "sudo snap stop \(Self.snapName) && sudo /usr/lib/snapd/snap-discard-ns \(Self.snapName) && sudo snap start \(Self.snapName)"))
             case .success:
                 findings.append(DoctorFinding(
                     name, .visibleInSnap, .fail, "the snap's mount namespace (\(namespace)) does not see the mount",

@@ -61,6 +61,13 @@ public struct ImmichView: Sendable {
     public struct Report: Sendable, Equatable {
         /// Whether `mountPoint` is in the namespace's mount table; `nil` when not asked.
         public var visible: Bool?
+        /// The type and source of the top mount there (what a reader sees).
+        public var topType: String?
+        public var topSource: String?
+        /// The top mount there is a share's placeholder: the share itself is not what Immich sees.
+        public var showsPlaceholder: Bool { topType == "tmpfs" && topSource == PlaceholderMount.source }
+        /// The share is what Immich sees at the mount point.
+        public var showsShare: Bool { visible == true && topType != nil && !showsPlaceholder }
         public var files: [SampledFile] = []
         public var unlistable: [UnlistableFolder] = []
     }
@@ -92,7 +99,7 @@ public struct ImmichView: Sendable {
     }
 
     // MARK: the line protocol between child and parent
-    // visible 0|1
+    // visible 0 | visible 1 FSTYPE SOURCE   (of the top mount; both octal-escaped like mountinfo)
     // file UID MODE ERRNO PATH          (ERRNO 0: read fine; PATH octal-escaped like mountinfo)
     // unlistable ERRNO PATH
     // failed namespace ERRNO PATH | failed capabilities ERRNO
@@ -102,8 +109,12 @@ public struct ImmichView: Sendable {
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: " ", maxSplits: 4, omittingEmptySubsequences: false)
             switch fields.first {
-            case "visible" where fields.count == 2:
+            case "visible" where fields.count == 2 || fields.count == 4:
                 report.visible = fields[1] == "1"
+                if fields.count == 4 {
+                    report.topType = MountInfo.unescape(fields[2])
+                    report.topSource = MountInfo.unescape(fields[3])
+                }
             case "file" where fields.count == 5:
                 guard let owner = UInt32(fields[1]), let mode = UInt32(fields[2], radix: 8), let code = Int32(fields[3]) else { continue }
                 report.files.append(SampledFile(path: MountInfo.unescape(fields[4]), owner: owner, mode: mode, error: code == 0 ? nil : Errno(rawValue: code)))
@@ -136,8 +147,11 @@ public struct ImmichView: Sendable {
             return 3
         }
         if let mountPoint = request.mountPoint {
-            let visible = MountTable.system.entry(at: mountPoint) != nil
-            write("visible \(visible ? 1 : 0)\n")
+            if let top = MountTable.system.entry(at: mountPoint) {
+                write("visible 1 \(MountInfo.escape(top.fileSystemType)) \(MountInfo.escape(top.source))\n")
+            } else {
+                write("visible 0\n")
+            }
         }
         guard let sample = request.sample else { return 0 }
         if let error = ProcessConfinement.dropFilePermissionOverrides() {

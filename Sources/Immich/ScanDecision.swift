@@ -92,7 +92,9 @@ extension ImmichService {
                 guard health.isHealthy else { problems.append((path, .unhealthy(definition: definition.name, health))); healthy = false; continue }
                 if let namespace = snapNamespace, FileSystem.isReachable(namespace) {
                     switch ImmichView(runner: mounter.runner).look(ImmichView.Request(namespace: namespace, mountPoint: target)) {
-                    case .success(let report) where report.visible == true: break
+                    case .success(let report) where report.showsShare: break
+                    case .success(let report) where report.showsPlaceholder:
+                        problems.append((path, .notVisibleInSnap(definition: definition.name, "it shows the share's placeholder there, not the share"))); healthy = false; continue
                     case .success: problems.append((path, .notVisibleInSnap(definition: definition.name, "not in its mount table"))); healthy = false; continue
                     case .failure(let failure): problems.append((path, .notVisibleInSnap(definition: definition.name, failure.description))); healthy = false; continue
                     }

@@ -132,7 +132,7 @@ public struct PlaceholderMount: Sendable {
             switch attaching {
             case .inProcess: try calls.attachReadOnlyBind(of: stagingPath(name), at: target)
             case .onto(let folder): try calls.attachReadOnlyBind(of: stagingPath(name), onto: folder, shown: target)
-            case .inChild(let runner, let timeout): try calls.attachReadOnlyBindInChild(of: stagingPath(name), at: target, runner: runner, timeout: timeout)
+            case .inChild(let runner, let timeout): try calls.attachReadOnlyBindInChild(of: stagingPath(name), at: target, below: root.prefix, runner: runner, timeout: timeout)
             }
         } catch {
             throw PlaceholderError(.kernel(error))

@@ -74,12 +74,15 @@ public enum KernelMount {
 
     /// `attachReadOnlyBind` in a child (this executable's `__attach-read-only`) under a deadline: looking up
     /// a target whose top mount is a network share that went away can wait on the server (NFS revalidates
-    /// the root it lands on), and only the child may wait. The child exits with the errno of its failure.
-    public static func attachReadOnlyBindInChild(of source: String, at target: String, runner: any ProcessRunner, timeout: Duration,
-                                                 executable: String = SelfExecutable.path) throws(Failure) {
+    /// the root it lands on), and only the child may wait. The child reaches the target from `below` (the
+    /// trusted root; "" is "/") following no link, so a folder swapped for a link (the snap's root can
+    /// write under its common folder) never sends the placeholder elsewhere. It exits with the errno of
+    /// its failure.
+    public static func attachReadOnlyBindInChild(of source: String, at target: String, below prefix: String, runner: any ProcessRunner,
+                                                 timeout: Duration, executable: String = SelfExecutable.path) throws(Failure) {
         let result: ProcessResult
         do {
-            result = try runner.run(executable, [attachCommand, "--source", source, "--target", target], secret: nil, until: .after(timeout))
+            result = try runner.run(executable, [attachCommand, "--source", source, "--target", target, "--below", prefix], secret: nil, until: .after(timeout))
         } catch {
             throw Failure(call: "spawn \(attachCommand)", path: target, errno: .noSuchFileOrDirectory)
         }
@@ -87,13 +90,31 @@ public enum KernelMount {
         guard result.status == 0 else { throw Failure(call: "move_mount", path: target, errno: Errno(rawValue: result.status)) }
     }
 
-    /// The child's work; returns 0 or the errno of the call that failed.
-    public static func runAttachChild(source: String, target: String) -> Int32 {
+    /// The child's work; returns 0 or the errno of the call that failed (ELOOP for a link on the way).
+    public static func runAttachChild(source: String, target: String, below prefix: String) -> Int32 {
+        let slash = target.lastIndex(of: "/")
+        guard let slash, target.hasPrefix(prefix + "/"), target[slash...].count > 1 else { return EINVAL }
+        let parent = String(target[..<slash]), name = String(target[target.index(after: slash)...])
+        let folder: Int32
         do {
-            try attachReadOnlyBind(of: source, at: target)
-            return 0
+            folder = try SecureFile.openFolder(parent.count < prefix.count ? prefix : parent, below: prefix, creating: nil)
         } catch {
-            return max(1, min(error.errno.rawValue, 255))
+            if case .symlinkedFolder = error.code { return ELOOP }
+            if case .system(let errno) = error.code { return max(1, min(errno.rawValue, 255)) }
+            return ENOENT
+        }
+        defer { _ = close(folder) }
+        // O_PATH: nothing of the share on top is opened; O_NOFOLLOW with O_DIRECTORY refuses a link.
+        let point = extlib_net_open_path_folder(folder, name)
+        guard point >= 0 else { return max(1, min(errno, 255)) }
+        defer { _ = close(point) }
+        do {
+            try attachReadOnlyBind(of: source, onto: point, shown: target)
+            return 0
+        } catch let failure as Failure {
+            return max(1, min(failure.errno.rawValue, 255))
+        } catch {
+            return EIO
         }
     }
 
@@ -118,7 +139,8 @@ public protocol MountCalls: Sendable {
     func makePrivateMountPoint(_ path: String) throws(KernelMount.Failure)
     func attachReadOnlyBind(of source: String, at target: String) throws(KernelMount.Failure)
     func attachReadOnlyBind(of source: String, onto folder: Int32, shown target: String) throws(KernelMount.Failure)
-    func attachReadOnlyBindInChild(of source: String, at target: String, runner: any ProcessRunner, timeout: Duration) throws(KernelMount.Failure)
+    /// `below`: the trusted root the child walks from without following links.
+    func attachReadOnlyBindInChild(of source: String, at target: String, below prefix: String, runner: any ProcessRunner, timeout: Duration) throws(KernelMount.Failure)
     func detach(_ path: String) throws(KernelMount.Failure)
     func usedInodes(_ path: String) throws(KernelMount.Failure) -> Int
 }
@@ -137,8 +159,8 @@ public struct SystemMountCalls: MountCalls {
     public func attachReadOnlyBind(of source: String, onto folder: Int32, shown target: String) throws(KernelMount.Failure) {
         try KernelMount.attachReadOnlyBind(of: source, onto: folder, shown: target)
     }
-    public func attachReadOnlyBindInChild(of source: String, at target: String, runner: any ProcessRunner, timeout: Duration) throws(KernelMount.Failure) {
-        try KernelMount.attachReadOnlyBindInChild(of: source, at: target, runner: runner, timeout: timeout)
+    public func attachReadOnlyBindInChild(of source: String, at target: String, below prefix: String, runner: any ProcessRunner, timeout: Duration) throws(KernelMount.Failure) {
+        try KernelMount.attachReadOnlyBindInChild(of: source, at: target, below: prefix, runner: runner, timeout: timeout)
     }
     public func detach(_ path: String) throws(KernelMount.Failure) { try KernelMount.detach(path) }
     public func usedInodes(_ path: String) throws(KernelMount.Failure) -> Int { try KernelMount.usedInodes(path) }

@@ -42,9 +42,11 @@ struct AttachReadOnlyChild: ParsableCommand {
 
     @Option var source: String
     @Option var target: String
+    /// The trusted root: no link is followed below it ("" is "/").
+    @Option var below: String = ""
 
     func run() throws {
-        let status = KernelMount.runAttachChild(source: source, target: target)
+        let status = KernelMount.runAttachChild(source: source, target: target, below: below)
         if status != 0 { throw ExitCode(status) }
     }
 }

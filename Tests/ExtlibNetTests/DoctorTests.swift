@@ -31,7 +31,7 @@ import Formats
         if scene.namespaceExists { FileManager.default.createFile(atPath: namespace, contents: nil) }
         let view = ImmichView(runner: FakeRunner { call in
             // The real child writes its protocol to standard output (ImmichView.childMain).
-            if call.arguments.contains("--mount-point") { return ProcessResult(status: 0, standardOutput: "visible \(scene.visible ? 1 : 0)\n", standardError: "") }
+            if call.arguments.contains("--mount-point") { return ProcessResult(status: 0, standardOutput: scene.visible ? "visible 1 \(definition.isSMB ? "cifs" : "nfs4") \(source)\n" : "visible 0\n", standardError: "") }
             return ProcessResult(status: 0, standardOutput: scene.files.map { $0 + "\n" }.joined(), standardError: "")
         }, executable: "/x/extlib-net")
         let findings = Doctor(mounter: mounter, view: view, namespace: namespace).examine([definition])
@@ -136,9 +136,15 @@ import Formats
         let stderrOnly = ImmichView(runner: FakeRunner { _ in ProcessResult(status: 0, standardOutput: "", standardError: "visible 1\n") })
         guard case .success(let report) = stderrOnly.look(ImmichView.Request(mountPoint: "/m")) else { Issue.record("no report"); return }
         #expect(report.visible == nil, "standard error was read as the protocol")
-        let stdout = ImmichView(runner: FakeRunner { _ in ProcessResult(status: 0, standardOutput: "visible 1\n", standardError: "") })
+        let stdout = ImmichView(runner: FakeRunner { _ in ProcessResult(status: 0, standardOutput: "visible 1 cifs //nas/photos\\040x\n", standardError: "") })
         guard case .success(let seen) = stdout.look(ImmichView.Request(mountPoint: "/m")) else { Issue.record("no report"); return }
-        #expect(seen.visible == true)
+        #expect(seen.visible == true && seen.topType == "cifs" && seen.topSource == "//nas/photos x" && seen.showsShare)
+        // The placeholder on top is not the share, however visible the mount point is.
+        let placeholder = ImmichView(runner: FakeRunner { _ in ProcessResult(status: 0, standardOutput: "visible 1 tmpfs \(PlaceholderMount.source)\n", standardError: "") })
+        guard case .success(let covered) = placeholder.look(ImmichView.Request(mountPoint: "/m")) else { Issue.record("no report"); return }
+        #expect(covered.visible == true && covered.showsPlaceholder && !covered.showsShare)
+        guard case .success(let bare) = ImmichView.parse("visible 1\n", status: 0) else { Issue.record("no report"); return }
+        #expect(!bare.showsShare, "a report that does not say what is on top is not a share")
         let crashed = ImmichView(runner: FakeRunner { _ in ProcessResult(status: 134, standardOutput: "", standardError: "Fatal error: \u{1B}[2J\n") })
         guard case .failure(.child(let message)) = crashed.look(ImmichView.Request(mountPoint: "/m")) else { Issue.record("no failure"); return }
         #expect(message.contains("Fatal error: \\u{1b}[2J"), "\(message)")

@@ -39,7 +39,7 @@ final class FakeHost: ProcessRunner, StatfsProbe, Sendable {
         /// A helper that mounted something other than what it was asked for.
         var leavesSource: String?
         /// What the doctor's child (`__immich-view`) answers.
-        var view = "visible 1\n"
+        var view = "visible 1 nfs4 1.2.3.4:/volume1/photos\n"
     }
     let state = Mutex(State())
     var table: MountTable { MountTable { self.state.withLock { $0.table } } }
@@ -338,7 +338,7 @@ extension FakeHost: MountCalls {
     func attachReadOnlyBind(of source: String, onto folder: Int32, shown target: String) throws(KernelMount.Failure) {
         push(PlaceholderMount.source, "tmpfs", at: target, of: source)
     }
-    func attachReadOnlyBindInChild(of source: String, at target: String, runner: any ProcessRunner, timeout: Duration) throws(KernelMount.Failure) {
+    func attachReadOnlyBindInChild(of source: String, at target: String, below prefix: String, runner: any ProcessRunner, timeout: Duration) throws(KernelMount.Failure) {
         push(PlaceholderMount.source, "tmpfs", at: target, of: source)
     }
     func detach(_ path: String) throws(KernelMount.Failure) {

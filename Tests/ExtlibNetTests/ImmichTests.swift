@@ -316,6 +316,9 @@ import Testing
         #expect(bed.decide([bed.path(0)]) == [])
         bed.host.state.withLock { $0.view = "visible 0\n" }
         #expect(bed.decide([bed.path(0)]) == [.notVisibleInSnap(definition: "photos", "not in its mount table")])
+        // The snap sees the placeholder where the host sees the share: the share did not reach it.
+        bed.host.state.withLock { $0.view = "visible 1 tmpfs \(PlaceholderMount.source)\n" }
+        #expect(bed.decide([bed.path(0)]) == [.notVisibleInSnap(definition: "photos", "it shows the share's placeholder there, not the share")])
         bed.service.snapNamespace = bed.root + "/no-such-namespace"
         #expect(bed.decide([bed.path(0)]) == [], "no snap namespace (no snap installed): the host's view is Immich's")
     }

@@ -194,6 +194,38 @@ struct PlaceholderMountTests {
         #expect(staging.hasPrefix(bed.root.path("/var/lib/extlib-net/")), "\(staging)")
     }
 
+    /// The child that attaches over a share that may hang walks to the target following no link: the
+    /// snap's root can write under its common folder, and a folder swapped for a link must never send a
+    /// placeholder over another path.
+    @Test func theChildAttachFollowsNoLink() throws {
+        let bed = try Bed()
+        try bed.shareFile("a.jpg", seconds: 1_600_000_000, nanoseconds: 1)
+        _ = try bed.record()
+        try bed.placeholders.stage("photos", target: bed.target)
+        let staging = bed.placeholders.stagingPath("photos")
+        let common = (bed.target as NSString).deletingLastPathComponent
+        let elsewhere = bed.base + "/elsewhere"
+        try FileManager.default.createDirectory(atPath: elsewhere + "/photos", withIntermediateDirectories: true)
+        try FileManager.default.moveItem(atPath: common, toPath: common + ".real")
+        try FileManager.default.createSymbolicLink(atPath: common, withDestinationPath: elsewhere)
+        #expect(KernelMount.runAttachChild(source: staging, target: bed.target, below: bed.root.prefix) == ELOOP)
+        let table = MountTable.system.current()
+        #expect(MountTable.stack(at: elsewhere + "/photos", in: table).isEmpty, "nothing mounted where the link points")
+        try FileManager.default.removeItem(atPath: common)
+        try FileManager.default.moveItem(atPath: common + ".real", toPath: common)
+        // The mount folder itself a link: refused too.
+        try FileManager.default.removeItem(atPath: bed.target)
+        try FileManager.default.createSymbolicLink(atPath: bed.target, withDestinationPath: elsewhere + "/photos")
+        #expect(KernelMount.runAttachChild(source: staging, target: bed.target, below: bed.root.prefix) == ENOTDIR)
+        #expect(MountTable.stack(at: elsewhere + "/photos", in: MountTable.system.current()).isEmpty)
+        try FileManager.default.removeItem(atPath: bed.target)
+        try FileManager.default.createDirectory(atPath: bed.target, withIntermediateDirectories: false)
+        // The plain path: attached, read-only, on top.
+        #expect(KernelMount.runAttachChild(source: staging, target: bed.target, below: bed.root.prefix) == 0)
+        #expect(bed.layering == .shown)
+        #expect(FileManager.default.fileExists(atPath: bed.target + "/a.jpg"))
+    }
+
     /// The placeholder beneath the share is that very staging tmpfs, or a refresh is refused: filling a
     /// new staging tmpfs nobody sees is not a refresh.
     @Test func aRefreshIsRefusedWhenTheStagingTmpfsIsNotWhatIsBeneath() throws {

@@ -43,7 +43,12 @@ import Testing
         #expect(outside.status == 0, "\(outside.error)")
         #expect(outside.output == "visible 0\n")
         let inside = try await CLI.run(["__immich-view", "--namespace", "/proc/self/ns/mnt", "--mount-point", point])
-        #expect(inside.output == "visible 1\n")
+        #expect(inside.output == "visible 1 tmpfs extlib-net-test\n")
+        // A placeholder on top is named as such: the parent does not count it as the share.
+        try shell("mount -t tmpfs extlib-net-placeholder '\(point)'")
+        defer { try? shell("umount '\(point)'") }
+        let covered = try await CLI.run(["__immich-view", "--namespace", "/proc/self/ns/mnt", "--mount-point", point])
+        #expect(covered.output == "visible 1 tmpfs extlib-net-placeholder\n")
         let missing = try await CLI.run(["__immich-view", "--namespace", scratch.path + "/none", "--mount-point", point])
         #expect(missing.status == 3)
         #expect(missing.output.hasPrefix("failed namespace 2 "))

@@ -119,6 +119,17 @@ static inline int extlib_net_attach_mount_onto(int fd, int folder) {
     return (int)syscall(EXTLIB_NET_SYS_MOVE_MOUNT, fd, "", folder, "", 0x4u | 0x40u /* MOVE_MOUNT_T_EMPTY_PATH */);
 }
 
+/* openat(folder, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC): a handle on the folder `name` that
+ * opens nothing of a file system mounted on it (O_PATH is declared only with _GNU_SOURCE); a link is refused
+ * (ENOTDIR). */
+#include <fcntl.h>
+#ifndef O_PATH
+#define O_PATH 010000000 /* asm-generic, as on x86_64 and arm64 */
+#endif
+static inline int extlib_net_open_path_folder(int folder, const char *name) {
+    return openat(folder, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
 /* move_mount(fd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH): attaches a detached mount at path, on top
  * of whatever is mounted there. */
 static inline int extlib_net_attach_mount(int fd, const char *path) {
