@@ -124,7 +124,7 @@ let package = Package(
 // these flags reached the layers; a later release build compiles the layers again without them. A new
 // target is one file, Tests/fuzz/targets/NAME/main.swift, and its name in this list.
 let fuzzTargets = ["mounts-toml", "credentials", "mountinfo", "boot-unit", "mdns", "cron", "urls", "durations-modes",
-                   "dns-message", "wsd", "http", "smb-negotiate"]
+                   "dns-message", "wsd", "http", "smb-negotiate", "placeholder-record"]
 if let fuzzRuntime = Context.environment["EXTLIB_NET_FUZZ"], !fuzzRuntime.isEmpty {
     let instrumented: [SwiftSetting] = [.unsafeFlags(["-sanitize=fuzzer,address"])]
     for target in package.targets where layers.contains(target.name) {

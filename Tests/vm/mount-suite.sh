@@ -590,6 +590,63 @@ check "placeholder: a plain unmount removes every layer" test -z "$(stack_types 
 check "placeholder: a plain unmount warns about the trash" grep -q "trash" "$out/ph-unmount.err"
 rm -f "$SYS/var/lib/extlib-net/placeholders/public.json"
 
+# --- placeholder against every kind of Immich scan. The stand-in runs as the snap runs Immich: root
+# without the DAC capabilities, in a mount namespace that is a slave of the share's folder and was made
+# before anything was mounted there (as the snap's is). The record comes from immich link (Immich's
+# assets on the share), which restacks the mounted share over its placeholder.
+mount --bind "$SMBBASE" "$SMBBASE" && mount --make-shared "$SMBBASE"   # as the host's / is under systemd
+unshare --mount --propagation slave -- capsh --drop=cap_dac_override,cap_dac_read_search -- -c \
+  'exec /usr/bin/python3 "$0" --listen 127.0.0.1:0 --state "$1" --port-file "$1/port2" --fs-root "$2"' \
+  "$REPO/Tests/testbed/immich-standin" "$IMM" "$SYS" >"$out/standin2.log" 2>&1 &
+standin=$!
+vm_wait_for 20 "the Immich stand-in without DAC override" test -s "$IMM/port2"
+IURL=http://127.0.0.1:$(tr -d '\n' <"$IMM/port2")
+caps=$(awk '/^CapEff:/ { print $2 }' "/proc/$standin/status")
+check "placeholder/Immich: the stand-in has no DAC override (CapEff $caps)" test "$(( 0x$caps & 6 ))" = 0
+check "placeholder/Immich: in a mount namespace of its own" own_namespace "$standin"
+printf '%s' "$IKEY" | X immich login --url "$IURL" --api-key-stdin >"$out/login2.out" 2>&1
+mkdir -p "$VM_ROOT/shares/$VM_SMB_PUBLIC/2024"
+printf 'jpeg' >"$VM_ROOT/shares/$VM_SMB_PUBLIC/2024/sunset.jpg"
+touch -d '@1700000000.123456789' "$VM_ROOT/shares/$VM_SMB_PUBLIC/2024/sunset.jpg"
+X mount public --wait 30s >/dev/null 2>&1
+curl -sf -H @"$IMM/header" -X POST "$IURL/api/libraries/$(lib_id public)/scan"
+held=$(assets public 'select(.isOffline | not)')
+X immich link public >"$out/ph-link.out" 2>&1
+check "placeholder/Immich: link records the $held files Immich holds on the share" grep -q "placeholder recorded: $held files" "$out/ph-link.out"
+check "placeholder/Immich: link restacks the mounted share over its placeholder ($(stack_types "$SMBBASE/public"))" \
+  test "$(stack_types "$SMBBASE/public")" = "cifs tmpfs cifs "
+vm_smbd_pause
+X heal public --wait 5s >"$out/ph2-heal.out" 2>&1
+check "placeholder/Immich: with the NAS hung, heal shows the placeholder" test "$(top_type "$SMBBASE/public")" = tmpfs
+snap_top=$(nsenter -t "$standin" -m -- awk -v p="$SMBBASE/public" '$5 == p { for (i = 7; $i != "-"; i++); t = $(i + 1) } END { print t }' /proc/self/mountinfo)
+check "placeholder/Immich: the stand-in's namespace shows it too ($snap_top)" test "$snap_top" = tmpfs
+library_view() { state | jq -c --arg id "$(lib_id public)" '[.assets[] | select(.libraryId == $id) | [.id, .isOffline, .deletedAt, .fileModifiedAt]]'; }
+last_scan() { state | jq -c --arg id "$(lib_id public)" '.libraries[] | select(.id == $id) | .lastScan'; }
+before=$(library_view)
+curl -sf -H @"$IMM/header" -X POST "$IURL/api/libraries/$(lib_id public)/scan"
+check "placeholder/Immich: the Scan button: nothing offline, imported or read" \
+  jq -e '.offlined == 0 and .imported == 0 and .extracted == 0 and (.extractFailed | length) == 0 and (.validImportPaths | length) == 1' <<<"$(last_scan)"
+curl -sf -H @"$IMM/header" -H 'content-type: application/json' -X PUT -d '{"command": "start"}' "$IURL/api/jobs/library" >/dev/null
+check "placeholder/Immich: the Jobs page's scan all: the same" jq -e '.offlined == 0 and .imported == 0 and .extracted == 0' <<<"$(last_scan)"
+check "placeholder/Immich: Immich's own schedule ran" test "$(curl -sf -X POST "$IURL/_standin/scheduled-scan" | jq .ran)" = true
+check "placeholder/Immich: after all three, every asset exactly as before" test "$(library_view)" = "$before"
+check "placeholder/Immich: none offline, none in the trash" test "$(assets public 'select(.isOffline or .deletedAt != null)')" = 0
+sunset=$(state | jq -r '.assets[] | select(.originalPath | endswith("/public/2024/sunset.jpg")) | .originalPath')
+curl -sf -H 'content-type: application/json' -X POST -d "$(jq -nc --arg p "$sunset" '{originalPath: $p, fileModifiedAt: "2020-01-01T00:00:00.000Z"}')" \
+  "$IURL/_standin/asset-modified" >/dev/null
+curl -sf -H @"$IMM/header" -X POST "$IURL/api/libraries/$(lib_id public)/scan"
+check "placeholder/Immich: a file Immich thinks changed is read, refused (EACCES), and the asset stays" \
+  jq -e '(.extractFailed | length) == 1 and .extractFailed[0].error == "EACCES" and .offlined == 0' <<<"$(last_scan)"
+vm_smbd_resume
+X heal public --wait 60s >"$out/ph2-heal-back.out" 2>&1
+check "placeholder/Immich: the NAS back, heal puts the share on top ($(stack_types "$SMBBASE/public"))" test "$(top_type "$SMBBASE/public")" = cifs
+curl -sf -H @"$IMM/header" -X POST "$IURL/api/libraries/$(lib_id public)/scan"
+check "placeholder/Immich: the share back, that file is read from it" jq -e '.extracted == 1 and (.extractFailed | length) == 0 and .offlined == 0' <<<"$(last_scan)"
+X unmount public >/dev/null 2>&1
+kill "$standin"; wait "$standin" 2>/dev/null
+umount "$SMBBASE" 2>/dev/null || umount -l "$SMBBASE"
+rm -f "$SYS/var/lib/extlib-net/placeholders/public.json"
+
 # --- an NFSv4-only kernel server: no rpcbind, no MOUNT protocol (rpc.nfsd -N 3)
 vm_nfsd_stop
 pkill -x rpcbind; pkill -x rpc.statd
