@@ -1,5 +1,6 @@
 import Core
 import Boot
+import Mounting
 /// `immich status`, as JSON and as text, from one value.
 public struct ImmichStatusReport: Encodable, Sendable {
     public struct Path: Encodable, Sendable {
@@ -8,6 +9,7 @@ public struct ImmichStatusReport: Encodable, Sendable {
         public let mounted: Bool?
         public let healthy: Bool?
         public let health: String?
+        public let placeholder: PlaceholderStatus?
     }
 
     public struct Library: Encodable, Sendable {
@@ -26,7 +28,8 @@ public struct ImmichStatusReport: Encodable, Sendable {
     public init(_ libraries: [ImmichService.LibraryStatus], guard state: ImmichService.GuardState) {
         self.libraries = libraries.map { status in
             Library(id: status.library.id, name: status.library.name, importPaths: status.paths.map { path in
-                Path(path: path.path, definition: path.definition, mounted: path.mounted, healthy: path.health.map(\.isHealthy), health: path.health?.description)
+                Path(path: path.path, definition: path.definition, mounted: path.mounted, healthy: path.health.map(\.isHealthy), health: path.health?.description,
+                     placeholder: path.placeholder)
             }, assets: status.assets, offline: status.offline)
         }
         guardStatus = GuardStatusReport(state)
@@ -42,7 +45,8 @@ public struct ImmichStatusReport: Encodable, Sendable {
                 let what: String
                 if let definition = path.definition {
                     let state = path.mounted == true ? (path.healthy == true ? "mounted, healthy" : "mounted, NOT healthy: \(path.health ?? "?")") : "NOT mounted"
-                    what = "share '\(definition)', \(state)"
+                    let placeholder = path.placeholder.map { "; placeholder: \($0.text)" } ?? ""
+                    what = "share '\(definition)', \(state)\(placeholder)"
                 } else {
                     what = "no extlib-net share"
                 }

@@ -1,4 +1,5 @@
 import System
+import Mounting
 
 extension ImmichService {
     // MARK: status
@@ -8,6 +9,8 @@ extension ImmichService {
         public let definition: String?
         public let mounted: Bool?
         public let health: FileSystemHealth?
+        /// What stands in for the share while it is away (nil for a path no definition provides).
+        public let placeholder: PlaceholderStatus?
     }
 
     public struct LibraryStatus: Sendable {
@@ -23,9 +26,12 @@ extension ImmichService {
         let mounter = mounts.mounter
         return try api.libraries().map { library in
             let paths = library.importPaths.map { path in
-                guard let definition = provider(of: path, in: definitions) else { return PathStatus(path: path, definition: nil, mounted: nil, health: nil) }
+                guard let definition = provider(of: path, in: definitions) else {
+                    return PathStatus(path: path, definition: nil, mounted: nil, health: nil, placeholder: nil)
+                }
                 let mounted = mounter.state(of: definition).isMounted
-                return PathStatus(path: path, definition: definition.name, mounted: mounted, health: mounted ? mounter.health(mounter.target(of: definition)) : nil)
+                return PathStatus(path: path, definition: definition.name, mounted: mounted, health: mounted ? mounter.health(mounter.target(of: definition)) : nil,
+                                  placeholder: mounts.placeholderStatus(definition))
             }
             return LibraryStatus(library: library, paths: paths, assets: try? api.statistics(library.id).total,
                                  offline: try? api.offlineAssets(in: library.id))

@@ -158,6 +158,12 @@ final class StandIn: @unchecked Sendable {
         #expect(first.output.contains("Immich checks the path: valid"), "\(first.output)")
         var libraries = try immich.libraries()
         #expect(libraries.count == 1)
+        // immich status says what stands in for the share while it is away: nothing yet (never mounted).
+        let status = try await immich.run(["immich", "status", "--json"])
+        let report = try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any]
+        let path = ((report?["libraries"] as? [[String: Any]])?.first?["importPaths"] as? [[String: Any]])?.first
+        #expect((path?["placeholder"] as? [String: Any])?["state"] as? String == "none", "\(status.output)")
+        #expect(try await immich.run(["immich", "status"]).output.contains("placeholder: none"))
         #expect(libraries.first?["importPaths"] as? [String] == ["/var/snap/immich-distribution/common/photos"], "the snap's path, not the --root one")
         let again = try await immich.run(["immich", "link", "photos"])
         #expect(again.status == 0)
