@@ -10,6 +10,9 @@ public enum GuardUnits {
     public static let timerPath = "\(SystemRoot.Known.systemdUnitDirectory)/\(timerName)"
     public static let recoverPath = "\(SystemRoot.Known.systemdUnitDirectory)/\(recoverName)"
     public static let allPaths = [servicePath, timerPath, recoverPath]
+    /// The scan service's TimeoutStartSec: a run's placeholder walks start only in its first part
+    /// (`ImmichService.recordingBudget`), so systemd never stops one half-way.
+    public static let scanTimeout: Duration = .seconds(15 * 60)
 
     /// What `systemctl enable` is given.
     public static func unitsToEnable(_ settings: GuardSettings) -> [String] {
@@ -56,7 +59,7 @@ public enum GuardUnits {
             [Service]
             Type=oneshot
             ExecStart=\(BootUnits.execArgument(executable)) immich scan --all
-            TimeoutStartSec=15min
+            TimeoutStartSec=\(Int(scanTimeout.seconds / 60))min
 
             """
         let schedule: String

@@ -21,6 +21,7 @@ extension ImmichService {
     /// it when it must wait (`immich scan`; a slow Immich must not keep the heal timer out for the whole
     /// run). Without it the caller holds the lock already (mount, heal) or needs none.
     public func scan(_ wanted: [String], using client: (any ImmichClient)? = nil, lockingEach waiting: ((LockHolder?) -> Void)? = nil) throws -> [ScanOutcome] {
+        let started = ContinuousClock.now
         let api = try client ?? api()
         if guardIsOn { reassertGuard(api) }
         let definitions = try mounts.definitions(named: [], all: true)
@@ -78,6 +79,12 @@ extension ImmichService {
             var recorded = Set<String>()
             for case .scanned(let library, _) in outcomes {
                 for definition in providers(of: library, in: definitions) where recorded.insert(definition.name).inserted {
+                    // A new walk starts only while the run is well within the unit's TimeoutStartSec: systemd
+                    // must never stop it in the middle of refreshing a placeholder. The next run records the rest.
+                    guard ContinuousClock.now - started < Self.recordingBudget else {
+                        logger.notice("placeholder records left to the next guarded scan (this run is long)", metadata: ["name": "\(definition.name)"])
+                        continue
+                    }
                     _ = recordPlaceholder(definition, api: api)
                 }
             }

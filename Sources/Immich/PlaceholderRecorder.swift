@@ -15,6 +15,11 @@ extension ImmichService {
     /// How long the walk of one share may take (a 100k-file share over NFS takes seconds).
     static let listingTimeout: Duration = .seconds(120)
 
+    /// How far into a guarded scan run a placeholder's walk may still start: the scan unit's
+    /// TimeoutStartSec (`GuardUnits.scanTimeout`) less one walk (`listingTimeout`) and three minutes for
+    /// Immich's listing and the refresh after it.
+    static let recordingBudget: Duration = GuardUnits.scanTimeout - listingTimeout - .seconds(180)
+
     /// Records what a placeholder of `definition` holds: the share must be mounted and healthy, and its
     /// walk (in a child, under a deadline) complete and still of the same mount afterwards. Its files are
     /// kept when they are assets of a library that imports the share: every such library, since the record

@@ -137,6 +137,9 @@ import Testing
         #expect(files[2].contents.contains("After=network-online.target extlib-net.service snap.immich-distribution.immich-server.service"))
         #expect(GuardUnits.unitsToEnable(settings) == [GuardUnits.timerName, GuardUnits.recoverName])
         #expect(files[0].contents.contains("ExecStart=/usr/sbin/extlib-net immich scan --all"))
+        // A run's placeholder walks start early enough that systemd never stops one half-way.
+        #expect(files[0].contents.contains("TimeoutStartSec=15min"))
+        #expect(ImmichService.recordingBudget + ImmichService.listingTimeout + .seconds(120) <= GuardUnits.scanTimeout)
         #expect(files[0].contents.contains("After=network-online.target extlib-net.service snap.immich-distribution.immich-server.service"))
         #expect(files[1].contents.contains("OnCalendar=*-*-* 00:00:00\nPersistent=true"))
         let every = GuardSettings(remembered: settings.remembered, schedule: .every(.seconds(6 * 3600)))
