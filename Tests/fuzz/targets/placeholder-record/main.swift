@@ -1,6 +1,7 @@
 // A placeholder record: its "SECONDS.NANOSECONDS PATH" lines, the whole JSON file, and the layout check
 // that refuses what cannot be built (a count of its folders checked against a plain one).
 import Foundation
+import System
 @testable import Mounting
 import FuzzSupport
 
