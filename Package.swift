@@ -26,11 +26,9 @@ let package = Package(
         // setns and capabilities for the doctor's child, closefrom for spawned children, not dumpable, and
         // the signal handler that puts the terminal back (plain C: a handler must not run Swift's runtime).
         .target(name: "CLinux"),
-        .systemLibrary(
-            name: "CNFS",
-            pkgConfig: "libnfs",
-            providers: [.apt(["libnfs-dev"])]
-        ),
+        // libnfs's few declarations, our own (checked against libnfs 4.0's and 5.0's headers by
+        // Tests/libnfs-abi): it is dlopen'ed too (libnfs.so.14, else .13), so one binary runs on both.
+        .systemLibrary(name: "CNFS"),
         // The library, one target per layer; each depends only on layers below it (LayerTests checks the
         // ranks in Tests/layers.txt against `swift package dump-package`, since SwiftPM refuses only cycles).
         // Values every layer speaks: exit statuses, the error protocol, the escaper, shell quoting.

@@ -17,12 +17,15 @@ public struct NFSExport: Sendable, Hashable {
 public enum NFSListingError: Error, Equatable, CustomStringConvertible {
     /// The portmapper answers but no MOUNT service is registered: typical of NFSv4-only servers.
     case noMountService
+    /// Neither libnfs.so.14 nor libnfs.so.13 could be loaded: only NFS listing is affected.
+    case libraryUnavailable(String)
     case timedOut(step: String)
     case failed(step: String, message: String)
 
     public var description: String {
         switch self {
         case .noMountService: return "the portmapper has no MOUNT service registered"
+        case .libraryUnavailable(let message): return message
         case .timedOut(let step): return "no answer while \(step)"
         case .failed(let step, let message): return "\(step) failed: \(message)"
         }
@@ -37,10 +40,15 @@ public enum NFSExportLister {
 
     public static func list(address: IPAddress, portmapperPort: UInt16 = 111, until deadline: Deadline, logger: Logger) -> Result<[NFSExport], NFSListingError> {
         let server = address.description
+        let nfs: LibNFS
+        switch LibNFS.shared {
+        case .success(let loaded): nfs = loaded
+        case .failure(let error): return .failure(.libraryUnavailable(error.description))
+        }
         do {
-            let portmapper = try RPCConnection(server: server, port: Int32(portmapperPort), until: deadline, step: "connecting to the portmapper")
+            let portmapper = try RPCConnection(nfs, server: server, port: Int32(portmapperPort), until: deadline, step: "connecting to the portmapper")
             let getPort: RPCStart = { rpc, callback, box in
-                rpc_pmap2_getport_async(rpc, Int32(MOUNT_PROGRAM), Int32(MOUNT_V3), tcpProtocolNumber, callback, box)
+                nfs.portmapGetPortAsync(rpc, Int32(EXTLIB_NFS_MOUNT_PROGRAM), Int32(EXTLIB_NFS_MOUNT_V3), tcpProtocolNumber, callback, box)
             }
             let mountPort: UInt32 = try portmapper.call(step: "asking the portmapper for the MOUNT service", until: deadline, start: getPort) { data in
                 data?.load(as: UInt32.self) ?? 0
@@ -48,10 +56,10 @@ public enum NFSExportLister {
             guard mountPort != 0, mountPort <= UInt32(UInt16.max) else { return .failure(.noMountService) }
             logger.debug("MOUNT service found", metadata: ["port": "\(mountPort)"])
 
-            let mountd = try RPCConnection(server: server, port: Int32(mountPort), until: deadline, step: "connecting to the MOUNT service")
-            let listExports: RPCStart = { rpc, callback, box in rpc_mount3_export_async(rpc, callback, box) }
+            let mountd = try RPCConnection(nfs, server: server, port: Int32(mountPort), until: deadline, step: "connecting to the MOUNT service")
+            let listExports: RPCStart = { rpc, callback, box in nfs.mountExportAsync(rpc, callback, box) }
             let listed: [NFSExport] = try mountd.call(step: "listing exports", until: deadline, start: listExports) { data in
-                copyExports(data?.load(as: CNFS.exports?.self) ?? nil)
+                copyExports(data?.load(as: UnsafeMutablePointer<extlib_nfs_exportnode>?.self) ?? nil)
             }
             return .success(listed)
         } catch {
@@ -60,7 +68,7 @@ public enum NFSExportLister {
     }
 
     /// Copies the list out of libnfs's memory, which it frees after the callback returns.
-    private static func copyExports(_ first: CNFS.exports?) -> [NFSExport] {
+    private static func copyExports(_ first: UnsafeMutablePointer<extlib_nfs_exportnode>?) -> [NFSExport] {
         var result: [NFSExport] = []
         var node = first
         while let export = node {
@@ -79,24 +87,26 @@ public enum NFSExportLister {
 }
 
 /// Queues one libnfs async call: the context, the C callback, and the callback's private data.
-private typealias RPCStart = (OpaquePointer, rpc_cb, UnsafeMutableRawPointer) -> Int32
+private typealias RPCStart = (OpaquePointer, extlib_nfs_rpc_cb, UnsafeMutableRawPointer) -> Int32
 
 /// One libnfs `rpc_context`, owned and destroyed here.
 private final class RPCConnection {
+    private let nfs: LibNFS
     private let rpc: OpaquePointer
     /// Every call's completion box. libnfs may still invoke a callback (with "cancelled") while the
     /// context is destroyed, so the boxes are released only after that.
     private var pendingBoxes: [Unmanaged<AnyPendingCall>] = []
 
-    init(server: String, port: Int32, until deadline: Deadline, step: String) throws(NFSListingError) {
-        guard let rpc = rpc_init_context() else { throw .failed(step: step, message: "libnfs could not create a context") }
+    init(_ nfs: LibNFS, server: String, port: Int32, until deadline: Deadline, step: String) throws(NFSListingError) {
+        guard let rpc = nfs.initContext() else { throw .failed(step: step, message: "libnfs could not create a context") }
+        self.nfs = nfs
         self.rpc = rpc
-        let connect: RPCStart = { rpc, callback, box in rpc_connect_async(rpc, server, port, callback, box) }
+        let connect: RPCStart = { rpc, callback, box in nfs.connectAsync(rpc, server, port, callback, box) }
         let _: Void = try call(step: step, until: deadline, start: connect) { _ in () }
     }
 
     deinit {
-        rpc_destroy_context(rpc)
+        nfs.destroyContext(rpc)
         pendingBoxes.forEach { $0.release() }
     }
 
@@ -117,11 +127,11 @@ private final class RPCConnection {
             // Wake at least every 100 ms: libnfs checks its own timers inside rpc_service.
             let revents: Int16
             do {
-                revents = try Descriptor.wait(borrowed: rpc_get_fd(rpc), for: Int16(truncatingIfNeeded: rpc_which_events(rpc)), until: deadline, cap: 100)
+                revents = try Descriptor.wait(borrowed: nfs.getFD(rpc), for: Int16(truncatingIfNeeded: nfs.whichEvents(rpc)), until: deadline, cap: 100)
             } catch {
                 throw .failed(step: step, message: "poll: \(error)")
             }
-            if rpc_service(rpc, Int32(revents)) < 0, !pending.isFinished {
+            if nfs.service(rpc, Int32(revents)) < 0, !pending.isFinished {
                 throw .failed(step: step, message: errorText())
             }
         }
@@ -133,7 +143,7 @@ private final class RPCConnection {
     }
 
     private func errorText() -> String {
-        rpc_get_error(rpc).map { String(cString: $0) } ?? "unknown libnfs error"
+        nfs.getError(rpc).map { String(cString: $0) } ?? "unknown libnfs error"
     }
 }
 
@@ -153,18 +163,18 @@ private final class PendingCall<T>: AnyPendingCall {
 
     override func finish(status: Int32, data: UnsafeMutableRawPointer?) {
         isFinished = true
-        if status == RPC_STATUS_SUCCESS {
+        if status == Int32(EXTLIB_NFS_RPC_STATUS_SUCCESS) {
             outcome = .success(consume(data))
-        } else if status == RPC_STATUS_ERROR, let data {
+        } else if status == Int32(EXTLIB_NFS_RPC_STATUS_ERROR), let data {
             outcome = .failure(FailureText(message: String(cString: data.assumingMemoryBound(to: CChar.self))))
         } else {
-            outcome = .failure(FailureText(message: status == RPC_STATUS_TIMEOUT ? "timed out" : "cancelled"))
+            outcome = .failure(FailureText(message: status == Int32(EXTLIB_NFS_RPC_STATUS_TIMEOUT) ? "timed out" : "cancelled"))
         }
     }
 }
 
 private enum PendingCallTrampoline {
-    static let callback: rpc_cb = { _, status, data, privateData in
+    static let callback: extlib_nfs_rpc_cb = { _, status, data, privateData in
         Unmanaged<AnyPendingCall>.fromOpaque(privateData!).takeUnretainedValue().finish(status: status, data: data)
     }
 }
