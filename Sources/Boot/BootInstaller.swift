@@ -176,9 +176,13 @@ public struct BootInstaller: Sendable {
     }
 
     /// `disable`, and on the real root `--now` too, so a heal timer stops firing at a removed service.
-    /// (Stopping extlib-net.service only marks it inactive: it has no ExecStop, nothing is unmounted.)
-    fileprivate func disableArguments(_ units: [String]) -> [String] {
-        (live ? ["disable", "--now"] : ["disable"]) + units
+    /// (Stopping extlib-net.service only marks it inactive: it has no ExecStop, nothing is unmounted.) The
+    /// set's `keptRunning` units are only disabled: stopping boot's shutdown unit would unmount every share.
+    fileprivate func disable(_ units: [String], of set: UnitSet, into report: inout BootReport) {
+        guard live else { record(&report, runSystemctl(["disable"] + units)); return }
+        let stopped = units.filter { !set.keptRunning.contains($0) }, kept = units.filter { set.keptRunning.contains($0) }
+        if !stopped.isEmpty { record(&report, runSystemctl(["disable", "--now"] + stopped)) }
+        if !kept.isEmpty { record(&report, runSystemctl(["disable"] + kept)) }
     }
 
     // MARK: status
@@ -330,7 +334,7 @@ extension BootInstaller {
         }
         // A unit no longer asked for is disabled while its file is still there to name it.
         let stopping = leftOver.compactMap { set.enabledUnitAt[$0] }
-        if reload, !stopping.isEmpty { record(&report, runSystemctl(disableArguments(stopping))) }
+        if reload, !stopping.isEmpty { disable(stopping, of: set, into: &report) }
         do {
             try removeFiles(leftOver, of: set, current: current, into: &report, journal: &journal)
         } catch {
@@ -342,7 +346,11 @@ extension BootInstaller {
             guard record(&report, runSystemctl(["daemon-reload"])) else { return report }
         }
         // Even when no file changed: enabling is idempotent, and repairs an earlier failed enable.
-        if !set.enabling.isEmpty { record(&report, runSystemctl((live && set.startNow ? ["enable", "--now"] : ["enable"]) + set.enabling)) }
+        if !set.enabling.isEmpty,
+           record(&report, runSystemctl((live && set.startNow ? ["enable", "--now"] : ["enable"]) + set.enabling)),
+           live, !set.startNow, !set.alsoStarting.isEmpty {
+            record(&report, runSystemctl(["start"] + set.alsoStarting))
+        }
         return report
     }
 
@@ -390,7 +398,7 @@ extension BootInstaller {
         }
         guard !ours.isEmpty else { return report }
         let units = ours.compactMap { set.enabledUnitAt[$0] }
-        if reload, !units.isEmpty { record(&report, runSystemctl(disableArguments(units))) }
+        if reload, !units.isEmpty { disable(units, of: set, into: &report) }
         var journal: [(path: String, before: Existing)] = []
         try removeFiles(ours, of: set, current: current, into: &report, journal: &journal)
         if reload, live { record(&report, runSystemctl(["daemon-reload"])) }

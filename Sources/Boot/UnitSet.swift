@@ -21,9 +21,16 @@ public struct UnitSet: Sendable, Equatable {
     public let enabledUnitAt: [String: String]
     /// Folders of the set removed when they are left empty (a drop-in folder).
     public let emptyFolders: [String]
+    /// Units of `enabling` started at once on the real system even without `startNow` (one with only an
+    /// ExecStop, which must be active to run it at shutdown).
+    public let alsoStarting: [String]
+    /// Units disabled without `--now`: stopping them runs their ExecStop (boot's shutdown unit unmounts
+    /// every share), which a disable must not do. They stay active, unloaded, until the next boot.
+    public let keptRunning: [String]
 
     public init(writer: String, header: String, allPaths: [String], wanted: [BootFile], executable: String, enabling: [String],
-                startNow: Bool, enabledUnitAt: [String: String], emptyFolders: [String] = []) {
+                startNow: Bool, enabledUnitAt: [String: String], emptyFolders: [String] = [], alsoStarting: [String] = [],
+                keptRunning: [String] = []) {
         self.writer = writer
         self.header = header
         self.allPaths = allPaths
@@ -33,6 +40,8 @@ public struct UnitSet: Sendable, Equatable {
         self.startNow = startNow
         self.enabledUnitAt = enabledUnitAt
         self.emptyFolders = emptyFolders
+        self.alsoStarting = alsoStarting
+        self.keptRunning = keptRunning
     }
 
     /// What a unit file may hold: our templates are text, one setting per line. A value that slipped

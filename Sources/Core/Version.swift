@@ -1,4 +1,4 @@
 /// The version `extlib-net --version` prints; raised with each release.
 public enum ExtlibNetVersion {
-    public static let current = "0.3.0"
+    public static let current = "0.4.0"
 }

@@ -52,11 +52,14 @@ struct BootCommand: ParsableCommand {
             discussion: """
                 Writes (under --root) /etc/systemd/system/extlib-net.service and \
                 /etc/systemd/system/snap.immich-distribution.immich-server.service.d/extlib-net.conf, \
-                and with --heal-every extlib-net-heal.service and extlib-net-heal.timer, all mode 0644 and \
-                atomically; files no longer asked for are removed. Running it again with the same options \
-                changes nothing. Then runs systemctl daemon-reload and systemctl enable (with --root other \
-                than /: systemctl --root=ROOT enable, no daemon-reload). Nothing is started now: run \
-                extlib-net mount --all, or reboot.
+                /etc/systemd/system/extlib-net-shutdown.service (at shutdown, once Immich has stopped, it \
+                unmounts every share and placeholder: systemd alone hangs on a share stacked on its \
+                placeholder), and with --heal-every extlib-net-heal.service and extlib-net-heal.timer, all \
+                mode 0644 and atomically; files no longer asked for are removed. Running it again with the \
+                same options changes nothing. Then runs systemctl daemon-reload and systemctl enable (with \
+                --root other than /: systemctl --root=ROOT enable, no daemon-reload), and starts \
+                extlib-net-shutdown.service (it does nothing until it is stopped). No share is mounted now: \
+                run extlib-net mount --all, or reboot.
 
                 \(bootExitStatusHelp)
                 """)

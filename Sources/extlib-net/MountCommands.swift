@@ -124,11 +124,22 @@ struct Unmount: ParsableCommand {
         """)
     var placeholder = false
 
+    @Flag(help: """
+        What boot's shutdown unit (extlib-net-shutdown.service) runs once Immich has stopped: every layer \
+        detached lazily, so a NAS already gone cannot hold up the shutdown, and no warning about Immich.
+        """)
+    var shutdown = false
+
+    func validate() throws {
+        if shutdown, placeholder { throw ValidationError("--shutdown takes everything down; it cannot leave a --placeholder") }
+    }
+
     func run() throws {
         let service = try makeService(global)
         let definitions = try selection.resolve(in: service)
         let lock = try service.lock(waiting: announceLockWait)
         defer { withExtendedLifetime(lock) {} }
+        let lazy = self.lazy || shutdown
         var failed: [ExitStatus] = []
         for definition in definitions {
             if placeholder {
@@ -145,7 +156,7 @@ struct Unmount: ParsableCommand {
             switch service.unmount(definition, lazy: lazy) {
             case .success(let wasMounted):
                 StandardStream.output.write("\(definition.name): \(wasMounted ? "unmounted" : "not mounted")\n")
-                if wasMounted, linked {
+                if wasMounted, linked, !shutdown {
                     StandardStream.error.write("""
                         extlib-net: \(definition.name): its folder is empty now, so a scan by Immich would move the library's assets \
                         to the trash; 'extlib-net mount \(definition.name)' brings the share back, and 'extlib-net unmount --placeholder \

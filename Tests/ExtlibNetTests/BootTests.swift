@@ -120,15 +120,27 @@ func options(wait: Duration = BootOptions.defaultWait, healEvery: Duration? = ni
     }
 
     @Test func healUnitsOnlyWhenAsked() {
-        #expect(BootUnits.files(for: options()).map(\.path) == [BootUnits.servicePath, BootUnits.dropInPath])
+        #expect(BootUnits.files(for: options()).map(\.path) == [BootUnits.servicePath, BootUnits.dropInPath, BootUnits.shutdownServicePath])
         let files = BootUnits.files(for: options(healEvery: .seconds(600)))
         #expect(files.map(\.path) == BootUnits.allPaths)
-        let timer = files[3].contents
+        let timer = files[4].contents
         #expect(timer.contains("\nOnBootSec=10min\nOnUnitActiveSec=10min\n"))
         #expect(timer.contains("\nAccuracySec=1s\n"), "a heal runs when it is due, not up to a minute later")
         #expect(timer.contains("\nWantedBy=timers.target\n"))
-        #expect(files[2].contents.contains("\nExecStart=\(builtExtlibNet) heal --all\n"))
-        #expect(files[2].contents.contains("\nAfter=extlib-net.service network-online.target\n"))
+        #expect(files[3].contents.contains("\nExecStart=\(builtExtlibNet) heal --all\n"))
+        #expect(files[3].contents.contains("\nAfter=extlib-net.service network-online.target\n"))
+    }
+
+    /// The shutdown unit: active from boot (nothing to start), its stop unmounts everything lazily, and it
+    /// is stopped after Immich and a heal run and before the network and the mounts go.
+    @Test func shutdownUnitUnmountsEverythingOnceImmichHasStopped() {
+        let unit = BootUnits.files(for: options())[2].contents
+        #expect(unit.contains("\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStop=\(builtExtlibNet) unmount --all --shutdown\n"))
+        #expect(!unit.contains("ExecStart="), "nothing runs at boot")
+        #expect(unit.contains("\nAfter=network-online.target remote-fs.target extlib-net.service\n"))
+        #expect(unit.contains("\nBefore=extlib-net-heal.service snap.immich-distribution.immich-server.service "))
+        #expect(unit.contains("\nTimeoutStopSec=90\n"))
+        #expect(BootUnits.unitSet(options()).keptRunning == [BootUnits.shutdownServiceName], "boot disable must not unmount")
     }
 }
 
@@ -259,7 +271,7 @@ struct BootVerifyTests {
         #expect(enabled.changes.contains(.keptForeign(root.file(BootUnits.healTimerPath))))
         let disabledOnce = try boot.disable(reload: false)
         #expect(disabledOnce.changes == [.keptForeign(root.file(BootUnits.healTimerPath)), .removed(root.file(BootUnits.servicePath)),
-                                         .removed(root.file(BootUnits.dropInPath))])
+                                         .removed(root.file(BootUnits.dropInPath)), .removed(root.file(BootUnits.shutdownServicePath))])
         // Wanted: refused before anything is written.
         #expect(throws: BootError(.foreign(path: root.file(BootUnits.healTimerPath)))) { try boot.enable(options(healEvery: .seconds(600)), reload: false) }
         #expect(!root.exists(BootUnits.servicePath) && !root.exists(BootUnits.dropInPath))
@@ -300,9 +312,13 @@ struct BootVerifyTests {
         let boot = installer(root, runner: runner, live: true)
         let enabled = try boot.enable(options(healEvery: .seconds(600)), reload: true)
         #expect(enabled.systemctlFailure == nil)
-        #expect(runner.calls == [["/usr/bin/systemctl", "daemon-reload"], ["/usr/bin/systemctl", "enable", "extlib-net.service", "extlib-net-heal.timer"]])
+        #expect(runner.calls == [["/usr/bin/systemctl", "daemon-reload"],
+                                 ["/usr/bin/systemctl", "enable", "extlib-net.service", "extlib-net-shutdown.service", "extlib-net-heal.timer"],
+                                 ["/usr/bin/systemctl", "start", "extlib-net-shutdown.service"]])
         _ = try boot.disable(reload: true)
-        #expect(Array(runner.calls.dropFirst(2)) == [["/usr/bin/systemctl", "disable", "--now", "extlib-net.service", "extlib-net-heal.timer"],
+        // The shutdown unit is not stopped: its stop unmounts every share.
+        #expect(Array(runner.calls.dropFirst(3)) == [["/usr/bin/systemctl", "disable", "--now", "extlib-net.service", "extlib-net-heal.timer"],
+                                                     ["/usr/bin/systemctl", "disable", "extlib-net-shutdown.service"],
                                                      ["/usr/bin/systemctl", "daemon-reload"]])
     }
 
@@ -315,10 +331,10 @@ struct BootVerifyTests {
         _ = try boot.enable(options(), reload: true)
         _ = try boot.disable(reload: true)
         let systemctl = ["/usr/bin/systemctl", "--root=\(root.path)"]
-        #expect(runner.calls == [systemctl + ["enable", "extlib-net.service", "extlib-net-heal.timer"],
+        #expect(runner.calls == [systemctl + ["enable", "extlib-net.service", "extlib-net-shutdown.service", "extlib-net-heal.timer"],
                                  systemctl + ["disable", "extlib-net-heal.timer"],
-                                 systemctl + ["enable", "extlib-net.service"],
-                                 systemctl + ["disable", "extlib-net.service"]])
+                                 systemctl + ["enable", "extlib-net.service", "extlib-net-shutdown.service"],
+                                 systemctl + ["disable", "extlib-net.service", "extlib-net-shutdown.service"]])
     }
 
     @Test func systemctlFailingOrMissingKeepsTheFiles() throws {
@@ -327,7 +343,7 @@ struct BootVerifyTests {
         let failing = RecordingRunner { $0.first == "enable" ? 1 : 0 }
         let report = try installer(root, runner: failing, live: true).enable(options(), reload: true)
         #expect(report.systemctlFailure?.exitStatus == .system)
-        #expect(report.systemctlFailure?.description.contains("systemctl enable extlib-net.service failed with status 1") == true)
+        #expect(report.systemctlFailure?.description.contains("systemctl enable extlib-net.service extlib-net-shutdown.service failed with status 1") == true)
         #expect(root.exists(BootUnits.servicePath) && root.exists(BootUnits.dropInPath))
 
         let missing = try installer(root, runner: RecordingRunner(), systemctl: nil, live: true).disable(reload: true)
@@ -342,18 +358,18 @@ struct BootVerifyTests {
         let runner = RecordingRunner()
         let boot = installer(root, runner: runner)
         let none = try boot.status()
-        #expect(!none.enabled && none.files.map(\.state) == [.missing, .unused, .unused, .unused])
+        #expect(!none.enabled && none.files.map(\.state) == [.missing, .unused, .unused, .unused, .unused])
         _ = try boot.enable(options(healEvery: .seconds(600)), reload: false)
         let fresh = try boot.status()
         #expect(fresh.options == options(healEvery: .seconds(600)))
-        #expect(fresh.files.map(\.state) == [.present, .present, .present, .present])
+        #expect(fresh.files.map(\.state) == [.present, .present, .present, .present, .present])
         #expect(fresh.isEnabled == nil && runner.calls.isEmpty, "systemctl is only asked on the live system")
 
         let timer = root.file(BootUnits.healTimerPath)
         try (try String(contentsOfFile: timer, encoding: .utf8) + "Persistent=true\n").write(toFile: timer, atomically: false, encoding: .utf8)
         try FileManager.default.removeItem(atPath: root.file(BootUnits.dropInPath))
         try root.write("[Service]\nExecStart=/bin/true\n", to: BootUnits.healServicePath)
-        #expect(try boot.status().files.map(\.state) == [.present, .missing, .foreign, .modified])
+        #expect(try boot.status().files.map(\.state) == [.present, .missing, .present, .foreign, .modified])
 
         let live = try installer(root, runner: runner, live: true).status()
         #expect(runner.calls.map { Array($0.dropFirst()) } == [["is-enabled", "extlib-net.service"], ["is-active", "extlib-net.service"]])
@@ -533,7 +549,7 @@ func runCapturingOutput(_ executable: String, _ arguments: [String], environment
                                   executable: good.executable, enabling: [], startNow: false, enabledUnitAt: [:])
         #expect(throws: BootError.self) { try installer(root).apply(foreignPath, reload: false) }
         #expect(try root.snapshot() == before)
-        #expect(try installer(root).apply(good, reload: false).changes.count == 4)
+        #expect(try installer(root).apply(good, reload: false).changes.count == 5)
     }
 }
 

@@ -248,7 +248,7 @@ import Testing
         let again = try boot.enable(options(), reload: false)
         #expect(again.previous == nil)
         let report = try boot.disable(reload: false)
-        #expect(report.changes.count == 2, "\(report.changes)")
+        #expect(report.changes.count == 3, "\(report.changes)")
         #expect(BootUnits.allPaths.allSatisfy { !root.exists($0) })
     }
 }

@@ -108,7 +108,7 @@ import Testing
         let json = try status.json()
         #expect(json["enabled"] as? Bool == true)
         let states = try #require(json["files"] as? [[String: Any]]).compactMap { $0["state"] as? String }
-        #expect(states == ["present", "present", "not used", "not used"])
+        #expect(states == ["present", "present", "present", "not used", "not used"])
         let disabled = try await CLI.run(["--root", scratch.path, "boot", "disable", "--no-reload"])
         #expect(disabled.status == 0)
         #expect(!FileManager.default.fileExists(atPath: scratch.path + Self.serviceFile))
