@@ -157,8 +157,9 @@ public enum BootUnits {
         """
     }
 
-    /// Active from boot to shutdown, and stopped early at shutdown (after Immich's units and a heal run
-    /// have stopped, before the network and the mounts go): its stop unmounts every share and placeholder, lazily. systemd's own stop of a
+    /// Active from boot to shutdown, before any share is mounted (a reboot while the boot mount still
+    /// waits for a NAS must find it active), and stopped early at shutdown (after Immich's units, a heal
+    /// run and a boot mount still waiting have stopped, before the network and the mounts go): its stop unmounts every share and placeholder, lazily. systemd's own stop of a
     /// share stacked on its placeholder hangs the shutdown (measured: systemd 252 in the boot test, half an
     /// hour, poweroff.target's job timeout): the first umount takes the share, the mount unit at that
     /// path turns from a remote into a local file system, loses its order after network-online.target,
@@ -169,8 +170,8 @@ public enum BootUnits {
         \(headerSecondLine)
         [Unit]
         Description=Unmount NAS shares for Immich Distribution at shutdown (extlib-net)
-        After=network-online.target remote-fs.target \(serviceName)
-        Before=\(healServiceName) \(immichServices.joined(separator: " "))
+        After=network-online.target remote-fs.target
+        Before=\(serviceName) \(healServiceName) \(immichServices.joined(separator: " "))
 
         [Service]
         Type=oneshot
