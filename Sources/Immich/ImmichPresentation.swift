@@ -173,3 +173,23 @@ public enum LinkPresentation {
         return lines
     }
 }
+
+/// Heal's lines for the placeholder records it took again.
+public enum RecordRefreshPresentation {
+    public static func lines(_ refreshes: [ImmichService.RecordRefresh]) -> [String] {
+        refreshes.map { refresh in
+            let start = "\(refresh.name): its placeholder's record was out of date (\(refresh.reason))"
+            switch refresh.outcome {
+            case .recorded(let files, _, let placed):
+                let ready: String
+                switch placed {
+                case .refreshed, .restacked: ready = "; the placeholder beneath the share is up to date"
+                case .notMounted: ready = ""
+                case .failed(let why): ready = "; the placeholder beneath the share is not: \(Terminal.printable(why))"
+                }
+                return "\(start); recorded again: \(files) file\(files == 1 ? "" : "s")\(ready)"
+            case .skipped(let why): return "\(start); not recorded again: \(Terminal.printable(why))"
+            }
+        }
+    }
+}

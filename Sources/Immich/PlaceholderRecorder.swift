@@ -59,16 +59,20 @@ extension ImmichService {
         guard mounter.state(of: definition).isMounted else { return .skipped("the share went away during its walk") }
 
         var assets: Set<[UInt8]>? = Set()
+        var totals: [String: Int] = [:]
         let prefix = Array((importPath(of: definition) + "/").utf8)
         for library in libraries {
+            let total = try? api.statistics(library.id).total
+            totals[library.id] = total
             guard library.ownerId == me.id else {
                 assets = nil
-                break
+                continue
             }
+            guard assets != nil else { continue }
             do {
                 let paths = try api.assetPaths(in: library.id, limit: PlaceholderRecord.maximumEntries + 1)
                 guard paths.count <= PlaceholderRecord.maximumEntries else { return .skipped("the library holds more than \(PlaceholderRecord.maximumEntries) assets") }
-                if let total = try? api.statistics(library.id).total, total != paths.count {
+                if let total, total != paths.count {
                     return .skipped("Immich listed \(paths.count) of \(total) assets of library '\(Terminal.printable(library.name))' (it may be importing); the next guarded scan records it")
                 }
                 for path in paths where path.utf8.starts(with: prefix) { assets?.insert(Array(path.utf8.dropFirst(prefix.count))) }
@@ -77,7 +81,8 @@ extension ImmichService {
             }
         }
         let record = PlaceholderRecord(definition: definition.name, libraryIDs: libraries.map(\.id), takenAt: Timestamp.utcNow(),
-                                       source: assets == nil ? .walkBeforeScan : .immichAssets, entries: PlaceholderRecord.entries(of: snapshot, keeping: assets))
+                                       source: assets == nil ? .walkBeforeScan : .immichAssets, entries: PlaceholderRecord.entries(of: snapshot, keeping: assets),
+                                       libraryTotals: totals)
         do { try records.save(record) } catch { return .skipped("\(error)") }
         logger.info("recorded a placeholder", metadata: ["name": "\(definition.name)", "files": "\(record.entries.count)", "source": "\(record.source.rawValue)"])
         let placed = mounts.refreshPlaceholder(definition, waiting: lockWaiting)

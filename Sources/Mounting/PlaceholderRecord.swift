@@ -68,13 +68,19 @@ public struct PlaceholderRecord: Codable, Sendable, Equatable {
     public let takenAt: String
     public let source: Source
     public let entries: [Entry]
+    /// Each library's asset count (Immich's statistics) when the record was taken, where Immich gave it.
+    /// A count that changed since (an import by the Scan button, say) makes heal take the record again:
+    /// an asset imported after the record would otherwise be missing from the placeholder. Absent in
+    /// records of 0.4.0 and before.
+    public let libraryTotals: [String: Int]?
 
-    public init(definition: String, libraryIDs: [String], takenAt: String, source: Source, entries: [Entry]) {
+    public init(definition: String, libraryIDs: [String], takenAt: String, source: Source, entries: [Entry], libraryTotals: [String: Int]? = nil) {
         self.definition = definition
         self.libraryIDs = libraryIDs
         self.takenAt = takenAt
         self.source = source
         self.entries = entries
+        self.libraryTotals = libraryTotals
     }
 
     /// The most files one placeholder holds: a tmpfs costs about 1 KiB a file, so 1M files is about 1 GiB

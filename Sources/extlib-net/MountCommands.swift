@@ -236,6 +236,17 @@ struct Heal: ParsableCommand {
     func run() throws {
         let service = try makeService(global)
         let definitions = try selection.resolve(in: service)
+        let outcomes = try healLocked(definitions, service)
+        // After the lock is let go: taking a record again walks the share, which must not keep a mount or
+        // the next heal waiting.
+        var immich = ImmichService(mounts: service, logger: service.mounter.logger)
+        immich.lockWaiting = { announceLockWait($0) }
+        for line in RecordRefreshPresentation.lines(immich.refreshOutdatedRecords(definitions)) { StandardStream.output.write(line + "\n") }
+        let status = ExitStatus.batch(outcomes.compactMap(\.failureStatus), of: outcomes.count)
+        if status != .success { throw CommandFailure(status) }
+    }
+
+    private func healLocked(_ definitions: [MountDefinition], _ service: MountService) throws -> [Healer.Outcome] {
         let lock = try service.lock(waiting: announceLockWait)
         defer { withExtendedLifetime(lock) {} }
         let outcomes = Healer(service: service).heal(definitions, wait: wait.duration) { StandardStream.error.write($0 + "\n") }
@@ -260,7 +271,6 @@ struct Heal: ParsableCommand {
             }
         }
         rescanLibraries(of: healed, service)
-        let status = ExitStatus.batch(outcomes.compactMap(\.failureStatus), of: outcomes.count)
-        if status != .success { throw CommandFailure(status) }
+        return outcomes
     }
 }

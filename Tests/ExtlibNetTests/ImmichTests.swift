@@ -406,6 +406,49 @@ import Testing
         #expect(try records.load("photos")?.entries.count == 2, "the old record stays")
     }
 
+    /// Heal takes a record again when a library's asset count moved since it (the Scan button imported a
+    /// file): the new asset is then in the placeholder before the share can go away. Nothing is done
+    /// without a login, with the count unchanged, or for a walk kept for another owner's library.
+    @Test func healTakesARecordAgainWhenImmichImportedSinceIt() throws {
+        var bed = try Bed()
+        defer { bed.remove() }
+        // A NAS that answers: putting the record to use restacks the share (a mount behind a reachability check).
+        let (listener, port) = try TCPProbeTests.listener()
+        defer { withExtendedLifetime(listener) {} }
+        var definition = MountDefinition(name: "photos", url: try MountURL.parse("nfs://127.0.0.1:\(port)/volume1/photos"))
+        definition.nfsVersion = .v4_2
+        try bed.service.mounts.store.add(definition)
+        bed.host.mountNFS("127.0.0.1:/volume1/photos", at: bed.target(0), health: .healthy)
+        bed.fill(bed.target(0))
+        let immich = FakeImmich()
+        let photos = try immich.createLibrary(ownerId: try immich.me().id, name: "Photos", importPaths: [bed.path(0)])
+        immich.state.withLock { $0.paths = [photos.id: [bed.path(0) + "/a.jpg"]]; $0.assets = [photos.id: 1] }
+        guard case .recorded(1, .immichAssets, _) = bed.service.recordPlaceholder(definition, api: immich) else { Issue.record("not recorded"); return }
+        let records = PlaceholderRecords(root: bed.service.mounts.mounter.root)
+        #expect(try records.load("photos")?.libraryTotals == [photos.id: 1])
+
+        // The Scan button imports b.jpg.
+        FileManager.default.createFile(atPath: bed.target(0) + "/b.jpg", contents: Data([2]))
+        immich.state.withLock { $0.paths[photos.id]?.append(bed.path(0) + "/b.jpg"); $0.assets[photos.id] = 2 }
+        bed.service.makeClient = { _, _, _ in immich }
+        #expect(bed.service.refreshOutdatedRecords([definition]).isEmpty, "no login: nothing asked")
+
+        try bed.service.connections.save(ImmichConnection(url: try ImmichURL.parse("http://127.0.0.1:3001"), apiKey: Secret("Hn3mK0qv5C2m1b7XyZ8dA4fG")))
+        let refreshed = bed.service.refreshOutdatedRecords([definition])
+        #expect(refreshed.map(\.name) == ["photos"])
+        #expect(refreshed.first?.reason == ImmichService.RecordOutdated(library: "Photos", was: 1, now: 2))
+        guard case .recorded(2, .immichAssets, _)? = refreshed.first?.outcome else { Issue.record("\(refreshed)"); return }
+        #expect(try records.load("photos")?.entries.map(\.path) == ["a.jpg", "b.jpg"])
+        #expect(RecordRefreshPresentation.lines(refreshed).first?.hasPrefix("photos: its placeholder's record was out of date (library 'Photos' held 1 assets at the record, 2 now); recorded again: 2 files") == true)
+        #expect(bed.service.refreshOutdatedRecords([definition]).isEmpty, "the count is the record's again")
+
+        // Another owner's library: its record is a walk before a guarded scan, never taken at heal.
+        let other = PlaceholderRecord(definition: "photos", libraryIDs: [photos.id], takenAt: "2026-12-04T00:00:00Z", source: .walkBeforeScan,
+                                      entries: [.init(path: "a.jpg", modified: FileTime(seconds: 1, nanoseconds: 0))], libraryTotals: [photos.id: 7])
+        try records.save(other)
+        #expect(bed.service.refreshOutdatedRecords([definition]).isEmpty)
+    }
+
     /// A healthy share with nothing beneath is restacked when its record is taken; when the second mount
     /// fails, the placeholder comes off (the healthy share is never left covered), and status and doctor
     /// say the share has nothing beneath, and why, even after a later mount succeeds at something else.
