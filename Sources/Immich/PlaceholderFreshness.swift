@@ -43,7 +43,7 @@ extension ImmichService {
         }
         var refreshed: [RecordRefresh] = []
         for definition in candidates {
-            guard let record = try? records.load(definition.name), record.source == .immichAssets, let totals = record.libraryTotals else { continue }
+            guard let record = try? records.summary(definition.name), record.source == .immichAssets, let totals = record.libraryTotals else { continue }
             let importing = libraries.filter { library in library.importPaths.contains { provider(of: $0, in: [definition]) != nil } }
             guard Set(importing.map(\.id)) == Set(record.libraryIDs) else { continue }
             let outdated = importing.lazy.compactMap { library -> RecordOutdated? in

@@ -94,7 +94,10 @@ public struct CIFSOptions: Sendable, Equatable {
         }
         if let dialect { options.append("vers=\(dialect.rawValue)") }
         if let port { options.append("port=\(port)") }
-        options += ["uid=\(uid)", "gid=\(gid)", "forceuid", "forcegid"] + MountFlagRules.flags(exec: exec)
+        // nosharesock: a connection of its own. Otherwise the kernel hands a new mount the session of any
+        // mount of the same server, a stale one heal just detached lazily included, and after a dead link
+        // mount.cifs then waits on that session's reconnect (over 15 s in the soak) instead of connecting.
+        options += ["uid=\(uid)", "gid=\(gid)", "forceuid", "forcegid", "nosharesock"] + MountFlagRules.flags(exec: exec)
         if let fileMode { options.append("file_mode=0\(String(try Self.checkedMode(fileMode), radix: 8))") }
         if let directoryMode { options.append("dir_mode=0\(String(try Self.checkedMode(directoryMode), radix: 8))") }
         options += try Self.parseExtras(extras.joined(separator: ","))

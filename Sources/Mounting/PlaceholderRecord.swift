@@ -217,6 +217,26 @@ public struct PlaceholderRecords: Sendable {
         return file
     }
 
+    /// What a record says of itself, without its files: reading a million entries on every heal run would
+    /// cost seconds, this costs one pass over the file. Not checked as a whole record is (nothing is built
+    /// from it).
+    public struct Summary: Codable, Sendable, Equatable {
+        public let definition: String
+        public let libraryIDs: [String]
+        public let source: PlaceholderRecord.Source
+        public let libraryTotals: [String: Int]?
+    }
+
+    /// The summary of `name`'s record, or nil when there is none; a damaged one throws.
+    public func summary(_ name: String) throws -> Summary? {
+        let whole = file(name)
+        var file = PrivateJSONFile<Summary>(path: whole.path, below: root.prefix, repair: whole.repair)
+        file.limit = whole.limit
+        guard let summary = try file.load() else { return nil }
+        guard summary.definition == name else { throw MalformedFileError(path: whole.path, repair: whole.repair) }
+        return summary
+    }
+
     /// The record of `name`, or nil when there is none. A damaged one throws: no placeholder is built
     /// from it, and status and doctor say the library is unprotected.
     public func load(_ name: String) throws -> PlaceholderRecord? { try loadWithLayout(name)?.record }

@@ -426,6 +426,7 @@ import Testing
         guard case .recorded(1, .immichAssets, _) = bed.service.recordPlaceholder(definition, api: immich) else { Issue.record("not recorded"); return }
         let records = PlaceholderRecords(root: bed.service.mounts.mounter.root)
         #expect(try records.load("photos")?.libraryTotals == [photos.id: 1])
+        #expect(try records.summary("photos") == PlaceholderRecords.Summary(definition: "photos", libraryIDs: [photos.id], source: .immichAssets, libraryTotals: [photos.id: 1]))
 
         // The Scan button imports b.jpg.
         FileManager.default.createFile(atPath: bed.target(0) + "/b.jpg", contents: Data([2]))

@@ -107,7 +107,7 @@ import Testing
 
 @Suite struct CIFSOptionsTests {
     @Test func guestReadOnlyOwnedByRootByDefault() throws {
-        #expect(try CIFSOptions().optionString() == "ro,guest,uid=0,gid=0,forceuid,forcegid,nosuid,nodev,noexec")
+        #expect(try CIFSOptions().optionString() == "ro,guest,uid=0,gid=0,forceuid,forcegid,nosharesock,nosuid,nodev,noexec")
     }
 
     @Test func accountVersionModesAndExtras() throws {
@@ -120,7 +120,7 @@ import Testing
         options.fileMode = 0o644
         options.directoryMode = 0o755
         options.extras = try CIFSOptions.parseExtras("cache=none,actimeo=30,nobrl")
-        #expect(try options.optionString() == "rw,username=alice,domain=WORKGROUP,vers=3.0,port=1445,uid=0,gid=0,forceuid,forcegid,nosuid,nodev,noexec,file_mode=0644,dir_mode=0755,cache=none,actimeo=30,nobrl")
+        #expect(try options.optionString() == "rw,username=alice,domain=WORKGROUP,vers=3.0,port=1445,uid=0,gid=0,forceuid,forcegid,nosharesock,nosuid,nodev,noexec,file_mode=0644,dir_mode=0755,cache=none,actimeo=30,nobrl")
     }
 
     @Test(arguments: ["alice,uid=0", "alice\n", "", "a,password=x"])
@@ -451,7 +451,7 @@ final class FakeRunner: ProcessRunner, @unchecked Sendable {
         #expect(plans.map(\.version) == [.smb(.v3_1_1), .smb(.v3_0), .smb(.v2_1), .smb(.v2_0)])
         #expect(plans.map(\.version.description) == ["SMB 3.1.1", "SMB 3.0", "SMB 2.1", "SMB 2.0"])
         #expect(plans[0].helper == "/sbin/mount.cifs")
-        #expect(plans[0].arguments == ["//nas.local/Fotos Müller/2024", "/t", "-o", "ro,username=alice,domain=WG,vers=3.1.1,uid=0,gid=0,forceuid,forcegid,nosuid,nodev,noexec,ip=192.0.2.7"])
+        #expect(plans[0].arguments == ["//nas.local/Fotos Müller/2024", "/t", "-o", "ro,username=alice,domain=WG,vers=3.1.1,uid=0,gid=0,forceuid,forcegid,nosharesock,nosuid,nodev,noexec,ip=192.0.2.7"])
         #expect(plans.allSatisfy { !$0.arguments.joined().contains("pa,ss") })
     }
 
