@@ -126,7 +126,9 @@ public struct BootInstaller: Sendable {
     /// Absolute path of systemctl; nil: not installed.
     public let systemctl: String?
     /// systemctl acts on the running system (daemon-reload, is-active, no `--root=`); by default only
-    /// for the real root.
+    /// for the real root of a system systemd runs. The real root without it (an image built in a chroot, a
+    /// package installed there) gets `systemctl --root=/`: its enable works offline, where daemon-reload
+    /// and `--now` fail.
     public let live: Bool
 
     public static let systemctlCandidates = ["/usr/bin/systemctl", "/bin/systemctl"]
@@ -135,10 +137,16 @@ public struct BootInstaller: Sendable {
 
     public init(root: SystemRoot, logger: Logger, runner: any ProcessRunner = SystemProcessRunner(), systemctl: String? = BootInstaller.findSystemctl(), live: Bool? = nil) {
         self.root = root
-        self.live = live ?? (root == .real)
+        self.live = live ?? (root == .real && Self.systemdIsRunning())
         self.logger = logger
         self.runner = runner
         self.systemctl = systemctl
+    }
+
+    /// Whether systemd runs this system: the test of sd_booted(3), /run/systemd/system is a folder.
+    public static func systemdIsRunning(_ marker: String = "/run/systemd/system") -> Bool {
+        guard case .success(let info) = FileInfo.of(marker) else { return false }
+        return info.kind == .directory
     }
 
     /// The host's systemctl (never looked up under `--root`: it is the program that runs).
@@ -262,7 +270,7 @@ public struct BootInstaller: Sendable {
 
     /// The systemctl command line for `arguments` under this root (`--root=ROOT` when not the real root).
     public func systemctlCommand(_ arguments: [String]) -> [String] {
-        ["systemctl"] + (live ? [] : ["--root=\(root.prefix)"]) + arguments
+        ["systemctl"] + (live ? [] : ["--root=\(root.prefix.isEmpty ? "/" : root.prefix)"]) + arguments
     }
 
     fileprivate func runSystemctl(_ arguments: [String]) -> (command: [String], failure: BootError?) {

@@ -57,7 +57,7 @@ struct BootCommand: ParsableCommand {
                 placeholder), and with --heal-every extlib-net-heal.service and extlib-net-heal.timer, all \
                 mode 0644 and atomically; files no longer asked for are removed. Running it again with the \
                 same options changes nothing. Then runs systemctl daemon-reload and systemctl enable (with \
-                --root other than /: systemctl --root=ROOT enable, no daemon-reload), and starts \
+                --root other than /, or where systemd does not run: systemctl --root=ROOT enable, no daemon-reload), and starts \
                 extlib-net-shutdown.service (it does nothing until it is stopped). No share is mounted now: \
                 run extlib-net mount --all, or reboot.
 
@@ -128,7 +128,7 @@ struct BootCommand: ParsableCommand {
                 Removes only files that begin with boot enable's header comment (a file of the same name \
                 without it is left alone, with a warning), and the drop-in folder if it is then empty. \
                 Unless --no-reload: systemctl disable first, daemon-reload after (with --root other than /: \
-                systemctl --root=ROOT disable, no daemon-reload). Mounted shares stay mounted.
+                or where systemd does not run: systemctl --root=ROOT disable, no daemon-reload). Mounted shares stay mounted.
 
                 \(bootExitStatusHelp)
                 """)

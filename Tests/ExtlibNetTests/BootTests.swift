@@ -76,6 +76,23 @@ let buildFolderExtlibNet: String = {
     return directory.appendingPathComponent("extlib-net").path
 }()
 
+/// The real root of a system systemd does not run (a chroot): systemctl gets `--root=/`, so enable works
+/// offline and nothing asks for daemon-reload or `--now`.
+@Suite struct OfflineRootTests {
+    @Test func theRealRootWithoutSystemdIsEnabledOffline() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("extlib-net-sd-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        #expect(!BootInstaller.systemdIsRunning(folder))
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        #expect(BootInstaller.systemdIsRunning(folder))
+        let offline = BootInstaller(root: .real, logger: Logger(label: "test"), runner: RecordingRunner(), systemctl: "/usr/bin/systemctl", live: false)
+        #expect(offline.systemctlCommand(["enable", "extlib-net.service"]) == ["systemctl", "--root=/", "enable", "extlib-net.service"])
+        let running = BootInstaller(root: .real, logger: Logger(label: "test"), runner: RecordingRunner(), systemctl: "/usr/bin/systemctl", live: true)
+        #expect(running.systemctlCommand(["daemon-reload"]) == ["systemctl", "daemon-reload"])
+        #expect(BootInstaller(root: .real, logger: Logger(label: "test")).live == BootInstaller.systemdIsRunning())
+    }
+}
+
 func installer(_ root: BootRoot, runner: RecordingRunner = RecordingRunner(), systemctl: String? = "/usr/bin/systemctl", live: Bool? = nil) -> BootInstaller {
     BootInstaller(root: root.root, logger: Logger(label: "test"), runner: runner, systemctl: systemctl, live: live)
 }
