@@ -31,11 +31,10 @@ extension ImmichService {
     public func refreshOutdatedRecords(_ definitions: [MountDefinition]) -> [RecordRefresh] {
         let records = PlaceholderRecords(root: root)
         let candidates = definitions.filter { records.exists($0.name) && mounts.mounter.state(of: $0).isMounted }
-        guard !candidates.isEmpty, (try? connections.load()) != nil else { return [] }
-        let api: any ImmichClient
+        guard !candidates.isEmpty, let connection = try? connections.load() else { return [] }
+        let api = makeClient(connection, timeout, logger)
         let libraries: [ImmichLibrary]
         do {
-            api = try self.api()
             libraries = try api.libraries()
         } catch {
             logger.debug("placeholder records not checked: Immich did not answer", metadata: ["error": "\(error)"])

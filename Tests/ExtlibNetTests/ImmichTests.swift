@@ -220,6 +220,17 @@ import Testing
         func target(_ index: Int) -> String { service.mounts.mounter.target(of: definitions[index]) }
         func path(_ index: Int) -> String { service.importPath(of: definitions[index]) }
         func fill(_ directory: String) { FileManager.default.createFile(atPath: directory + "/a.jpg", contents: Data([1])) }
+        /// "photos" over NFS from a NAS that answers (the mounter checks it can reach the server before
+        /// mount.nfs runs), defined, mounted healthy and holding a.jpg. Keep the listener alive while it is used.
+        func reachablePhotos() throws -> (listener: Descriptor, definition: MountDefinition) {
+            let (listener, port) = try TCPProbeTests.listener()
+            var definition = MountDefinition(name: "photos", url: try MountURL.parse("nfs://127.0.0.1:\(port)/volume1/photos"))
+            definition.nfsVersion = .v4_2
+            try service.mounts.store.add(definition)
+            host.mountNFS("127.0.0.1:/volume1/photos", at: target(0), health: .healthy)
+            fill(target(0))
+            return (listener, definition)
+        }
         func library(_ paths: [String]) -> ImmichLibrary {
             ImmichLibrary(id: "00000000-0000-0000-0000-000000000001", ownerId: "00000000-0000-0000-0000-000000000002", name: "L", importPaths: paths, exclusionPatterns: [])
         }
@@ -413,13 +424,8 @@ import Testing
         var bed = try Bed()
         defer { bed.remove() }
         // A NAS that answers: putting the record to use restacks the share (a mount behind a reachability check).
-        let (listener, port) = try TCPProbeTests.listener()
+        let (listener, definition) = try bed.reachablePhotos()
         defer { withExtendedLifetime(listener) {} }
-        var definition = MountDefinition(name: "photos", url: try MountURL.parse("nfs://127.0.0.1:\(port)/volume1/photos"))
-        definition.nfsVersion = .v4_2
-        try bed.service.mounts.store.add(definition)
-        bed.host.mountNFS("127.0.0.1:/volume1/photos", at: bed.target(0), health: .healthy)
-        bed.fill(bed.target(0))
         let immich = FakeImmich()
         let photos = try immich.createLibrary(ownerId: try immich.me().id, name: "Photos", importPaths: [bed.path(0)])
         immich.state.withLock { $0.paths = [photos.id: [bed.path(0) + "/a.jpg"]]; $0.assets = [photos.id: 1] }
@@ -456,15 +462,9 @@ import Testing
     @Test func aRestackWhoseSecondMountFailsLeavesTheShareOnTopAndSaysSo() throws {
         let bed = try Bed()
         defer { bed.remove() }
-        // A NAS that answers (the mounter checks it can reach the server before mount.nfs runs).
-        let (listener, port) = try TCPProbeTests.listener()
+        let (listener, definition) = try bed.reachablePhotos()
         defer { withExtendedLifetime(listener) {} }
-        var definition = MountDefinition(name: "photos", url: try MountURL.parse("nfs://127.0.0.1:\(port)/volume1/photos"))
-        definition.nfsVersion = .v4_2
         #expect(bed.service.mounts.mounter.target(of: definition) == bed.target(0))
-        try bed.service.mounts.store.add(definition)
-        bed.host.mountNFS("127.0.0.1:/volume1/photos", at: bed.target(0), health: .healthy)
-        bed.fill(bed.target(0))
         let immich = FakeImmich()
         let photos = try immich.createLibrary(ownerId: try immich.me().id, name: "Photos", importPaths: [bed.path(0)])
         immich.state.withLock { $0.paths = [photos.id: [bed.path(0) + "/a.jpg"]]; $0.assets = [photos.id: 1] }

@@ -299,6 +299,11 @@ vm_nas_start() {
   ip link set vmt-n netns "$VM_NAS_NS"
   ip addr add "$VM_NAS_HOST_IP/24" dev vmt-h && ip link set vmt-h up
   ip netns exec "$VM_NAS_NS" sh -c "ip link set lo up; ip addr add $VM_NAS_IP/24 dev vmt-n; ip link set vmt-n up"
+  vm_nas_smbd_start
+}
+
+# vm_nas_smbd_start : the far NAS's smbd (again, after it was killed).
+vm_nas_smbd_start() {
   vm_smbd_extra_start far 445 "$VM_NAS_NS" "$VM_NAS_IP" <<CONF
   map to guest = bad user
 [$VM_NAS_SHARE]

@@ -89,15 +89,6 @@ PROBE[archive]=$(photo archive 1)
 next_photo=1000
 
 declare -A NAS=([photos]=up [archive]=up)
-far_conf() {
-  cat <<CONF
-  map to guest = bad user
-[$VM_NAS_SHARE]
-  path = $VM_ROOT/shares/$VM_SMB_PUBLIC
-  guest ok = yes
-  read only = yes
-CONF
-}
 nas_away() { # SHARE hang|kill|link
   local share=$1 how=$2
   [ "${NAS[$share]}" = up ] || return 0
@@ -115,7 +106,7 @@ nas_back() { # SHARE
   local share=$1
   case $share/${NAS[$share]} in
     photos/hang) kill -CONT -- "-$VM_SMBD_EXTRA_PID_far" ;;
-    photos/kill) vm_smbd_extra_start far 445 "$VM_NAS_NS" "$VM_NAS_IP" < <(far_conf) >/dev/null 2>&1 ;;
+    photos/kill) vm_nas_smbd_start >/dev/null 2>&1 ;;
     photos/link) vm_link clear ;;
     archive/hang | archive/link) vm_nfsd_resume >/dev/null 2>&1 ;;
     archive/kill) vm_nfsd_start >/dev/null 2>&1 ;;
